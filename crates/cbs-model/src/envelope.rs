@@ -134,6 +134,20 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// Whether `"Error"` occurs in the body. `E` is rare in JSON bodies, so finding it
+/// first is much cheaper than comparing at every position.
+fn mentions_error(body: &[u8]) -> bool {
+    body.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'E')
+        .any(|(i, _)| i > 0 && body[i - 1] == b'"' && body[i..].starts_with(b"Error\""))
+}
+
+/// Whether the body is (at most) a JSON object: serde reads structs from arrays too.
+fn starts_with_brace(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 fn excerpt(body: &[u8]) -> String {
     let mut end = body.len().min(EXCERPT_LIMIT);
     // Cut on a character boundary when the body is UTF-8.
@@ -186,6 +200,19 @@ struct ErrorBody {
 pub fn parse_response<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<Result<T, ApiError>, DecodeError> {
+    // Most bodies are outputs: when the body does not mention `"Error"` at all, read the
+    // output in one pass. Anything unusual takes the careful path below, which also
+    // classifies failures precisely.
+    if !mentions_error(body) && starts_with_brace(body) {
+        #[derive(Deserialize)]
+        struct Direct<T> {
+            #[serde(rename = "Response")]
+            response: T,
+        }
+        if let Ok(Direct { response }) = serde_json::from_slice::<Direct<T>>(body) {
+            return Ok(Ok(response));
+        }
+    }
     let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
         // Valid JSON of another shape (an array, a string) has no `Response` either.
         let kind = match e.classify() {
@@ -195,10 +222,15 @@ pub fn parse_response<T: DeserializeOwned>(
         DecodeError::new(kind, e, body)
     })?;
     // serde reads a struct from an array too; the envelope is always an object.
-    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let is_object = starts_with_brace(body);
     let raw = envelope.response.filter(|_| is_object).ok_or_else(|| {
         DecodeError::new(DecodeErrorKind::NoResponse, "no `Response` member", body)
     })?;
+    if !raw.get().contains("\"Error\"") {
+        return serde_json::from_str(raw.get())
+            .map(Ok)
+            .map_err(|e| DecodeError::new(DecodeErrorKind::UnexpectedShape, e, body));
+    }
     let probe: Probe = serde_json::from_str(raw.get())
         .map_err(|e| DecodeError::new(DecodeErrorKind::UnexpectedShape, e, body))?;
     if let Some(error) = probe.error {
@@ -263,6 +295,25 @@ mod tests {
         assert!(err.excerpt().len() <= EXCERPT_LIMIT);
         assert!(err.excerpt().chars().all(|c| c == '云'));
         assert!(err.to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn the_word_error_in_a_value_is_not_an_error() {
+        let body = br#"{"Response":{"TotalCount":1,"SnapshotSet":[{"SnapshotName":"Error","SnapshotId":"\"Error\""}],"RequestId":"r"}}"#;
+        let out = parse_response::<DescribeSnapshotsResponse>(body)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out.snapshot_set()[0].snapshot_name.as_deref(),
+            Some("Error")
+        );
+        let error =
+            br#"{"Response":{"Error":{"Code":"InternalError","Message":"m"},"RequestId":"r"}}"#;
+        assert!(
+            parse_response::<DescribeSnapshotsResponse>(error)
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]
