@@ -259,6 +259,32 @@ impl<'m> Context<'m> {
         })
     }
 
+    /// For an action paged by `Offset`/`Limit` whose response has `TotalCount` and exactly
+    /// one list: that list's accessor and item type.
+    fn pagination(&self, action: &crate::model::Action) -> Option<(String, String)> {
+        let input = self.objects[action.input.as_str()];
+        let output = self.objects[action.output.as_str()];
+        let has = |o: &Object, name: &str, ty: &str| {
+            o.members
+                .iter()
+                .any(|m| m.name == name && m.member == ty && m.kind != "list")
+        };
+        if !has(input, "Offset", "uint64")
+            || !has(input, "Limit", "uint64")
+            || !has(output, "TotalCount", "uint64")
+        {
+            return None;
+        }
+        let lists: Vec<&Member> = output.members.iter().filter(|m| m.kind == "list").collect();
+        match lists.as_slice() {
+            [list] => Some((
+                field_ident(&list.name),
+                self.base_type(&action.output, list),
+            )),
+            _ => None,
+        }
+    }
+
     fn is_required(&self, object: &str, member: &Member) -> bool {
         member.required
             || self
@@ -518,7 +544,7 @@ impl<'m> Context<'m> {
 
     fn gen_actions(&self) -> String {
         let mut out = format!(
-            "{HEADER}//! The action table and the [`Action`] impl of every request.\n\nuse super::requests::*;\nuse super::responses::*;\nuse crate::action::{{Action, ActionInfo, ActionOutput, ValidationError}};\n\n"
+            "{HEADER}//! The action table and the [`Action`] impl of every request.\n\nuse super::objects::*;\nuse super::requests::*;\nuse super::responses::*;\nuse crate::action::{{Action, ActionInfo, ActionOutput, ValidationError}};\n\n"
         );
         let mut table = String::new();
         for action in &self.model.actions {
@@ -573,6 +599,15 @@ impl<'m> Context<'m> {
                 "    ActionInfo {{ name: \"{name}\", read_only: {read_only}, deprecated: {deprecated}, required: &[{names}] }},",
                 name = action.name
             );
+        }
+        for action in &self.model.actions {
+            if let Some((list, item)) = self.pagination(action) {
+                let _ = writeln!(
+                    out,
+                    "impl crate::action::Paginated for {input} {{\n    type Item = {item};\n    fn offset(&self) -> Option<u64> {{\n        self.offset\n    }}\n    fn set_offset(&mut self, offset: u64) {{\n        self.offset = Some(offset);\n    }}\n    fn limit(&self) -> Option<u64> {{\n        self.limit\n    }}\n    fn total_count(output: &Self::Output) -> Option<u64> {{\n        output.total_count\n    }}\n    fn items(output: &Self::Output) -> &[Self::Item] {{\n        output.{list}()\n    }}\n}}\n",
+                    input = action.input,
+                );
+            }
         }
         let _ = writeln!(
             out,
@@ -711,6 +746,12 @@ impl<'m> Context<'m> {
                 let _ = writeln!(out, "        request.{ident} = self.{ident};");
             }
             out.push_str("        Ok(request)\n    }\n\n");
+            if self.pagination(action).is_some() {
+                let _ = writeln!(
+                    out,
+                    "    /// Pages through every result: each page starts at the `Offset` after the last\n    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.\n    pub fn into_paginator(self) -> crate::Paginator<{input}> {{\n        let client = self.client.clone();\n        let options = self.options.clone();\n        crate::Paginator::new(client, self.build(), options)\n    }}\n"
+                );
+            }
             let output = &action.output;
             let _ = writeln!(
                 out,

@@ -118,3 +118,21 @@ pub trait ActionVisitor {
     /// Called with the action's request type.
     fn visit<A: Action>(self) -> Self::Output;
 }
+
+/// An action whose results come in pages selected by `Offset` and `Limit`, with the
+/// total in `TotalCount` and the items in one list.
+pub trait Paginated: Action {
+    /// One item of a page.
+    type Item: Clone + fmt::Debug + PartialEq + Send + Sync + 'static;
+
+    /// The request's `Offset`.
+    fn offset(&self) -> Option<u64>;
+    /// Sets the request's `Offset`.
+    fn set_offset(&mut self, offset: u64);
+    /// The request's `Limit` (the page size).
+    fn limit(&self) -> Option<u64>;
+    /// The `TotalCount` of a page.
+    fn total_count(output: &Self::Output) -> Option<u64>;
+    /// The items of a page.
+    fn items(output: &Self::Output) -> &[Self::Item];
+}

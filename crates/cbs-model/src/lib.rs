@@ -37,6 +37,7 @@
 #![allow(clippy::too_many_arguments)]
 
 mod action;
+mod copy;
 mod de;
 #[cfg(feature = "json")]
 mod envelope;
@@ -49,7 +50,10 @@ mod schema;
 
 pub(crate) use macros::{error_codes, open_enum};
 
-pub use action::{Action, ActionInfo, ActionOutput, ActionVisitor, ValidationError, action_info};
+pub use action::{
+    Action, ActionInfo, ActionOutput, ActionVisitor, Paginated, ValidationError, action_info,
+};
+pub use copy::RegionCopy;
 #[cfg(feature = "json")]
 pub use envelope::{ApiError, DecodeError, DecodeErrorKind, parse_response};
 pub use error_code::RetryClass;

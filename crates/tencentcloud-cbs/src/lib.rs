@@ -47,8 +47,11 @@ mod credentials;
 mod dispatch;
 mod error;
 mod generated;
+mod paginator;
 mod rate_limit;
+mod replicate;
 mod retry;
+mod waiter;
 
 pub use client::{BuildError, Client, ClientBuilder, DEFAULT_ROOT_DOMAIN, Language};
 pub use clock::{Clock, OffsetClock, SystemClock};
@@ -59,8 +62,11 @@ pub use dispatch::CallOptions;
 pub use error::{
     ApiError, CallContext, DecodeFailure, Error, InvalidInput, TimeoutError, TransportFailure,
 };
+pub use paginator::{Items, Paginator};
 pub use rate_limit::RateLimitConfig;
+pub use replicate::{CopyAndWait, RegionOutcome};
 pub use retry::{RetryConfig, RetryQuota};
+pub use waiter::{SnapshotProgress, SnapshotWaiter, WaiterError};
 
 /// The fluent builders of every action.
 pub mod operation {

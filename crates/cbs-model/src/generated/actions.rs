@@ -2,6 +2,7 @@
 // model/overlay.json. Do not edit: change the model or the generator and run it again.
 //! The action table and the [`Action`] impl of every request.
 
+use super::objects::*;
 use super::requests::*;
 use super::responses::*;
 use crate::action::{Action, ActionInfo, ActionOutput, ValidationError};
@@ -862,6 +863,101 @@ impl Action for UnbindAutoSnapshotPolicyRequest {
 impl ActionOutput for UnbindAutoSnapshotPolicyResponse {
     fn request_id(&self) -> &str {
         &self.request_id
+    }
+}
+
+impl crate::action::Paginated for DescribeAutoSnapshotPoliciesRequest {
+    type Item = AutoSnapshotPolicy;
+    fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+    fn total_count(output: &Self::Output) -> Option<u64> {
+        output.total_count
+    }
+    fn items(output: &Self::Output) -> &[Self::Item] {
+        output.auto_snapshot_policy_set()
+    }
+}
+
+impl crate::action::Paginated for DescribeDiskBackupsRequest {
+    type Item = DiskBackup;
+    fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+    fn total_count(output: &Self::Output) -> Option<u64> {
+        output.total_count
+    }
+    fn items(output: &Self::Output) -> &[Self::Item] {
+        output.disk_backup_set()
+    }
+}
+
+impl crate::action::Paginated for DescribeDisksRequest {
+    type Item = Disk;
+    fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+    fn total_count(output: &Self::Output) -> Option<u64> {
+        output.total_count
+    }
+    fn items(output: &Self::Output) -> &[Self::Item] {
+        output.disk_set()
+    }
+}
+
+impl crate::action::Paginated for DescribeSnapshotGroupsRequest {
+    type Item = SnapshotGroup;
+    fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+    fn total_count(output: &Self::Output) -> Option<u64> {
+        output.total_count
+    }
+    fn items(output: &Self::Output) -> &[Self::Item] {
+        output.snapshot_group_set()
+    }
+}
+
+impl crate::action::Paginated for DescribeSnapshotsRequest {
+    type Item = Snapshot;
+    fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+    fn total_count(output: &Self::Output) -> Option<u64> {
+        output.total_count
+    }
+    fn items(output: &Self::Output) -> &[Self::Item] {
+        output.snapshot_set()
     }
 }
 

@@ -1289,6 +1289,14 @@ impl DescribeAutoSnapshotPoliciesFluentBuilder {
         Ok(request)
     }
 
+    /// Pages through every result: each page starts at the `Offset` after the last
+    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.
+    pub fn into_paginator(self) -> crate::Paginator<DescribeAutoSnapshotPoliciesRequest> {
+        let client = self.client.clone();
+        let options = self.options.clone();
+        crate::Paginator::new(client, self.build(), options)
+    }
+
     /// Validates, signs and sends the call, retrying as the client's policy allows.
     pub async fn send(self) -> Result<DescribeAutoSnapshotPoliciesResponse, Error> {
         let client = self.client.clone();
@@ -1430,6 +1438,14 @@ impl DescribeDiskBackupsFluentBuilder {
         request.order = self.order;
         request.order_field = self.order_field;
         Ok(request)
+    }
+
+    /// Pages through every result: each page starts at the `Offset` after the last
+    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.
+    pub fn into_paginator(self) -> crate::Paginator<DescribeDiskBackupsRequest> {
+        let client = self.client.clone();
+        let options = self.options.clone();
+        crate::Paginator::new(client, self.build(), options)
     }
 
     /// Validates, signs and sends the call, retrying as the client's policy allows.
@@ -1723,6 +1739,14 @@ impl DescribeDisksFluentBuilder {
         Ok(request)
     }
 
+    /// Pages through every result: each page starts at the `Offset` after the last
+    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.
+    pub fn into_paginator(self) -> crate::Paginator<DescribeDisksRequest> {
+        let client = self.client.clone();
+        let options = self.options.clone();
+        crate::Paginator::new(client, self.build(), options)
+    }
+
     /// Validates, signs and sends the call, retrying as the client's policy allows.
     pub async fn send(self) -> Result<DescribeDisksResponse, Error> {
         let client = self.client.clone();
@@ -1840,6 +1864,14 @@ impl DescribeSnapshotGroupsFluentBuilder {
         request.offset = self.offset;
         request.limit = self.limit;
         Ok(request)
+    }
+
+    /// Pages through every result: each page starts at the `Offset` after the last
+    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.
+    pub fn into_paginator(self) -> crate::Paginator<DescribeSnapshotGroupsRequest> {
+        let client = self.client.clone();
+        let options = self.options.clone();
+        crate::Paginator::new(client, self.build(), options)
     }
 
     /// Validates, signs and sends the call, retrying as the client's policy allows.
@@ -2025,6 +2057,14 @@ impl DescribeSnapshotsFluentBuilder {
         request.offset = self.offset;
         request.order = self.order;
         Ok(request)
+    }
+
+    /// Pages through every result: each page starts at the `Offset` after the last
+    /// one, until `TotalCount` is reached, a page is empty, or a page repeats.
+    pub fn into_paginator(self) -> crate::Paginator<DescribeSnapshotsRequest> {
+        let client = self.client.clone();
+        let options = self.options.clone();
+        crate::Paginator::new(client, self.build(), options)
     }
 
     /// Validates, signs and sends the call, retrying as the client's policy allows.

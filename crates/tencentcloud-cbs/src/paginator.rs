@@ -1,0 +1,208 @@
+//! Paging through `Describe*` results.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use cbs_model::{Action, Paginated};
+use futures_core::Stream;
+
+use crate::{CallOptions, Client, Error};
+
+/// Pages of a paginated action, fetched one at a time.
+///
+/// Each page asks for the `Offset` after the items seen so far (the first keeps the
+/// request's own offset and `Limit`). Paging stops when `TotalCount` is reached, a page
+/// is empty, or a page repeats the previous one (a service that ignores `Offset` must not
+/// loop forever).
+///
+/// ```no_run
+/// # async fn run(client: tencentcloud_cbs::Client) -> Result<(), tencentcloud_cbs::Error> {
+/// let mut pages = client.describe_snapshots().limit(100).into_paginator();
+/// while let Some(page) = pages.next_page().await {
+///     for snapshot in page?.snapshot_set() {
+///         println!("{:?}", snapshot.snapshot_id);
+///     }
+/// }
+/// // Or every item at once:
+/// let all = client.describe_snapshots().into_paginator().collect_items().await?;
+/// # let _ = all;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Paginator<A: Paginated> {
+    client: Client,
+    request: Result<A, Option<Error>>,
+    options: CallOptions,
+    offset: u64,
+    last_page: Option<Vec<A::Item>>,
+    pages: u64,
+    done: bool,
+}
+
+impl<A: Paginated> fmt::Debug for Paginator<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paginator")
+            .field("action", &A::NAME)
+            .field("offset", &self.offset)
+            .field("pages", &self.pages)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<A: Paginated> Paginator<A> {
+    /// Pages of `request` (or the error building it produced).
+    pub fn new(client: Client, request: Result<A, Error>, options: CallOptions) -> Self {
+        let offset = request.as_ref().ok().and_then(|r| r.offset()).unwrap_or(0);
+        Paginator {
+            client,
+            request: request.map_err(Some),
+            options,
+            offset,
+            last_page: None,
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` when there are no more. An error ends the paging.
+    pub async fn next_page(&mut self) -> Option<Result<A::Output, Error>> {
+        if self.done {
+            return None;
+        }
+        let request = match &mut self.request {
+            Ok(request) => {
+                request.set_offset(self.offset);
+                request.clone()
+            }
+            Err(error) => {
+                self.done = true;
+                return error.take().map(Err);
+            }
+        };
+        let output = match self.client.send_with(request, self.options.clone()).await {
+            Ok(output) => output,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        self.pages += 1;
+        let items = A::items(&output);
+        if items.is_empty() {
+            self.done = true;
+            // The first page is returned even when empty, so the caller sees `TotalCount`.
+            return (self.pages == 1).then_some(Ok(output));
+        }
+        if self.last_page.as_deref() == Some(items) {
+            tracing::warn!(
+                action = A::NAME,
+                offset = self.offset,
+                "a page repeated the previous one; stopping"
+            );
+            self.done = true;
+            return None;
+        }
+        self.offset += items.len() as u64;
+        if A::total_count(&output).is_some_and(|total| self.offset >= total) {
+            self.done = true;
+        }
+        self.last_page = Some(items.to_vec());
+        Some(Ok(output))
+    }
+
+    /// Every item of every page, in order.
+    pub async fn collect_items(mut self) -> Result<Vec<A::Item>, Error> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await {
+            all.extend_from_slice(A::items(&page?));
+        }
+        Ok(all)
+    }
+
+    /// The items one by one, as a [`Stream`].
+    pub fn items(self) -> Items<A> {
+        Items {
+            state: ItemsState::Idle(Box::new(self)),
+            buffer: VecDeque::new(),
+        }
+    }
+}
+
+type PageFuture<A> = Pin<
+    Box<
+        dyn Future<
+                Output = (
+                    Box<Paginator<A>>,
+                    Option<Result<<A as Action>::Output, Error>>,
+                ),
+            > + Send,
+    >,
+>;
+
+enum ItemsState<A: Paginated> {
+    Idle(Box<Paginator<A>>),
+    Fetching(PageFuture<A>),
+    Finished,
+}
+
+/// The items of a [`Paginator`], as a [`Stream`] of `Result<Item, Error>`; an error ends
+/// the stream.
+pub struct Items<A: Paginated> {
+    state: ItemsState<A>,
+    buffer: VecDeque<A::Item>,
+}
+
+impl<A: Paginated> fmt::Debug for Items<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Items")
+            .field("action", &A::NAME)
+            .field("buffered", &self.buffer.len())
+            .finish()
+    }
+}
+
+impl<A: Paginated> Items<A> {
+    /// The next item, without a `Stream` combinator library.
+    pub async fn next_item(&mut self) -> Option<Result<A::Item, Error>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+}
+
+impl<A: Paginated> Unpin for Items<A> {}
+
+impl<A: Paginated> Stream for Items<A> {
+    type Item = Result<A::Item, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if let Some(item) = self.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match std::mem::replace(&mut self.state, ItemsState::Finished) {
+                ItemsState::Finished => return Poll::Ready(None),
+                ItemsState::Idle(mut paginator) => {
+                    self.state = ItemsState::Fetching(Box::pin(async move {
+                        let page = paginator.next_page().await;
+                        (paginator, page)
+                    }));
+                }
+                ItemsState::Fetching(mut future) => match future.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.state = ItemsState::Fetching(future);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready((_, None)) => return Poll::Ready(None),
+                    Poll::Ready((_, Some(Err(e)))) => return Poll::Ready(Some(Err(e))),
+                    Poll::Ready((paginator, Some(Ok(page)))) => {
+                        self.buffer.extend(A::items(&page).iter().cloned());
+                        self.state = ItemsState::Idle(paginator);
+                    }
+                },
+            }
+        }
+    }
+}
