@@ -80,3 +80,8 @@ pub use cbs_transport::{
     BoxFuture, HttpRequest, HttpResponse, ProxyConfig, SharedTransport, Transport, TransportError,
     TransportErrorKind,
 };
+
+/// The README's code, compiled as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,84 @@
+//! The client a command uses: the real service, or the embedded emulator.
+
+use cbs_emulator::EmulatorHandle;
+use tencentcloud_cbs::{Client, Credentials, Language};
+
+use crate::cli::{Global, LanguageArg, Output};
+use crate::failure::Failure;
+
+/// The region `--local` uses unless told otherwise.
+const LOCAL_REGION: &str = "ap-guangzhou";
+
+pub struct Context {
+    pub client: Client,
+    pub output: Output,
+    /// Keeps the local emulator running for the command's lifetime.
+    _emulator: Option<EmulatorHandle>,
+}
+
+impl Context {
+    pub async fn build(global: &Global) -> Result<Context, Failure> {
+        if global.profile.is_some() {
+            return Err(Failure::Usage(
+                "--profile needs the credentials-file provider, which this version does not have yet; use the TENCENTCLOUD_* variables".into(),
+            ));
+        }
+        let mut builder = Client::builder().request_client("tccbs");
+        if let Some(language) = global.language {
+            builder = builder.language(match language {
+                LanguageArg::ZhCn => Language::ZhCn,
+                LanguageArg::EnUs => Language::EnUs,
+            });
+        }
+        let mut emulator = None;
+        if global.local {
+            let handle = cbs_emulator::Emulator::builder()
+                .seed_demo(true)
+                .copy_duration(global.local_copy_duration)
+                .start()
+                .await
+                .map_err(|e| Failure::Other(format!("cannot start the local emulator: {e}")))?;
+            if global.output == Output::Table {
+                eprintln!(
+                    "using a local emulator at {} (demo data, no account)",
+                    handle.endpoint()
+                );
+            }
+            builder = builder
+                .endpoint(handle.endpoint())
+                .credentials(Credentials::new(
+                    cbs_emulator::DEMO_SECRET_ID,
+                    cbs_emulator::DEMO_SECRET_KEY,
+                ))
+                .region(
+                    global
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| LOCAL_REGION.to_owned()),
+                );
+            emulator = Some(handle);
+        } else {
+            let region = global.region.clone().or_else(|| {
+                std::env::var("TENCENTCLOUD_REGION")
+                    .ok()
+                    .filter(|r| !r.is_empty())
+            });
+            if let Some(region) = region {
+                builder = builder.region(region);
+            }
+            if let Some(endpoint) = &global.endpoint {
+                builder = builder.endpoint(endpoint.clone());
+            }
+        }
+        let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+        Ok(Context {
+            client,
+            output: global.output,
+            _emulator: emulator,
+        })
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.client.region()
+    }
+}

@@ -1,0 +1,74 @@
+//! `tccbs`: Tencent Cloud Block Storage from the command line.
+//!
+//! Exit status: 0 when everything asked for succeeded; 1 when it failed; 2 for a usage
+//! error; 3 when a copy succeeded in some regions and failed in others.
+
+mod cli;
+mod commands;
+mod context;
+mod failure;
+mod progress;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, SnapshotCommand};
+use crate::failure::Failure;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Command::Actions = cli.command {
+        return commands::actions(cli.global.output);
+    }
+    let ctx = context::Context::build(&cli.global).await?;
+    match cli.command {
+        Command::Snapshot(SnapshotCommand::Copy(args)) => commands::snapshot_copy(&ctx, args).await,
+        Command::Snapshot(SnapshotCommand::List(args)) => commands::snapshot_list(&ctx, args).await,
+        Command::Snapshot(SnapshotCommand::Wait(args)) => commands::snapshot_wait(&ctx, args).await,
+        Command::Call(args) => commands::call(&ctx, args).await,
+        Command::Actions => commands::actions(cli.global.output),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
