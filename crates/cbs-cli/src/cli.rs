@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Tencent Cloud Block Storage from the command line.
 ///
 /// Credentials come from TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and
-/// TENCENTCLOUD_TOKEN), the region from --region or TENCENTCLOUD_REGION. With --local,
+/// TENCENTCLOUD_TOKEN), else the profile file (~/.tencentcloud/credentials), else the
+/// CVM instance role, else TKE OIDC; the region from --region or TENCENTCLOUD_REGION.
+/// With --local,
 /// everything runs against an emulator started on 127.0.0.1 with demo data: no account
 /// needed.
 #[derive(Debug, Parser)]

@@ -1,7 +1,7 @@
 //! The client a command uses: the real service, or the embedded emulator.
 
 use cbs_emulator::EmulatorHandle;
-use tencentcloud_cbs::{Client, Credentials, Language};
+use tencentcloud_cbs::{Client, Credentials, Language, ProfileProvider};
 
 use crate::cli::{Global, LanguageArg, Output};
 use crate::failure::Failure;
@@ -18,11 +18,6 @@ pub struct Context {
 
 impl Context {
     pub async fn build(global: &Global) -> Result<Context, Failure> {
-        if global.profile.is_some() {
-            return Err(Failure::Usage(
-                "--profile needs the credentials-file provider, which this version does not have yet; use the TENCENTCLOUD_* variables".into(),
-            ));
-        }
         let mut builder = Client::builder().request_client("tccbs");
         if let Some(language) = global.language {
             builder = builder.language(match language {
@@ -68,6 +63,11 @@ impl Context {
             }
             if let Some(endpoint) = &global.endpoint {
                 builder = builder.endpoint(endpoint.clone());
+            }
+            // Without --profile, the default chain: environment, profile file, CVM role, TKE OIDC.
+            if let Some(profile) = &global.profile {
+                builder = builder
+                    .credentials_provider(ProfileProvider::from_env().profile(profile.clone()));
             }
         }
         let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;

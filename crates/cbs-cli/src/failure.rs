@@ -60,6 +60,7 @@ fn hint(error: &Error) -> Option<String> {
     match error {
         Error::Credentials(_) => Some(
             "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN for temporary credentials), \
+             or write them to ~/.tencentcloud/credentials under [default], \
              or add --local to try everything against a local emulator"
                 .into(),
         ),

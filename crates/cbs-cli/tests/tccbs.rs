@@ -2,15 +2,43 @@
 
 use std::process::{Command, Output};
 
+/// A port on 127.0.0.1 nobody listens on: the CVM-role provider of the default chain is
+/// pointed there, so no test ever sends anything to the real metadata address.
+fn closed_local_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+fn tccbs_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tccbs"));
+    command.args(args);
+    for name in [
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "TENCENTCLOUD_TOKEN",
+        "TENCENTCLOUD_REGION",
+        "TENCENTCLOUD_PROFILE",
+        "TKE_ROLE_ARN",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("TENCENTCLOUD_METADATA_ENDPOINT", closed_local_port())
+        .env(
+            "TENCENTCLOUD_CREDENTIALS_FILE",
+            "/nonexistent/tccbs-test-credentials",
+        )
+        .env("HOME", "/nonexistent-home");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("tccbs runs")
+}
+
 fn tccbs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tccbs"))
-        .args(args)
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY")
-        .env_remove("TENCENTCLOUD_TOKEN")
-        .env_remove("TENCENTCLOUD_REGION")
-        .output()
-        .expect("tccbs runs")
+    tccbs_with(args, &[])
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -305,15 +333,24 @@ fn bad_input_gets_a_clear_message_and_non_zero_status() {
 
 #[test]
 fn missing_credentials_explain_where_they_were_looked_for() {
-    // No --local and no credentials: fails before anything is sent.
-    let out = tccbs(&["--region", "ap-guangzhou", "snapshot", "list"]);
+    // No --local and no credentials anywhere: fails before anything is sent.
+    let out = tccbs_with(
+        &["--region", "ap-guangzhou", "snapshot", "list"],
+        &[("TENCENTCLOUD_CREDENTIALS_FILE", "")],
+    );
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("no usable credentials") && stderr.contains("TENCENTCLOUD_SECRET_ID"),
-        "{stderr}"
-    );
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+    for source in [
+        "environment",
+        "profile",
+        "cvm-role",
+        "tke-oidc",
+        "TENCENTCLOUD_SECRET_ID",
+    ] {
+        assert!(line.contains(source), "{source} missing from: {stderr}");
+    }
     assert!(
         stderr
             .lines()
@@ -324,4 +361,47 @@ fn missing_credentials_explain_where_they_were_looked_for() {
     let out = tccbs(&["snapshot", "list"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--region"));
+}
+
+#[test]
+fn profiles_from_a_credentials_file() {
+    // A named profile that the file lacks is an error naming the file.
+    let file = std::env::temp_dir().join(format!("tccbs-profile-{}.ini", std::process::id()));
+    std::fs::write(
+        &file,
+        "[default]\nsecret_id = AKIDfile\nsecret_key = file-key\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = tccbs_with(
+        &[
+            "--region",
+            "ap-guangzhou",
+            "--profile",
+            "dr",
+            "snapshot",
+            "list",
+        ],
+        &[("TENCENTCLOUD_CREDENTIALS_FILE", path)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("has no [dr] profile"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A malformed file names the line.
+    std::fs::write(&file, "[default]\nsecret_id AKIDfile\n").unwrap();
+    let out = tccbs_with(
+        &["--region", "ap-guangzhou", "snapshot", "list"],
+        &[("TENCENTCLOUD_CREDENTIALS_FILE", path)],
+    );
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("{path}:2:")),
+        "{}",
+        text(&out.stderr)
+    );
 }

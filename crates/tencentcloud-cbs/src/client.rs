@@ -9,7 +9,7 @@ use cbs_transport::{HyperTransport, ProxyConfig, SharedTransport, Transport};
 use tc3_sign::SigningKey;
 
 use crate::clock::{Clock, SkewedClock, SystemClock};
-use crate::credentials::{Credentials, EnvProvider, ProvideCredentials};
+use crate::credentials::{ChainProvider, Credentials, ProvideCredentials};
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::retry::RetryConfig;
 
@@ -183,7 +183,9 @@ impl ClientBuilder {
         self.credentials_provider(credentials)
     }
 
-    /// Where to get credentials before each call; by default, the environment.
+    /// Where to get credentials before each call; by default the
+    /// [default chain](ChainProvider::default_chain): environment, profile file, CVM role,
+    /// TKE OIDC.
     pub fn credentials_provider(mut self, provider: impl ProvideCredentials) -> Self {
         self.credentials = Some(Arc::new(provider));
         self
@@ -334,7 +336,9 @@ impl ClientBuilder {
                 request_client_header,
                 region: self.region,
                 endpoint,
-                credentials: self.credentials.unwrap_or_else(|| Arc::new(EnvProvider)),
+                credentials: self
+                    .credentials
+                    .unwrap_or_else(|| Arc::new(ChainProvider::default_chain())),
                 transport,
                 retry: self.retry.unwrap_or_default(),
                 limiter: RateLimiter::new(self.rate_limit.unwrap_or_default()),
@@ -398,8 +402,10 @@ impl Client {
     }
 
     /// A client configured from the environment: region from `TENCENTCLOUD_REGION`,
-    /// credentials from `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY` and
-    /// `TENCENTCLOUD_TOKEN` (read at each call), everything else default.
+    /// credentials from the default chain (`TENCENTCLOUD_SECRET_ID`,
+    /// `TENCENTCLOUD_SECRET_KEY`, `TENCENTCLOUD_TOKEN`; then the profile file named by
+    /// `TENCENTCLOUD_CREDENTIALS_FILE`/`TENCENTCLOUD_PROFILE`; then the CVM instance role;
+    /// then TKE OIDC), everything else default.
     pub fn from_env() -> Result<Client, BuildError> {
         let mut builder = Client::builder();
         if let Some(region) = std::env::var("TENCENTCLOUD_REGION")

@@ -43,7 +43,7 @@
 
 mod client;
 mod clock;
-mod credentials;
+pub mod credentials;
 mod dispatch;
 mod error;
 mod generated;
@@ -56,7 +56,9 @@ mod waiter;
 pub use client::{BuildError, Client, ClientBuilder, DEFAULT_ROOT_DOMAIN, Language};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use credentials::{
-    Credentials, CredentialsError, CredentialsErrorKind, EnvProvider, ProvideCredentials,
+    AssumeRoleProvider, CachingProvider, ChainProvider, Credentials, CredentialsError,
+    CredentialsErrorKind, CvmRoleProvider, EnvProvider, OidcProvider, ProfileProvider,
+    ProvideCredentials,
 };
 pub use dispatch::CallOptions;
 pub use error::{

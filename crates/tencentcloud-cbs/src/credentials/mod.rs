@@ -1,5 +1,19 @@
 //! Credentials and where they come from.
 
+mod cache;
+mod chain;
+mod cvm;
+mod profile;
+mod sts;
+
+pub use cache::CachingProvider;
+pub use chain::ChainProvider;
+pub use cvm::{CvmRoleProvider, DEFAULT_METADATA_ENDPOINT};
+pub use profile::ProfileProvider;
+pub use sts::{
+    AssumeRoleBuilder, AssumeRoleProvider, MAX_DURATION_SECS, OidcProvider, STS_VERSION,
+};
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;

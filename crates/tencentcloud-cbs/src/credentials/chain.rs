@@ -1,0 +1,86 @@
+//! Trying credential sources in order.
+
+use cbs_transport::BoxFuture;
+
+use super::{
+    CachingProvider, Credentials, CredentialsError, CredentialsErrorKind, CvmRoleProvider,
+    EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials,
+};
+
+/// Asks providers in order and uses the first that has credentials.
+///
+/// It moves on only when a provider says "not configured here" ("not found"); a provider
+/// that is configured but fails ends the search with its error, so a broken profile file
+/// is reported rather than silently skipped. When no provider has credentials, the error
+/// lists every source tried and why.
+#[derive(Debug)]
+pub struct ChainProvider {
+    providers: Vec<(&'static str, Box<dyn ProvideCredentials>)>,
+}
+
+impl ChainProvider {
+    /// An empty chain; add providers with [`push`](Self::push).
+    pub fn new() -> Self {
+        ChainProvider {
+            providers: Vec::new(),
+        }
+    }
+
+    /// Adds a provider at the end, named for error messages.
+    pub fn push(mut self, name: &'static str, provider: impl ProvideCredentials) -> Self {
+        self.providers.push((name, Box::new(provider)));
+        self
+    }
+
+    /// The default chain: environment, profile file, CVM instance role, TKE OIDC (the
+    /// last two cached until 5 minutes before expiry).
+    pub fn default_chain() -> Self {
+        let mut chain = ChainProvider::new()
+            .push("environment", EnvProvider)
+            .push("profile", ProfileProvider::from_env());
+        if let Ok(cvm) = CvmRoleProvider::new() {
+            chain = chain.push("cvm-role", CachingProvider::new(cvm));
+        }
+        chain.push("tke-oidc", CachingProvider::new(OidcProvider::from_env()))
+    }
+}
+
+impl Default for ChainProvider {
+    fn default() -> Self {
+        Self::default_chain()
+    }
+}
+
+impl ProvideCredentials for ChainProvider {
+    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+        Box::pin(async move {
+            let mut tried = Vec::new();
+            for (name, provider) in &self.providers {
+                match provider.provide_credentials().await {
+                    Ok(credentials) => return Ok(credentials),
+                    Err(e) if e.kind() == CredentialsErrorKind::NotFound => {
+                        tried.push(format!("{name}: {}", e.message()))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(CredentialsError::not_found(
+                "default chain",
+                format!(
+                    "no credentials found; tried {}",
+                    if tried.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        tried.join("; ")
+                    }
+                ),
+            ))
+        })
+    }
+
+    fn invalidate(&self) {
+        for (_, provider) in self.providers.iter() {
+            provider.invalidate();
+        }
+    }
+}
