@@ -223,11 +223,33 @@ fn copy_snapshot_cross_regions(
     Ok(response)
 }
 
-fn filter_values(filters: &[Filter]) -> Vec<(&str, &[String])> {
-    filters
-        .iter()
-        .map(|f| (f.name.as_str(), f.values.as_slice()))
-        .collect()
+/// A request's filters: by name, the values any of which must match (case-insensitive).
+struct Filters<'r>(Vec<(&'r str, &'r [String])>);
+
+impl<'r> Filters<'r> {
+    /// The filters, or `InvalidFilter` for a name outside `supported`.
+    fn new(filters: Option<&'r [Filter]>, supported: &[&str]) -> Result<Self, ApiFailure> {
+        let filters: Vec<_> = filters
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (f.name.as_str(), f.values.as_slice()))
+            .collect();
+        if let Some((name, _)) = filters.iter().find(|(name, _)| !supported.contains(name)) {
+            return Err(ApiFailure::new(
+                "InvalidFilter",
+                format!("The filter `{name}` is not supported."),
+            ));
+        }
+        Ok(Filters(filters))
+    }
+
+    /// Whether every filter matches, given each filter name's value for the resource.
+    fn matches(&self, value_of: impl Fn(&str) -> String) -> bool {
+        self.0.iter().all(|(name, values)| {
+            let value = value_of(name);
+            values.iter().any(|v| v.eq_ignore_ascii_case(&value))
+        })
+    }
 }
 
 fn describe_snapshots(
@@ -242,13 +264,9 @@ fn describe_snapshots(
             "SnapshotIds and Filters cannot be used together.",
         ));
     }
-    let filters = request
-        .filters
-        .as_deref()
-        .map(filter_values)
-        .unwrap_or_default();
-    for (name, _) in &filters {
-        if ![
+    let filters = Filters::new(
+        request.filters.as_deref(),
+        &[
             "snapshot-id",
             "snapshot-name",
             "snapshot-state",
@@ -256,15 +274,8 @@ fn describe_snapshots(
             "disk-usage",
             "encrypt",
             "zone",
-        ]
-        .contains(name)
-        {
-            return Err(ApiFailure::new(
-                "InvalidFilter",
-                format!("The filter `{name}` is not supported."),
-            ));
-        }
-    }
+        ],
+    )?;
     let mut matching: Vec<_> = world
         .snapshots_in(region)
         .filter(|s| {
@@ -275,17 +286,14 @@ fn describe_snapshots(
         })
         .filter(|s| {
             let (state, _) = s.status(call.now);
-            filters.iter().all(|(name, values)| {
-                let value = match *name {
-                    "snapshot-id" => s.id.clone(),
-                    "snapshot-name" => s.name.clone(),
-                    "snapshot-state" => state.as_str().to_owned(),
-                    "disk-id" => s.disk_id.clone(),
-                    "disk-usage" => s.disk_usage.as_str().to_owned(),
-                    "encrypt" => s.encrypt.to_string().to_uppercase(),
-                    _ => s.zone.clone(),
-                };
-                values.iter().any(|v| v.eq_ignore_ascii_case(&value))
+            filters.matches(|name| match name {
+                "snapshot-id" => s.id.clone(),
+                "snapshot-name" => s.name.clone(),
+                "snapshot-state" => state.as_str().to_owned(),
+                "disk-id" => s.disk_id.clone(),
+                "disk-usage" => s.disk_usage.as_str().to_owned(),
+                "encrypt" => s.encrypt.to_string().to_uppercase(),
+                _ => s.zone.clone(),
             })
         })
         .collect();
@@ -401,28 +409,17 @@ fn describe_disks(
     request: DescribeDisksRequest,
 ) -> Result<DescribeDisksResponse, ApiFailure> {
     let region = call.region()?;
-    let filters = request
-        .filters
-        .as_deref()
-        .map(filter_values)
-        .unwrap_or_default();
-    for (name, _) in &filters {
-        if ![
+    let filters = Filters::new(
+        request.filters.as_deref(),
+        &[
             "disk-id",
             "disk-name",
             "disk-usage",
             "disk-type",
             "disk-state",
             "zone",
-        ]
-        .contains(name)
-        {
-            return Err(ApiFailure::new(
-                "InvalidFilter",
-                format!("The filter `{name}` is not supported."),
-            ));
-        }
-    }
+        ],
+    )?;
     let mut matching: Vec<_> = world
         .disks
         .values()
@@ -434,16 +431,13 @@ fn describe_disks(
                 .is_none_or(|ids| ids.contains(&d.id))
         })
         .filter(|d| {
-            filters.iter().all(|(name, values)| {
-                let value = match *name {
-                    "disk-id" => d.id.clone(),
-                    "disk-name" => d.name.clone(),
-                    "disk-usage" => d.usage.as_str().to_owned(),
-                    "disk-type" => d.disk_type.as_str().to_owned(),
-                    "disk-state" => "UNATTACHED".to_owned(),
-                    _ => d.zone.clone(),
-                };
-                values.iter().any(|v| v.eq_ignore_ascii_case(&value))
+            filters.matches(|name| match name {
+                "disk-id" => d.id.clone(),
+                "disk-name" => d.name.clone(),
+                "disk-usage" => d.usage.as_str().to_owned(),
+                "disk-type" => d.disk_type.as_str().to_owned(),
+                "disk-state" => "UNATTACHED".to_owned(),
+                _ => d.zone.clone(),
             })
         })
         .collect();

@@ -1,47 +1,11 @@
 //! The official SDK's signing vectors, stage by stage, through the public API; and the
 //! verifier accepts every one of them.
 
-use serde::Deserialize;
-use tc3_sign::{
-    Credentials, Payload, ReceivedRequest, SignableRequest, SigningKey, UtcDate, Verifier,
-};
+#[path = "../examples/support/vector_file.rs"]
+mod vector_file;
 
-#[derive(Deserialize)]
-struct VectorFile {
-    vectors: Vec<Vector>,
-}
-
-#[derive(Deserialize)]
-struct Vector {
-    name: String,
-    input: Input,
-    expected: Expected,
-}
-
-#[derive(Deserialize)]
-struct Input {
-    method: String,
-    host: String,
-    path: String,
-    query: String,
-    content_type: String,
-    payload: String,
-    unsigned_payload: bool,
-    signed_headers: Vec<String>,
-    secret_id: String,
-    secret_key: String,
-    service: String,
-    timestamp: u64,
-}
-
-#[derive(Deserialize)]
-struct Expected {
-    canonical_request: String,
-    string_to_sign: String,
-    signature: String,
-    authorization: String,
-    date: String,
-}
+use tc3_sign::{Credentials, ReceivedRequest, SigningKey, UtcDate, Verifier};
+use vector_file::{Input, Vector, VectorFile};
 
 fn vectors() -> Vec<Vector> {
     let text = include_str!("data/tc3-official-python.json");
@@ -50,17 +14,8 @@ fn vectors() -> Vec<Vector> {
     file.vectors
 }
 
-fn request(i: &Input) -> SignableRequest<'_> {
-    assert_eq!(i.signed_headers, ["content-type", "host"]);
-    let payload = if i.unsigned_payload {
-        Payload::Unsigned
-    } else {
-        Payload::Bytes(i.payload.as_bytes())
-    };
-    SignableRequest::new(&i.method, &i.host, payload)
-        .path(&i.path)
-        .query(&i.query)
-        .content_type(&i.content_type)
+fn request(i: &Input) -> tc3_sign::SignableRequest<'_> {
+    i.request().expect("an official vector")
 }
 
 #[test]
