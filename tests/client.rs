@@ -500,7 +500,7 @@ async fn a_hundred_concurrent_copies_meet_no_rate_limit() {
         .build()
         .unwrap();
     let mut throttled = 0;
-    for _ in 0..40 {
+    for _ in 0..60 {
         if let Err(e) = unlimited.describe_snapshots().send().await {
             assert_eq!(e.code(), Some(&ErrorCode::RequestLimitExceeded));
             throttled += 1;

@@ -206,13 +206,9 @@ impl Client {
         } else {
             format!("{}.{}", spec.service, spec.action).into()
         };
-        let wait = inner.limiter.reserve(&limiter_key);
-        if !wait.is_zero() {
-            tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
-                "waiting for the client-side rate limit"
-            );
-            tokio::time::sleep(wait).await;
+        if inner.limiter.try_take(&limiter_key).is_err() {
+            tracing::debug!("waiting for the client-side rate limit");
+            inner.limiter.acquire(&limiter_key).await;
         }
 
         let mut attempt = 0u32;

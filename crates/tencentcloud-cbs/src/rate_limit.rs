@@ -74,36 +74,51 @@ fn rate(per_second: u32, burst: u32) -> Option<Rate> {
 #[derive(Debug, Clone)]
 pub(crate) struct RateLimiter {
     config: Arc<RateLimitConfig>,
-    /// Per action: the theoretical arrival time of the next call (GCRA).
-    next: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Per action: tokens left and when they were counted.
+    buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
 }
 
 impl RateLimiter {
     pub(crate) fn new(config: RateLimitConfig) -> Self {
         RateLimiter {
             config: Arc::new(config),
-            next: Arc::new(Mutex::new(HashMap::new())),
+            buckets: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Reserves a slot for a call of `action` and returns how long to wait for it.
-    pub(crate) fn reserve(&self, action: &str) -> Duration {
+    /// Takes a token for a call of `action`, or says how long until one is available.
+    pub(crate) fn try_take(&self, action: &str) -> Result<(), Duration> {
         let Some(rate) = self.config.rate_for(action) else {
-            return Duration::ZERO;
+            return Ok(());
         };
-        let interval = Duration::from_secs_f64(1.0 / rate.per_second);
-        let tolerance = interval.mul_f64(rate.burst - 1.0);
         let now = Instant::now();
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         // Look up before inserting: the key is allocated only on an action's first call.
-        let tat = match next.get_mut(action) {
-            Some(tat) => tat,
-            None => next.entry(action.to_owned()).or_insert(now),
+        let (tokens, counted) = match buckets.get_mut(action) {
+            Some(bucket) => bucket,
+            None => buckets
+                .entry(action.to_owned())
+                .or_insert((rate.burst, now)),
         };
-        let arrival = (*tat).max(now);
-        let wait = arrival.saturating_duration_since(now + tolerance);
-        *tat = arrival + interval;
-        wait
+        *tokens = (*tokens
+            + now.saturating_duration_since(*counted).as_secs_f64() * rate.per_second)
+            .min(rate.burst);
+        *counted = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / rate.per_second))
+        }
+    }
+
+    /// Waits until a call of `action` may go. Tokens are taken at the moment of sending,
+    /// so a client that stalled (a descheduled process, a busy runtime) does not release
+    /// a burst of calls that were scheduled earlier.
+    pub(crate) async fn acquire(&self, action: &str) {
+        while let Err(wait) = self.try_take(action) {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -114,12 +129,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn bursts_then_paces() {
         let limiter = RateLimiter::new(RateLimitConfig::none().per_action("A", 20, 10));
-        let waits: Vec<Duration> = (0..12).map(|_| limiter.reserve("A")).collect();
-        assert!(waits[..10].iter().all(|w| w.is_zero()), "{waits:?}");
-        assert_eq!(waits[10], Duration::from_millis(50));
-        assert_eq!(waits[11], Duration::from_millis(100));
+        assert!((0..10).all(|_| limiter.try_take("A").is_ok()));
+        assert_eq!(limiter.try_take("A"), Err(Duration::from_millis(50)));
+        tokio::time::advance(Duration::from_millis(50)).await;
+        assert_eq!(limiter.try_take("A"), Ok(()));
         assert!(
-            limiter.reserve("B").is_zero(),
+            limiter.try_take("B").is_ok(),
             "unconfigured actions are free"
         );
     }
@@ -128,12 +143,26 @@ mod tests {
     async fn twenty_per_second_over_time() {
         let limiter = RateLimiter::new(RateLimitConfig::default());
         let start = Instant::now();
-        let mut last = Duration::ZERO;
         for _ in 0..100 {
-            last = limiter.reserve("CopySnapshotCrossRegions");
+            limiter.acquire("CopySnapshotCrossRegions").await;
         }
-        // 100 calls at 20/s with a burst of 10: the last may go at 4.5 s.
-        assert_eq!(start.elapsed(), Duration::ZERO);
-        assert_eq!(last, Duration::from_millis(4500));
+        // 100 calls at 20/s with a burst of 10: the last goes at 4.5 s.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(4490) && elapsed <= Duration::from_millis(4600),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_does_not_release_a_burst() {
+        let limiter = RateLimiter::new(RateLimitConfig::default());
+        for _ in 0..10 {
+            limiter.acquire("A").await;
+        }
+        // A long stall refills the bucket only up to the burst.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let sent_at_once = (0..30).filter(|_| limiter.try_take("A").is_ok()).count();
+        assert_eq!(sent_at_once, 10);
     }
 }
