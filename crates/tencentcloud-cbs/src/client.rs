@@ -1,5 +1,6 @@
 //! The client and its settings.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -90,17 +91,24 @@ pub(crate) enum Endpoint {
 
 impl Endpoint {
     /// The scheme and host for `service` in `region`.
-    pub(crate) fn locate(&self, service: &str, region: Option<&str>) -> (&str, String) {
-        match self {
-            Endpoint::Public {
-                root_domain,
-                regional: true,
-            } if region.is_some() => (
+    pub(crate) fn locate(&self, service: &str, region: Option<&str>) -> (&str, Cow<'_, str>) {
+        match (self, region) {
+            (
+                Endpoint::Public {
+                    root_domain,
+                    regional: true,
+                },
+                Some(region),
+            ) => (
                 "https",
-                format!("{service}.{}.{root_domain}", region.unwrap_or_default()),
+                Cow::Owned(format!("{service}.{region}.{root_domain}")),
             ),
-            Endpoint::Public { root_domain, .. } => ("https", format!("{service}.{root_domain}")),
-            Endpoint::Custom { scheme, host } => (scheme.as_str(), host.clone()),
+            (Endpoint::Public { root_domain, .. }, _) => {
+                ("https", Cow::Owned(format!("{service}.{root_domain}")))
+            }
+            (Endpoint::Custom { scheme, host }, _) => {
+                (scheme.as_str(), Cow::Borrowed(host.as_str()))
+            }
         }
     }
 }

@@ -132,6 +132,16 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug + 'static {
     fn invalidate(&self) {}
 }
 
+impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
+    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+        (**self).provide_credentials()
+    }
+
+    fn invalidate(&self) {
+        (**self).invalidate();
+    }
+}
+
 impl ProvideCredentials for Credentials {
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         let credentials = self.clone();

@@ -87,36 +87,12 @@ pub struct AssumeRoleProvider {
 /// Settings for an [`AssumeRoleProvider`].
 #[derive(Debug)]
 pub struct AssumeRoleBuilder {
-    source: Box<dyn ProvideCredentialsBoxed>,
+    source: std::sync::Arc<dyn ProvideCredentials>,
     role_arn: String,
     session_name: String,
     region: String,
     duration_secs: u64,
     endpoint: Option<String>,
-}
-
-/// Object-safe forwarding so the builder can hold any provider.
-trait ProvideCredentialsBoxed: ProvideCredentials {
-    fn into_arc(self: Box<Self>) -> std::sync::Arc<dyn ProvideCredentials>;
-}
-
-impl<P: ProvideCredentials> ProvideCredentialsBoxed for P {
-    fn into_arc(self: Box<Self>) -> std::sync::Arc<dyn ProvideCredentials> {
-        std::sync::Arc::new(*self)
-    }
-}
-
-/// Forwards to a shared provider.
-#[derive(Debug)]
-struct Shared(std::sync::Arc<dyn ProvideCredentials>);
-
-impl ProvideCredentials for Shared {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        self.0.provide_credentials()
-    }
-    fn invalidate(&self) {
-        self.0.invalidate();
-    }
 }
 
 impl AssumeRoleProvider {
@@ -127,7 +103,7 @@ impl AssumeRoleProvider {
         session_name: impl Into<String>,
     ) -> AssumeRoleBuilder {
         AssumeRoleBuilder {
-            source: Box::new(source),
+            source: std::sync::Arc::new(source),
             role_arn: role_arn.into(),
             session_name: session_name.into(),
             region: "ap-guangzhou".to_owned(),
@@ -187,7 +163,7 @@ impl AssumeRoleBuilder {
         }
         let mut builder = Client::builder()
             .region(self.region)
-            .credentials_provider(Shared(self.source.into_arc()))
+            .credentials_provider(self.source)
             .rate_limit(crate::RateLimitConfig::none());
         if let Some(endpoint) = self.endpoint {
             builder = builder.endpoint(endpoint);
