@@ -59,7 +59,7 @@ pub(crate) struct Inner {
     pub request_client: String,
     pub attempt_timeout: Option<Duration>,
     /// The last derived signing key and the credentials it belongs to.
-    pub key_cache: Mutex<Option<(Credentials, SigningKey)>>,
+    pub key_cache: Mutex<Option<(Credentials, Arc<SigningKey>)>>,
     /// The last request host, its URI and its `Host` header value.
     pub uri_cache: Mutex<Option<(String, http::Uri, http::HeaderValue)>>,
     /// `request_client` as a header value.

@@ -1,6 +1,7 @@
 //! One call: validate, wait for the rate limiter, then attempts — sign, send, read —
 //! until one succeeds or the retry policy says stop.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -465,27 +466,35 @@ impl Client {
     ) -> Result<String, Error> {
         let bad = |e: tc3_sign::SignError| Error::invalid_input("sign", None, e.to_string());
         let date = UtcDate::from_unix(timestamp).map_err(bad)?;
-        let mut cache = self
-            .inner
-            .key_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let fresh = match &*cache {
-            Some((owner, key)) => {
-                !(owner.same_as(credentials) && key.date() == date && key.service() == service)
+        // Hold the lock only to fetch (or replace) the shared key, not while signing, so
+        // concurrent calls do not queue behind each other.
+        let key = {
+            let mut cache = self
+                .inner
+                .key_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match &*cache {
+                Some((owner, key))
+                    if owner.same_as(credentials)
+                        && key.date() == date
+                        && key.service() == service =>
+                {
+                    key.clone()
+                }
+                _ => {
+                    let key = Arc::new(SigningKey::derive(
+                        credentials.keys().secret_key(),
+                        date,
+                        service,
+                    ));
+                    *cache = Some((credentials.clone(), key.clone()));
+                    key
+                }
             }
-            None => true,
         };
-        if fresh {
-            let key = SigningKey::derive(credentials.keys().secret_key(), date, service);
-            *cache = Some((credentials.clone(), key));
-        }
-        let key = cache
-            .as_ref()
-            .map(|(_, key)| key)
-            .ok_or_else(|| Error::invalid_input("sign", None, "no signing key"))?;
         let signed =
-            tc3_sign::sign_with_key(signable, credentials.keys(), key, timestamp).map_err(bad)?;
+            tc3_sign::sign_with_key(signable, credentials.keys(), &key, timestamp).map_err(bad)?;
         Ok(signed.authorization().to_owned())
     }
 }

@@ -49,8 +49,9 @@ pub fn seed_headers(host: &str) -> http::HeaderMap {
 /// One call, as a shareable closure.
 pub type Call = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// Runs the comparison. `ours` builds the client under test for the server's URL.
-pub fn compare(label: &str, ours: impl FnOnce(&str) -> Call) {
+/// Runs the comparison. `ours` builds the client under test for the server's URL (once
+/// per runtime).
+pub fn compare(label: &str, ours: impl Fn(&str) -> Call) {
     if std::env::args().any(|a| a == "--serve") {
         serve();
         return;
@@ -67,37 +68,52 @@ pub fn compare(label: &str, ours: impl FnOnce(&str) -> Call) {
         .expect("port line");
     let url = format!("http://{}/", line.trim());
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let ours = ours(&url);
-        let bare = bare_call(&url);
-        for (name, callers, calls_each) in [("sequential", 1usize, 20_000usize), ("64 concurrent", 64, 400)] {
-            let (mut ours_cpu, mut bare_cpu, mut ours_rate, mut bare_rate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            run(&ours, callers, 20).await;
-            run(&bare, callers, 20).await;
-            for _round in 0..5 {
-                let (cpu, rate) = run(&bare, callers, calls_each).await;
-                bare_cpu.push(cpu);
-                bare_rate.push(rate);
-                let (cpu, rate) = run(&ours, callers, calls_each).await;
-                ours_cpu.push(cpu);
-                ours_rate.push(rate);
-            }
-            let (o, b) = (median(&mut ours_cpu), median(&mut bare_cpu));
-            println!(
-                "{name:>14}: {label} {:>7.0} calls/s {o:>6.1} µs CPU/call | bare hyper-util {:>7.0} calls/s {b:>6.1} µs CPU/call | CPU ratio {:.3}",
-                median(&mut ours_rate),
-                median(&mut bare_rate),
-                o / b
-            );
+    // Both runtime flavours: the single-threaded one shows the client's own work most
+    // starkly; the multi-threaded one is what `#[tokio::main]` gives applications. Each
+    // gets fresh clients, since pooled connections belong to the runtime that made them.
+    for flavour in ["current-thread", "multi-thread"] {
+        let runtime = match flavour {
+            "current-thread" => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+            _ => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
         }
-    });
+        .expect("runtime");
+        println!("{flavour} runtime:");
+        runtime.block_on(compare_in(label, &ours(&url), &bare_call(&url)));
+    }
     drop(server.stdin.take());
     let _ = server.kill();
     let _ = server.wait();
+}
+
+async fn compare_in(label: &str, ours: &Call, bare: &Call) {
+    for (name, callers, calls_each) in [
+        ("sequential", 1usize, 20_000usize),
+        ("64 concurrent", 64, 400),
+    ] {
+        let (mut ours_cpu, mut bare_cpu, mut ours_rate, mut bare_rate) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        run(ours, callers, 20).await;
+        run(bare, callers, 20).await;
+        for _round in 0..5 {
+            let (cpu, rate) = run(bare, callers, calls_each).await;
+            bare_cpu.push(cpu);
+            bare_rate.push(rate);
+            let (cpu, rate) = run(ours, callers, calls_each).await;
+            ours_cpu.push(cpu);
+            ours_rate.push(rate);
+        }
+        let (o, b) = (median(&mut ours_cpu), median(&mut bare_cpu));
+        println!(
+            "{name:>14}: {label} {:>7.0} calls/s {o:>6.1} µs CPU/call | bare hyper-util {:>7.0} calls/s {b:>6.1} µs CPU/call | CPU ratio {:.3}",
+            median(&mut ours_rate),
+            median(&mut bare_rate),
+            o / b
+        );
+    }
 }
 
 fn bare_call(url: &str) -> Call {
