@@ -32,12 +32,13 @@ impl ChainProvider {
         self
     }
 
-    /// The default chain: environment, profile file, CVM instance role, TKE OIDC (the
-    /// last two cached until 5 minutes before expiry).
+    /// The default chain: environment (read at every call), profile file (read once,
+    /// and again after the service rejects a session token), CVM instance role and TKE
+    /// OIDC (cached until 5 minutes before expiry).
     pub fn default_chain() -> Self {
         let mut chain = ChainProvider::new()
             .push("environment", EnvProvider)
-            .push("profile", ProfileProvider::from_env());
+            .push("profile", CachingProvider::new(ProfileProvider::from_env()));
         if let Ok(cvm) = CvmRoleProvider::new() {
             chain = chain.push("cvm-role", CachingProvider::new(cvm));
         }
