@@ -22,6 +22,9 @@ use crate::world::World;
 /// The largest request body accepted (10 MiB), as the service enforces.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
+/// How long a request body may take to arrive.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Everything the exchanges share.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -126,7 +129,14 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> A
             &request_id,
         ));
     }
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+    // A client that stops sending mid-body must not hold the connection forever.
+    let collected = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_REQUEST_BYTES).collect(),
+    )
+    .await
+    .map_err(|_| DropConnection)?;
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
