@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tencentcloud_cbs::model::{Filter, RegionCopy, Snapshot};
-use tencentcloud_cbs::{RegionOutcome, WaiterError};
+use tencentcloud_cbs::{ErrorCode, RegionOutcome, WaiterError};
 
 use crate::cli::{CallArgs, CopyArgs, ListArgs, Output, WaitArgs};
 use crate::context::Context;
@@ -67,11 +67,7 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
                         region,
                         code,
                         message,
-                    } => vec![
-                        region.clone(),
-                        "-".into(),
-                        format!("refused: {code}: {message}"),
-                    ],
+                    } => refused_row(region, code, message),
                     _ => vec![c.region().to_owned(), "-".into(), "unknown".into()],
                 })
                 .collect();
@@ -113,6 +109,15 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
     Ok(exit_for(ready, outcomes.len()))
 }
 
+/// A table row for a region that refused the copy.
+fn refused_row(region: &str, code: &ErrorCode, message: &str) -> Vec<String> {
+    vec![
+        region.to_owned(),
+        "-".into(),
+        format!("refused: {code}: {message}"),
+    ]
+}
+
 fn copy_json(copy: &RegionCopy) -> Value {
     match copy {
         RegionCopy::Started {
@@ -145,11 +150,7 @@ fn outcome_row(outcome: &RegionOutcome) -> Vec<String> {
             region,
             code,
             message,
-        } => vec![
-            region.clone(),
-            "-".into(),
-            format!("refused: {code}: {message}"),
-        ],
+        } => refused_row(region, code, message),
         RegionOutcome::WaitFailed {
             region,
             snapshot_id,

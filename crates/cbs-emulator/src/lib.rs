@@ -57,7 +57,7 @@ pub use world::REGIONS;
 
 use auth::CredentialStore;
 use faults::FaultList;
-use protocol::Shared;
+use protocol::{Shared, lock};
 use rate_limit::RateLimiter;
 use world::{Progress, World};
 
@@ -338,8 +338,4 @@ impl Drop for EmulatorHandle {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -49,7 +49,7 @@ impl std::error::Error for DropConnection {}
 
 type Answer = Result<Response<Full<Bytes>>, DropConnection>;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A handler that panicked cannot leave the data half-changed in a way that matters
     // more than refusing every later request would.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -56,13 +56,12 @@ pub(crate) struct Inner {
     pub limiter: RateLimiter,
     pub clock: SkewedClock,
     pub language: Option<Language>,
-    pub request_client: String,
     pub attempt_timeout: Option<Duration>,
     /// The last derived signing key and the credentials it belongs to.
     pub key_cache: Mutex<Option<(Credentials, Arc<SigningKey>)>>,
     /// The last request host, its URI and its `Host` header value.
     pub uri_cache: Mutex<Option<(String, http::Uri, http::HeaderValue)>>,
-    /// `request_client` as a header value.
+    /// `X-TC-RequestClient`: the SDK name and version, and the caller's tag.
     pub request_client_header: http::HeaderValue,
 }
 
@@ -75,7 +74,7 @@ impl fmt::Debug for Client {
             .field("credentials", &inner.credentials)
             .field("retry", &inner.retry)
             .field("language", &inner.language)
-            .field("request_client", &inner.request_client)
+            .field("request_client", &inner.request_client_header)
             .finish_non_exhaustive()
     }
 }
@@ -352,7 +351,6 @@ impl ClientBuilder {
                 limiter: RateLimiter::new(self.rate_limit.unwrap_or_default()),
                 clock: SkewedClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
                 language: self.language,
-                request_client,
                 attempt_timeout: self.attempt_timeout,
                 key_cache: Mutex::new(None),
                 uri_cache: Mutex::new(None),
