@@ -14,6 +14,7 @@ use tencentcloud_cbs::{
     RetryConfig, TransportErrorKind,
 };
 
+const EMPTY_PAGE: &str = r#"{"Response":{"TotalCount":0,"SnapshotSet":[],"RequestId":"r"}}"#;
 const SEED_RESPONSE: &str = r#"{"Response":{"SnapshotCopyResultSet":[{"SnapshotId":"snap-d012rm6t","DestinationRegion":"ap-beijing","Code":"Success","Message":""}],"RequestId":"98f0b5f0-7d84-4d11-9819-ee7804e524a4"}}"#;
 
 fn mock_client(mock: MockTransport) -> (Client, Arc<MockTransport>) {
@@ -105,6 +106,25 @@ async fn wire_format() {
     assert!(
         authorization.contains("/cbs/tc3_request, SignedHeaders=content-type;host, Signature=")
     );
+    let mut names: Vec<&str> = h.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "authorization",
+            "content-type",
+            "host",
+            "x-tc-action",
+            "x-tc-language",
+            "x-tc-region",
+            "x-tc-requestclient",
+            "x-tc-timestamp",
+            "x-tc-token",
+            "x-tc-traceid",
+            "x-tc-version"
+        ]
+    );
+    assert_eq!(h.len(), names.len(), "one value per header");
 
     // A generated trace id when the caller gives none, different per call.
     mock.push_response(200, SEED_RESPONSE)
@@ -130,14 +150,8 @@ async fn wire_format() {
 #[tokio::test]
 async fn regional_and_custom_hosts() {
     let mock = Arc::new(MockTransport::new());
-    mock.push_response(
-        200,
-        r#"{"Response":{"TotalCount":0,"SnapshotSet":[],"RequestId":"r"}}"#,
-    );
-    mock.push_response(
-        200,
-        r#"{"Response":{"TotalCount":0,"SnapshotSet":[],"RequestId":"r"}}"#,
-    );
+    mock.push_response(200, EMPTY_PAGE)
+        .push_response(200, EMPTY_PAGE);
     let regional = Client::builder()
         .region("ap-shanghai")
         .credentials(Credentials::new("a", "b"))
@@ -168,6 +182,25 @@ async fn regional_and_custom_hosts() {
         "cbs.internal.tencentcloudapi.com"
     );
     assert_eq!(requests[1].headers()["x-tc-region"], "ap-beijing");
+}
+
+#[tokio::test]
+async fn a_call_without_region_token_or_language_sends_none_of_them() {
+    let mock = Arc::new(MockTransport::new());
+    mock.push_response(200, EMPTY_PAGE);
+    let client = Client::builder()
+        .credentials(Credentials::new("a", "b"))
+        .transport(mock.clone())
+        .build()
+        .unwrap();
+    client.describe_snapshots().send().await.unwrap();
+    let requests = mock.requests();
+    let h = requests[0].headers();
+    for absent in ["x-tc-region", "x-tc-token", "x-tc-language"] {
+        assert!(!h.contains_key(absent), "{absent}");
+    }
+    assert_eq!(h.len(), 8);
+    assert!(h.values().all(|v| !v.is_empty()), "{h:?}");
 }
 
 #[tokio::test]

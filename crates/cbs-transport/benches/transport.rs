@@ -13,7 +13,7 @@ use bytes::Bytes;
 use cbs_transport::{HyperTransport, ProxyConfig, Transport};
 
 fn main() {
-    support::compare("HyperTransport", |url| {
+    support::compare(&[("HyperTransport", &|url| {
         let transport = Arc::new(
             HyperTransport::builder()
                 .allow_http(true)
@@ -34,5 +34,5 @@ fn main() {
                 assert_eq!(response.body().len(), support::RESPONSE.len());
             })
         })
-    });
+    })]);
 }

@@ -100,3 +100,31 @@ fn with_port(uri: Uri) -> Result<Uri, BoxError> {
     let scheme = uri.scheme_str().unwrap_or("https");
     Ok(format!("{scheme}://{host}:{port}/").parse()?)
 }
+
+/// The connector stack behind a single reference count. The pool clones its connector
+/// for every request, even when a pooled connection then serves it; one counter costs
+/// less than the several inside the TLS and TCP connectors, which are cloned only when a
+/// connection is actually opened.
+#[derive(Clone)]
+pub(crate) struct Shared<S>(Arc<S>);
+
+impl<S> Shared<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Shared(Arc::new(inner))
+    }
+}
+
+impl<S: Service<Uri> + Clone> Service<Uri> for Shared<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        // Every connector in this stack is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> S::Future {
+        (*self.0).clone().call(dst)
+    }
+}

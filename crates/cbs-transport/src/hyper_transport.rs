@@ -9,7 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 
-use crate::connector::Connector;
+use crate::connector::{Connector, Shared};
 use crate::error::{TransportError, TransportErrorKind};
 use crate::proxy::ProxyConfig;
 use crate::tls;
@@ -27,7 +27,7 @@ use crate::transport::{BoxFuture, HttpRequest, HttpResponse, Transport};
 /// connection without the caller seeing an error.
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: Client<HttpsConnector<Connector>, Full<Bytes>>,
+    client: Client<Shared<HttpsConnector<Connector>>, Full<Bytes>>,
     request_timeout: Duration,
     max_response_bytes: usize,
     allow_http: bool,
@@ -166,7 +166,7 @@ impl HyperTransportBuilder {
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .build(https);
+            .build(Shared::new(https));
         Ok(HyperTransport {
             client,
             request_timeout: self.request_timeout,
@@ -207,23 +207,43 @@ impl HyperTransport {
                 ),
             ));
         }
-        let mut collected = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            TransportError::new(
+                TransportErrorKind::ResponseTooLarge,
+                format!("the body exceeds the limit of {limit} bytes"),
+            )
+        };
+        // A small answer usually arrives as one frame: keep it as it is, and copy into one
+        // buffer only when a second frame follows.
+        let mut first: Option<Bytes> = None;
+        let mut collected = BytesMut::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| classify_hyper(e, TransportErrorKind::Interrupted))?;
-            if let Ok(data) = frame.into_data() {
-                if collected.len() + data.len() > self.max_response_bytes {
-                    return Err(TransportError::new(
-                        TransportErrorKind::ResponseTooLarge,
-                        format!(
-                            "the body exceeds the limit of {} bytes",
-                            self.max_response_bytes
-                        ),
-                    ));
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let so_far = first.as_ref().map_or(0, Bytes::len) + collected.len();
+            if so_far + data.len() > limit {
+                return Err(too_large());
+            }
+            match first.take() {
+                None if collected.is_empty() => first = Some(data),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        collected.reserve(
+                            declared
+                                .map_or(0, |len| len as usize)
+                                .max(so_far + data.len()),
+                        );
+                        collected.extend_from_slice(&earlier);
+                    }
+                    collected.extend_from_slice(&data);
                 }
-                collected.extend_from_slice(&data);
             }
         }
-        Ok(http::Response::from_parts(parts, collected.freeze()))
+        let body = first.unwrap_or_else(|| collected.freeze());
+        Ok(http::Response::from_parts(parts, body))
     }
 }
 

@@ -174,6 +174,28 @@ async fn oversized_bodies_are_refused_without_reading_them() {
 }
 
 #[tokio::test]
+async fn a_body_in_several_chunks_arrives_whole_and_in_order() {
+    let url = raw_server(5, |mut stream| async move {
+        read_request(&mut stream).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await;
+        for part in ["{\"Response\":", "{\"RequestId\":", "\"r-1\"}}"] {
+            let _ = stream
+                .write_all(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes())
+                .await;
+            let _ = stream.flush().await;
+            // Separate reads, so that the client sees separate frames.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+    })
+    .await;
+    let response = plain().send(request(&url)).await.unwrap();
+    assert_eq!(response.body(), &br#"{"Response":{"RequestId":"r-1"}}"#[..]);
+}
+
+#[tokio::test]
 async fn garbage_answers_are_invalid_responses() {
     let url = raw_server(5, |mut stream| async move {
         read_request(&mut stream).await;

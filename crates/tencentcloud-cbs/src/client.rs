@@ -3,16 +3,16 @@
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cbs_transport::{HyperTransport, ProxyConfig, SharedTransport, Transport};
-use tc3_sign::SigningKey;
 
 use crate::clock::{Clock, SkewedClock, SystemClock};
 use crate::credentials::{ChainProvider, Credentials, ProvideCredentials};
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::retry::RetryConfig;
+use crate::wire_cache::{HeaderTemplates, WireCache};
 
 /// The default root domain of the public API endpoints.
 pub const DEFAULT_ROOT_DOMAIN: &str = "tencentcloudapi.com";
@@ -51,16 +51,18 @@ pub(crate) struct Inner {
     pub region: Option<String>,
     pub endpoint: Endpoint,
     pub credentials: Arc<dyn ProvideCredentials>,
+    /// Set when the credentials never change: calls use them directly.
+    pub fixed_credentials: Option<Credentials>,
     pub transport: SharedTransport,
     pub retry: RetryConfig,
     pub limiter: RateLimiter,
     pub clock: SkewedClock,
     pub language: Option<Language>,
     pub attempt_timeout: Option<Duration>,
-    /// The last derived signing key and the credentials it belongs to.
-    pub key_cache: Mutex<Option<(Credentials, Arc<SigningKey>)>>,
-    /// The last request host, its URI and its `Host` header value.
-    pub uri_cache: Mutex<Option<(String, http::Uri, http::HeaderValue)>>,
+    /// The URI, headers and signing key repeated from call to call.
+    pub wire_cache: WireCache,
+    /// The header maps calls start from.
+    pub header_templates: HeaderTemplates,
     /// `X-TC-RequestClient`: the SDK name and version, and the caller's tag.
     pub request_client_header: http::HeaderValue,
 }
@@ -162,6 +164,9 @@ impl StdError for BuildError {
 pub struct ClientBuilder {
     region: Option<String>,
     credentials: Option<Arc<dyn ProvideCredentials>>,
+    /// The credentials given to [`credentials`](Self::credentials), which calls can
+    /// borrow instead of asking the provider.
+    fixed_credentials: Option<Credentials>,
     endpoint: Option<String>,
     regional_endpoint: bool,
     root_domain: Option<String>,
@@ -187,7 +192,9 @@ impl ClientBuilder {
 
     /// Fixed credentials.
     pub fn credentials(self, credentials: Credentials) -> Self {
-        self.credentials_provider(credentials)
+        let mut builder = self.credentials_provider(credentials.clone());
+        builder.fixed_credentials = Some(credentials);
+        builder
     }
 
     /// Where to get credentials before each call; by default the
@@ -195,6 +202,7 @@ impl ClientBuilder {
     /// TKE OIDC.
     pub fn credentials_provider(mut self, provider: impl ProvideCredentials) -> Self {
         self.credentials = Some(Arc::new(provider));
+        self.fixed_credentials = None;
         self
     }
 
@@ -338,11 +346,14 @@ impl ClientBuilder {
         }
         let request_client_header = http::HeaderValue::from_str(&request_client)
             .map_err(|_| BuildError::new("the request-client tag cannot be sent in a header"))?;
+        let header_templates = HeaderTemplates::new(&request_client_header, self.language);
         Ok(Client {
             inner: Arc::new(Inner {
                 request_client_header,
+                header_templates,
                 region: self.region,
                 endpoint,
+                fixed_credentials: self.fixed_credentials,
                 credentials: self
                     .credentials
                     .unwrap_or_else(|| Arc::new(ChainProvider::default_chain())),
@@ -352,8 +363,7 @@ impl ClientBuilder {
                 clock: SkewedClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
                 language: self.language,
                 attempt_timeout: self.attempt_timeout,
-                key_cache: Mutex::new(None),
-                uri_cache: Mutex::new(None),
+                wire_cache: WireCache::default(),
             }),
         })
     }

@@ -1,16 +1,15 @@
 //! One call: validate, wait for the rate limiter, then attempts — sign, send, read —
 //! until one succeeds or the retry policy says stop.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use cbs_model::{Action, ErrorCode, RetryClass};
 use cbs_transport::Transport;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, HOST};
 use serde::de::DeserializeOwned;
-use tc3_sign::{SignableRequest, SigningKey, UtcDate};
+use tc3_sign::{SignableRequest, UtcDate};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -18,15 +17,10 @@ use crate::client::Client;
 use crate::credentials::Credentials;
 use crate::error::{ApiError, CallContext, DecodeFailure, Error, TimeoutError, TransportFailure};
 use crate::retry::jitter;
-
-const X_TC_ACTION: HeaderName = HeaderName::from_static("x-tc-action");
-const X_TC_VERSION: HeaderName = HeaderName::from_static("x-tc-version");
-const X_TC_TIMESTAMP: HeaderName = HeaderName::from_static("x-tc-timestamp");
-const X_TC_REGION: HeaderName = HeaderName::from_static("x-tc-region");
-const X_TC_LANGUAGE: HeaderName = HeaderName::from_static("x-tc-language");
-const X_TC_TOKEN: HeaderName = HeaderName::from_static("x-tc-token");
-const X_TC_TRACE_ID: HeaderName = HeaderName::from_static("x-tc-traceid");
-const X_TC_REQUEST_CLIENT: HeaderName = HeaderName::from_static("x-tc-requestclient");
+use crate::trace_id;
+use crate::wire_cache::{
+    Unsendable, X_TC_ACTION, X_TC_REGION, X_TC_TIMESTAMP, X_TC_TOKEN, X_TC_TRACE_ID, X_TC_VERSION,
+};
 
 /// Per-call settings that override the client's.
 #[derive(Clone, Debug, Default)]
@@ -54,18 +48,20 @@ impl CallOptions {
 /// What is being called.
 pub(crate) struct CallSpec<'a> {
     pub service: &'a str,
-    pub version: &'a str,
     pub action: &'a str,
     pub read_only: bool,
-    pub region: Option<String>,
-    pub trace_id: String,
+    pub region: Option<&'a str>,
+    /// `X-TC-Action`, `X-TC-Version` and `X-TC-TraceId`, ready to send.
+    pub action_header: HeaderValue,
+    pub version_header: HeaderValue,
+    pub trace_id: HeaderValue,
 }
 
 impl CallSpec<'_> {
     fn context(&self, attempts: u32) -> CallContext {
         CallContext {
             action: self.action.to_owned(),
-            region: self.region.clone(),
+            region: self.region.map(str::to_owned),
             read_only: self.read_only,
             attempts,
         }
@@ -110,13 +106,20 @@ impl Client {
         let body = serde_json::to_vec(&request).map_err(|e| {
             Error::invalid_input(A::NAME, None, format!("cannot be serialized: {e}"))
         })?;
+        let trace_id = match options.trace_id {
+            Some(id) => HeaderValue::try_from(id).map_err(|_| {
+                Error::invalid_input(A::NAME, None, "the trace id cannot be sent in a header")
+            })?,
+            None => trace_id::generate(),
+        };
         let spec = CallSpec {
             service: cbs_model::SERVICE,
-            version: cbs_model::VERSION,
             action: A::NAME,
             read_only: A::READ_ONLY,
-            region: options.region.or_else(|| self.inner.region.clone()),
-            trace_id: options.trace_id.unwrap_or_else(new_trace_id),
+            region: options.region.as_deref().or(self.inner.region.as_deref()),
+            action_header: const { HeaderValue::from_static(A::NAME) },
+            version_header: const { HeaderValue::from_static(cbs_model::VERSION) },
+            trace_id,
         };
         self.execute::<A::Output>(&spec, Bytes::from(body)).await
     }
@@ -162,17 +165,20 @@ impl Client {
                 "the body must be a JSON object",
             ));
         }
+        let header = |text: &str| {
+            HeaderValue::from_str(text)
+                .map_err(|_| Error::invalid_input(action, None, "cannot be sent in a header"))
+        };
         let spec = CallSpec {
             service,
-            version,
             action,
             read_only: ["Describe", "Inquir", "Get"]
                 .iter()
                 .any(|p| action.starts_with(p)),
-            region: region
-                .map(str::to_owned)
-                .or_else(|| self.inner.region.clone()),
-            trace_id: new_trace_id(),
+            region: region.or(self.inner.region.as_deref()),
+            action_header: header(action)?,
+            version_header: header(version)?,
+            trace_id: trace_id::generate(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         self.execute::<serde_json::Value>(&spec, Bytes::from(body))
@@ -187,8 +193,8 @@ impl Client {
         let span = tracing::debug_span!(
             "cbs_call",
             action = spec.action,
-            region = spec.region.as_deref().unwrap_or(""),
-            trace_id = spec.trace_id.as_str(),
+            region = spec.region.unwrap_or(""),
+            trace_id = spec.trace_id.to_str().unwrap_or(""),
         );
         self.execute_inner(spec, body).instrument(span).await
     }
@@ -207,7 +213,7 @@ impl Client {
         } else {
             format!("{}.{}", spec.service, spec.action).into()
         };
-        if inner.limiter.try_take(&limiter_key).is_err() {
+        if inner.limiter.try_take(&limiter_key, started).is_err() {
             tracing::debug!("waiting for the client-side rate limit");
             inner.limiter.acquire(&limiter_key).await;
         }
@@ -237,10 +243,10 @@ impl Client {
                     }),
                 None => self.attempt::<T>(spec, &body).await,
             };
-            let latency_ms = started.elapsed().as_millis() as u64;
+            let latency_ms = || started.elapsed().as_millis() as u64;
             let (error, server_date) = match outcome {
                 Ok(value) => {
-                    tracing::debug!(attempt, latency_ms, "call succeeded");
+                    tracing::debug!(attempt, latency_ms = latency_ms(), "call succeeded");
                     if let (false, Some(quota)) = (retried, &retry.quota) {
                         quota.release(1);
                     }
@@ -249,7 +255,7 @@ impl Client {
                 Err(failure) => failure,
             };
             let error = with_attempts(error, attempt);
-            tracing::debug!(attempt, latency_ms, request_id = error.request_id().unwrap_or(""), error = %error, "attempt failed");
+            tracing::debug!(attempt, latency_ms = latency_ms(), request_id = error.request_id().unwrap_or(""), error = %error, "attempt failed");
 
             let next = match &error {
                 Error::Api(api) if api.code == ErrorCode::AuthFailureSignatureExpire => {
@@ -325,15 +331,21 @@ impl Client {
         body: &Bytes,
     ) -> Result<T, (Error, Option<String>)> {
         let inner = &self.inner;
-        let credentials = inner
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| (Error::Credentials(Box::new(e)), None))?;
+        let provided;
+        let credentials = match &inner.fixed_credentials {
+            Some(fixed) => fixed,
+            None => {
+                provided = match inner.credentials.provide_credentials_now() {
+                    Some(ready) => ready,
+                    None => inner.credentials.provide_credentials().await,
+                }
+                .map_err(|e| (Error::Credentials(Box::new(e)), None))?;
+                &provided
+            }
+        };
         let timestamp = inner.clock.unix_now();
-        let (scheme, host) = inner.endpoint.locate(spec.service, spec.region.as_deref());
         let request = self
-            .build_request(spec, body, &credentials, timestamp, scheme, &host)
+            .build_request(spec, body, credentials, timestamp)
             .map_err(|e| (e, None))?;
         let response = inner.transport.send(request).await.map_err(|source| {
             let failure = TransportFailure {
@@ -343,33 +355,28 @@ impl Client {
             (Error::Transport(Box::new(failure)), None)
         })?;
         let status = response.status().as_u16();
+        let body = response.body();
+        // The body decides, whatever the Content-Type says (`; charset=utf-8` included).
+        let error = match cbs_model::parse_response::<T>(body) {
+            Ok(Ok(value)) if status == 200 => return Ok(value),
+            Ok(Err(api)) => Error::Api(Box::new(ApiError {
+                code: api.code().clone(),
+                message: api.message().to_owned(),
+                request_id: api.request_id().to_owned(),
+                context: spec.context(1),
+            })),
+            Ok(Ok(_)) => {
+                decode_failure(spec, status, body, "an output with a non-200 status".into())
+            }
+            Err(decode) => decode_failure(spec, status, body, decode.detail().to_owned()),
+        };
+        // A clock correction needs the server's time.
         let date = response
             .headers()
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.body();
-        // The body decides, whatever the Content-Type says (`; charset=utf-8` included).
-        match cbs_model::parse_response::<T>(body) {
-            Ok(Ok(value)) if status == 200 => Ok(value),
-            Ok(Err(api)) => {
-                let error = ApiError {
-                    code: api.code().clone(),
-                    message: api.message().to_owned(),
-                    request_id: api.request_id().to_owned(),
-                    context: spec.context(1),
-                };
-                Err((Error::Api(Box::new(error)), date))
-            }
-            Ok(Ok(_)) => Err((
-                decode_failure(spec, status, body, "an output with a non-200 status".into()),
-                date,
-            )),
-            Err(decode) => Err((
-                decode_failure(spec, status, body, decode.detail().to_owned()),
-                date,
-            )),
-        }
+        Err((error, date))
     }
 
     fn build_request(
@@ -378,12 +385,8 @@ impl Client {
         body: &Bytes,
         credentials: &Credentials,
         timestamp: u64,
-        scheme: &str,
-        host: &str,
     ) -> Result<cbs_transport::HttpRequest, Error> {
         let inner = &self.inner;
-        let signable = SignableRequest::post_json(host, body);
-        let authorization = self.sign(&signable, spec.service, credentials, timestamp)?;
         let invalid = |what: &str| {
             Error::invalid_input(
                 spec.action,
@@ -391,123 +394,55 @@ impl Client {
                 format!("{what} cannot be sent in a header"),
             )
         };
-        let value = |v: &str, what: &str| HeaderValue::from_str(v).map_err(|_| invalid(what));
-
-        let mut request = http::Request::new(body.clone());
-        *request.method_mut() = http::Method::POST;
-        let (uri, host_value) = self
-            .uri(scheme, host)
-            .map_err(|_| invalid("the endpoint"))?;
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        headers.reserve(12);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(HOST, host_value);
-        headers.insert(
-            X_TC_ACTION,
-            static_or_copied(spec.action).map_err(|_| invalid("the action"))?,
-        );
-        headers.insert(
-            X_TC_VERSION,
-            static_or_copied(spec.version).map_err(|_| invalid("the version"))?,
-        );
-        headers.insert(X_TC_TIMESTAMP, HeaderValue::from(timestamp));
-        headers.insert(X_TC_REQUEST_CLIENT, inner.request_client_header.clone());
-        headers.insert(
-            X_TC_TRACE_ID,
-            HeaderValue::try_from(spec.trace_id.clone()).map_err(|_| invalid("the trace id"))?,
-        );
+        let unsignable = |e: tc3_sign::SignError| Error::invalid_input("sign", None, e.to_string());
+        let date = UtcDate::from_unix(timestamp).map_err(unsignable)?;
+        let prepared = inner
+            .wire_cache
+            .prepare(
+                &inner.endpoint,
+                spec.service,
+                spec.region,
+                credentials,
+                timestamp,
+                date,
+            )
+            .map_err(|what| match what {
+                Unsendable::Endpoint => invalid("the endpoint"),
+                Unsendable::Region => invalid("the region"),
+            })?;
+        let signable = SignableRequest::post_json(prepared.route.host(), body);
+        let authorization =
+            tc3_sign::sign_with_key(&signable, credentials.keys(), &prepared.key, timestamp)
+                .map_err(unsignable)?
+                .into_authorization();
         let mut authorization =
             HeaderValue::try_from(authorization).map_err(|_| invalid("the authorization"))?;
         authorization.set_sensitive(true);
+
+        let token = credentials.token();
+        let mut headers = inner
+            .header_templates
+            .headers(prepared.route.region.is_some(), token.is_some());
+        headers.insert(HOST, prepared.route.host);
+        headers.insert(X_TC_ACTION, spec.action_header.clone());
+        headers.insert(X_TC_VERSION, spec.version_header.clone());
+        headers.insert(X_TC_TIMESTAMP, prepared.timestamp);
+        headers.insert(X_TC_TRACE_ID, spec.trace_id.clone());
         headers.insert(AUTHORIZATION, authorization);
-        if let Some(region) = &spec.region {
-            headers.insert(X_TC_REGION, value(region, "the region")?);
+        if let Some(region) = prepared.route.region {
+            headers.insert(X_TC_REGION, region);
         }
-        if let Some(language) = inner.language {
-            headers.insert(X_TC_LANGUAGE, HeaderValue::from_static(language.as_str()));
-        }
-        if let Some(token) = credentials.token() {
-            let mut token = value(token, "the session token")?;
+        if let Some(token) = token {
+            let mut token =
+                HeaderValue::from_str(token).map_err(|_| invalid("the session token"))?;
             token.set_sensitive(true);
             headers.insert(X_TC_TOKEN, token);
         }
+        let mut request = http::Request::new(body.clone());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = prepared.route.uri;
+        *request.headers_mut() = headers;
         Ok(request)
-    }
-
-    /// The URI for `scheme://host/` and the `Host` header value, kept from the previous
-    /// call when the host is the same.
-    fn uri(&self, scheme: &str, host: &str) -> Result<(http::Uri, HeaderValue), http::Error> {
-        let mut cache = self
-            .inner
-            .uri_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some((_, uri, value)) = cache
-            .as_ref()
-            .filter(|(h, u, _)| h == host && u.scheme_str() == Some(scheme))
-        {
-            return Ok((uri.clone(), value.clone()));
-        }
-        let uri: http::Uri = format!("{scheme}://{host}/").parse()?;
-        let value = HeaderValue::from_str(host)?;
-        *cache = Some((host.to_owned(), uri.clone(), value.clone()));
-        Ok((uri, value))
-    }
-
-    /// The `Authorization` value, reusing the signing key while credentials, service
-    /// and UTC date stay the same.
-    fn sign(
-        &self,
-        signable: &SignableRequest<'_>,
-        service: &str,
-        credentials: &Credentials,
-        timestamp: u64,
-    ) -> Result<String, Error> {
-        let bad = |e: tc3_sign::SignError| Error::invalid_input("sign", None, e.to_string());
-        let date = UtcDate::from_unix(timestamp).map_err(bad)?;
-        // Hold the lock only to fetch (or replace) the shared key, not while signing, so
-        // concurrent calls do not queue behind each other.
-        let key = {
-            let mut cache = self
-                .inner
-                .key_cache
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match &*cache {
-                Some((owner, key))
-                    if owner.same_as(credentials)
-                        && key.date() == date
-                        && key.service() == service =>
-                {
-                    key.clone()
-                }
-                _ => {
-                    let key = Arc::new(SigningKey::derive(
-                        credentials.keys().secret_key(),
-                        date,
-                        service,
-                    ));
-                    *cache = Some((credentials.clone(), key.clone()));
-                    key
-                }
-            }
-        };
-        let signed =
-            tc3_sign::sign_with_key(signable, credentials.keys(), &key, timestamp).map_err(bad)?;
-        Ok(signed.authorization().to_owned())
-    }
-}
-
-/// A header value for a name known at compile time (typed actions, versions), without
-/// copying; any other text is validated and copied.
-fn static_or_copied(text: &str) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
-    if text == cbs_model::VERSION {
-        return Ok(HeaderValue::from_static(cbs_model::VERSION));
-    }
-    match cbs_model::action_info(text) {
-        Some(info) => Ok(HeaderValue::from_static(info.name)),
-        None => HeaderValue::from_str(text),
     }
 }
 
@@ -537,50 +472,4 @@ fn with_attempts(mut error: Error, attempts: u32) -> Error {
         context.attempts = attempts;
     }
     error
-}
-
-/// A fresh trace id in UUID form (version 4 layout, random bits from the jitter source).
-fn new_trace_id() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bits = (random_u64() as u128) << 64 | random_u64() as u128;
-    let mut out = [0u8; 36];
-    let mut nibble = 0;
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = match i {
-            8 | 13 | 18 | 23 => b'-',
-            14 => b'4',
-            19 => HEX[8 | ((bits >> 2) & 0x3) as usize],
-            _ => {
-                nibble += 1;
-                HEX[((bits >> (4 * (nibble % 32))) & 0xf) as usize]
-            }
-        };
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn random_u64() -> u64 {
-    (jitter() * (1u64 << 53) as f64) as u64 ^ ((jitter() * (1u64 << 53) as f64) as u64) << 11
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trace_ids_look_like_uuids_and_differ() {
-        let ids: Vec<String> = (0..100).map(|_| new_trace_id()).collect();
-        for id in &ids {
-            assert_eq!(id.len(), 36);
-            let b = id.as_bytes();
-            assert!([8, 13, 18, 23].iter().all(|&i| b[i] == b'-'));
-            assert_eq!(b[14], b'4');
-            assert!(b"89ab".contains(&b[19]));
-            assert!(id.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
-        }
-        let mut unique = ids.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), ids.len());
-    }
 }

@@ -51,7 +51,9 @@ mod paginator;
 mod rate_limit;
 mod replicate;
 mod retry;
+mod trace_id;
 mod waiter;
+mod wire_cache;
 
 pub use client::{BuildError, Client, ClientBuilder, DEFAULT_ROOT_DOMAIN, Language};
 pub use clock::{Clock, OffsetClock, SystemClock};

@@ -1,6 +1,8 @@
 //! Client-side rate limiting: wait for a slot instead of being rejected.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,17 +22,14 @@ pub struct RateLimitConfig {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Rate {
-    per_second: f64,
-    burst: f64,
+    per_second: u32,
+    burst: u32,
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
         RateLimitConfig {
-            default: Some(Rate {
-                per_second: 20.0,
-                burst: 10.0,
-            }),
+            default: rate(20, 10),
             per_action: HashMap::new(),
         }
     }
@@ -65,60 +64,147 @@ impl RateLimitConfig {
 
 fn rate(per_second: u32, burst: u32) -> Option<Rate> {
     (per_second > 0).then(|| Rate {
-        per_second: f64::from(per_second),
-        burst: f64::from(burst.max(1)),
+        per_second,
+        burst: burst.max(1),
     })
 }
 
-/// The buckets, one per action, created on first use.
+/// The buckets, one per action: those of the CBS actions made up front and found
+/// without a lock, any other on its first call.
 #[derive(Debug, Clone)]
 pub(crate) struct RateLimiter {
-    config: Arc<RateLimitConfig>,
-    /// Per action: tokens left and when they were counted.
-    buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: RateLimitConfig,
+    /// Where time is counted from.
+    epoch: Instant,
+    /// One per entry of [`cbs_model::ACTIONS`], in the same order.
+    actions: Vec<Bucket>,
+    others: Mutex<HashMap<String, Arc<Bucket>, BuildHasherDefault<Fnv1a>>>,
+}
+
+/// One action's schedule, as the generic cell rate algorithm keeps it: a single
+/// number, the time at which the bucket would be full again if no more calls came
+/// (`tat`, nanoseconds after the epoch). It admits exactly what a token bucket of
+/// `burst` tokens refilled at `per_second` admits, and a compare-and-swap updates it,
+/// so concurrent callers never queue on a lock.
+#[derive(Debug)]
+struct Bucket {
+    /// Nanoseconds between calls at the steady rate, and how far ahead of now the
+    /// schedule may run (`burst - 1` intervals); `None`: unlimited.
+    pace: Option<(u64, u64)>,
+    tat: AtomicU64,
+}
+
+impl Bucket {
+    fn new(rate: Option<Rate>) -> Self {
+        let pace = rate.map(|rate| {
+            let interval = 1_000_000_000 / u64::from(rate.per_second);
+            (interval, interval * u64::from(rate.burst - 1))
+        });
+        Bucket {
+            pace,
+            tat: AtomicU64::new(0),
+        }
+    }
+
+    fn take(&self, now: u64) -> Result<(), Duration> {
+        let Some((interval, tolerance)) = self.pace else {
+            return Ok(());
+        };
+        let mut tat = self.tat.load(Ordering::Acquire);
+        loop {
+            let start = tat.max(now);
+            let ahead = start - now;
+            if ahead > tolerance {
+                return Err(Duration::from_nanos(ahead - tolerance));
+            }
+            match self.tat.compare_exchange_weak(
+                tat,
+                start + interval,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(current) => tat = current,
+            }
+        }
+    }
 }
 
 impl RateLimiter {
     pub(crate) fn new(config: RateLimitConfig) -> Self {
+        let actions = cbs_model::ACTIONS
+            .iter()
+            .map(|info| Bucket::new(config.rate_for(info.name)))
+            .collect();
         RateLimiter {
-            config: Arc::new(config),
-            buckets: Arc::new(Mutex::new(HashMap::new())),
+            shared: Arc::new(Shared {
+                config,
+                epoch: Instant::now(),
+                actions,
+                others: Mutex::default(),
+            }),
         }
     }
 
-    /// Takes a token for a call of `action`, or says how long until one is available.
-    pub(crate) fn try_take(&self, action: &str) -> Result<(), Duration> {
-        let Some(rate) = self.config.rate_for(action) else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        // Look up before inserting: the key is allocated only on an action's first call.
-        let (tokens, counted) = match buckets.get_mut(action) {
-            Some(bucket) => bucket,
-            None => buckets
-                .entry(action.to_owned())
-                .or_insert((rate.burst, now)),
-        };
-        *tokens = (*tokens
-            + now.saturating_duration_since(*counted).as_secs_f64() * rate.per_second)
-            .min(rate.burst);
-        *counted = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate.per_second))
+    /// Takes a token for a call of `action` at `now`, or says how long until one is
+    /// available.
+    pub(crate) fn try_take(&self, action: &str, now: Instant) -> Result<(), Duration> {
+        let shared = &*self.shared;
+        let now = u64::try_from(now.saturating_duration_since(shared.epoch).as_nanos())
+            .unwrap_or(u64::MAX / 2);
+        let known = cbs_model::ACTIONS.binary_search_by(|info| info.name.cmp(action));
+        if let Ok(index) = known {
+            return shared.actions[index].take(now);
         }
+        let bucket = {
+            let mut others = shared.others.lock().unwrap_or_else(|p| p.into_inner());
+            // Look up before inserting: the key is allocated only on an action's first call.
+            match others.get(action) {
+                Some(bucket) => bucket.clone(),
+                None => others
+                    .entry(action.to_owned())
+                    .or_insert_with(|| Arc::new(Bucket::new(shared.config.rate_for(action))))
+                    .clone(),
+            }
+        };
+        bucket.take(now)
     }
 
     /// Waits until a call of `action` may go. Tokens are taken at the moment of sending,
     /// so a client that stalled (a descheduled process, a busy runtime) does not release
     /// a burst of calls that were scheduled earlier.
     pub(crate) async fn acquire(&self, action: &str) {
-        while let Err(wait) = self.try_take(action) {
+        while let Err(wait) = self.try_take(action, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// FNV-1a. The keys are action names the program itself chooses, so a keyed hash
+/// protects nothing here, and this one costs a few nanoseconds per call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -129,14 +215,59 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn bursts_then_paces() {
         let limiter = RateLimiter::new(RateLimitConfig::none().per_action("A", 20, 10));
-        assert!((0..10).all(|_| limiter.try_take("A").is_ok()));
-        assert_eq!(limiter.try_take("A"), Err(Duration::from_millis(50)));
+        assert!((0..10).all(|_| limiter.try_take("A", Instant::now()).is_ok()));
+        assert_eq!(
+            limiter.try_take("A", Instant::now()),
+            Err(Duration::from_millis(50))
+        );
         tokio::time::advance(Duration::from_millis(50)).await;
-        assert_eq!(limiter.try_take("A"), Ok(()));
+        assert_eq!(limiter.try_take("A", Instant::now()), Ok(()));
         assert!(
-            limiter.try_take("B").is_ok(),
+            limiter.try_take("B", Instant::now()).is_ok(),
             "unconfigured actions are free"
         );
+    }
+
+    #[test]
+    fn concurrent_callers_share_one_burst() {
+        let limiter = RateLimiter::new(RateLimitConfig::none().per_action(
+            "CopySnapshotCrossRegions",
+            20,
+            10,
+        ));
+        let now = Instant::now();
+        let admitted = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        if limiter.try_take("CopySnapshotCrossRegions", now).is_ok() {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.load(Ordering::Relaxed), 10);
+        assert_eq!(
+            limiter.try_take("CopySnapshotCrossRegions", now + Duration::from_millis(50)),
+            Ok(())
+        );
+        // Other actions, known or not, have their own (here: no) limit.
+        assert!((0..100).all(|_| limiter.try_take("DescribeSnapshots", now).is_ok()));
+        assert!((0..100).all(|_| limiter.try_take("cvm.DescribeZones", now).is_ok()));
+    }
+
+    #[test]
+    fn per_action_settings_override_the_default_for_known_actions() {
+        let limiter =
+            RateLimiter::new(RateLimitConfig::default().per_action("DescribeSnapshots", 0, 0));
+        let now = Instant::now();
+        assert!((0..50).all(|_| limiter.try_take("DescribeSnapshots", now).is_ok()));
+        let copies = (0..50)
+            .filter(|_| limiter.try_take("CopySnapshotCrossRegions", now).is_ok())
+            .count();
+        assert_eq!(copies, 10, "the default: bursts of 10");
     }
 
     #[tokio::test(start_paused = true)]
@@ -162,7 +293,9 @@ mod tests {
         }
         // A long stall refills the bucket only up to the burst.
         tokio::time::advance(Duration::from_secs(5)).await;
-        let sent_at_once = (0..30).filter(|_| limiter.try_take("A").is_ok()).count();
+        let sent_at_once = (0..30)
+            .filter(|_| limiter.try_take("A", Instant::now()).is_ok())
+            .count();
         assert_eq!(sent_at_once, 10);
     }
 }

@@ -132,6 +132,11 @@ impl RetryQuota {
 
     /// Returns `amount` tokens, up to the capacity.
     pub(crate) fn release(&self, amount: u32) {
+        // Full nearly all the time: then a read suffices, and the counter shared by every
+        // call is not written.
+        if self.tokens.load(Ordering::Relaxed) >= self.capacity {
+            return;
+        }
         let _ = self
             .tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {

@@ -49,9 +49,11 @@ pub fn seed_headers(host: &str) -> http::HeaderMap {
 /// One call, as a shareable closure.
 pub type Call = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// Runs the comparison. `ours` builds the client under test for the server's URL (once
-/// per runtime).
-pub fn compare(label: &str, ours: impl Fn(&str) -> Call) {
+/// Builds a contender's call for the server's URL (once per runtime).
+pub type Contender<'a> = (&'a str, &'a dyn Fn(&str) -> Call);
+
+/// Runs the comparison of each contender with the bare client.
+pub fn compare(contenders: &[Contender<'_>]) {
     if std::env::args().any(|a| a == "--serve") {
         serve();
         return;
@@ -82,64 +84,109 @@ pub fn compare(label: &str, ours: impl Fn(&str) -> Call) {
         }
         .expect("runtime");
         println!("{flavour} runtime:");
-        runtime.block_on(compare_in(label, &ours(&url), &bare_call(&url)));
+        let calls: Vec<(&str, Call)> = contenders
+            .iter()
+            .map(|(label, build)| (*label, build(&url)))
+            .collect();
+        runtime.block_on(compare_in(&calls, &bare_call(&url)));
     }
     drop(server.stdin.take());
     let _ = server.kill();
     let _ = server.wait();
 }
 
-async fn compare_in(label: &str, ours: &Call, bare: &Call) {
+async fn compare_in(contenders: &[(&str, Call)], bare: &Call) {
     for (name, callers, calls_each) in [
         ("sequential", 1usize, 20_000usize),
         ("64 concurrent", 64, 400),
     ] {
-        let (mut ours_cpu, mut bare_cpu, mut ours_rate, mut bare_rate) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        run(ours, callers, 20).await;
         run(bare, callers, 20).await;
-        for _round in 0..5 {
-            let (cpu, rate) = run(bare, callers, calls_each).await;
-            bare_cpu.push(cpu);
-            bare_rate.push(rate);
-            let (cpu, rate) = run(ours, callers, calls_each).await;
-            ours_cpu.push(cpu);
-            ours_rate.push(rate);
+        for (_, call) in contenders {
+            run(call, callers, 20).await;
         }
-        let (o, b) = (median(&mut ours_cpu), median(&mut bare_cpu));
+        // `PROFILE_ONLY=<label>|bare`: only that client, 20 rounds of the concurrent
+        // scenario, for a profiler (`perf record`) to look at; nothing is compared.
+        if let Ok(only) = std::env::var("PROFILE_ONLY") {
+            let call = contenders
+                .iter()
+                .find(|(label, _)| *label == only)
+                .map_or(bare, |(_, call)| call);
+            for _round in 0..if callers > 1 { 20 } else { 0 } {
+                run(call, callers, calls_each).await;
+            }
+            continue;
+        }
+        // Rounds alternate the clients so that drift in the machine affects all alike.
+        let mut bare_results = Vec::new();
+        let mut results = vec![Vec::new(); contenders.len()];
+        for _round in 0..7 {
+            bare_results.push(run(bare, callers, calls_each).await);
+            for ((_, call), results) in contenders.iter().zip(&mut results) {
+                results.push(run(call, callers, calls_each).await);
+            }
+        }
+        let (bare_cpu, bare_rate) = medians(&mut bare_results);
         println!(
-            "{name:>14}: {label} {:>7.0} calls/s {o:>6.1} µs CPU/call | bare hyper-util {:>7.0} calls/s {b:>6.1} µs CPU/call | CPU ratio {:.3}",
-            median(&mut ours_rate),
-            median(&mut bare_rate),
-            o / b
+            "{name:>14}: {:<44} {bare_rate:>7.0} calls/s {bare_cpu:>6.1} µs CPU/call",
+            "bare hyper-util"
         );
+        for ((label, _), results) in contenders.iter().zip(&mut results) {
+            let (cpu, rate) = medians(results);
+            println!(
+                "{:>14}  {label:<44} {rate:>7.0} calls/s {cpu:>6.1} µs CPU/call | CPU ratio to bare {:.3}",
+                "",
+                cpu / bare_cpu
+            );
+        }
     }
 }
 
-fn bare_call(url: &str) -> Call {
-    let client = Arc::new(
+/// The medians of (CPU per call, calls per second).
+fn medians(results: &mut [(f64, f64)]) -> (f64, f64) {
+    let mut cpu: Vec<f64> = results.iter().map(|r| r.0).collect();
+    let mut rate: Vec<f64> = results.iter().map(|r| r.1).collect();
+    (median(&mut cpu), median(&mut rate))
+}
+
+/// A bare hyper-util client, pooled like the SDK's.
+pub fn bare_client() -> Arc<Client<HttpConnector, Full<Bytes>>> {
+    Arc::new(
         Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(50))
             .pool_max_idle_per_host(64)
             .pool_timer(TokioTimer::new())
             .build::<_, Full<Bytes>>(HttpConnector::new()),
-    );
+    )
+}
+
+/// Sends a POST of `body` with `headers` on a bare client and returns the whole answer.
+pub async fn bare_exchange(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+) -> Bytes {
+    let mut request = http::Request::new(Full::new(body));
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let response = client.request(request).await.expect("call succeeds");
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+}
+
+fn bare_call(url: &str) -> Call {
+    let client = bare_client();
     let uri: http::Uri = url.parse().expect("url");
     let headers = seed_headers(uri.authority().expect("host").as_str());
     Arc::new(move || {
-        let client = client.clone();
-        let mut request = http::Request::new(Full::new(Bytes::from_static(BODY)));
-        *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = uri.clone();
-        *request.headers_mut() = headers.clone();
+        let (client, uri, headers) = (client.clone(), uri.clone(), headers.clone());
         Box::pin(async move {
-            let response = client.request(request).await.expect("call succeeds");
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
+            let body = bare_exchange(&client, uri, headers, Bytes::from_static(BODY)).await;
             assert_eq!(body.len(), RESPONSE.len());
         })
     })
@@ -168,15 +215,19 @@ async fn run(call: &Call, callers: usize, calls_each: usize) -> (f64, f64) {
     (cpu.as_secs_f64() * 1e6 / calls, calls / wall)
 }
 
-/// User + system CPU time of this process, from `/proc/self/stat` (clock ticks).
+/// User + system CPU time of this process, all threads, in nanoseconds. (The clock
+/// ticks of `/proc/self/stat` are 10 ms apart: too coarse for rounds of a few hundred
+/// milliseconds.)
+#[allow(unsafe_code)]
 fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line.
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    Duration::from_millis(ticks * 10)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn median(values: &mut [f64]) -> f64 {

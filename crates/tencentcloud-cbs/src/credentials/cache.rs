@@ -96,6 +96,16 @@ impl<P: ProvideCredentials> ProvideCredentials for CachingProvider<P> {
         })
     }
 
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        if self.invalidated.load(Ordering::Acquire) {
+            return None;
+        }
+        // Busy means a refresh may be under way: wait for it on the asynchronous path.
+        let cached = self.cached.try_lock().ok()?;
+        let credentials = cached.as_ref().filter(|c| self.fresh(c))?;
+        Some(Ok(credentials.clone()))
+    }
+
     fn invalidate(&self) {
         self.invalidated.store(true, Ordering::Release);
         self.inner.invalidate();

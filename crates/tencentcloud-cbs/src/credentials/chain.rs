@@ -55,33 +55,67 @@ impl Default for ChainProvider {
 impl ProvideCredentials for ChainProvider {
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         Box::pin(async move {
-            let mut tried = Vec::new();
+            let mut search = Search::default();
             for (name, provider) in &self.providers {
-                match provider.provide_credentials().await {
-                    Ok(credentials) => return Ok(credentials),
-                    Err(e) if e.kind() == CredentialsErrorKind::NotFound => {
-                        tried.push(format!("{name}: {}", e.message()))
-                    }
-                    Err(e) => return Err(e),
+                if let Some(found) = search.consider(name, provider.provide_credentials().await) {
+                    return found;
                 }
             }
-            Err(CredentialsError::not_found(
-                "default chain",
-                format!(
-                    "no credentials found; tried {}",
-                    if tried.is_empty() {
-                        "nothing".to_owned()
-                    } else {
-                        tried.join("; ")
-                    }
-                ),
-            ))
+            Err(search.nothing_found())
         })
+    }
+
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        let mut search = Search::default();
+        for (name, provider) in &self.providers {
+            if let Some(found) = search.consider(name, provider.provide_credentials_now()?) {
+                return Some(found);
+            }
+        }
+        Some(Err(search.nothing_found()))
     }
 
     fn invalidate(&self) {
         for (_, provider) in self.providers.iter() {
             provider.invalidate();
         }
+    }
+}
+
+/// The sources tried so far and why each had nothing.
+#[derive(Default)]
+struct Search {
+    tried: Vec<String>,
+}
+
+impl Search {
+    /// The chain's answer if `result` ends the search; `None` to go on to the next
+    /// provider.
+    fn consider(
+        &mut self,
+        name: &str,
+        result: Result<Credentials, CredentialsError>,
+    ) -> Option<Result<Credentials, CredentialsError>> {
+        match result {
+            Err(e) if e.kind() == CredentialsErrorKind::NotFound => {
+                self.tried.push(format!("{name}: {}", e.message()));
+                None
+            }
+            ended => Some(ended),
+        }
+    }
+
+    fn nothing_found(self) -> CredentialsError {
+        CredentialsError::not_found(
+            "default chain",
+            format!(
+                "no credentials found; tried {}",
+                if self.tried.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    self.tried.join("; ")
+                }
+            ),
+        )
     }
 }

@@ -127,6 +127,14 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug + 'static {
     /// Current credentials.
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>>;
 
+    /// The answer, when it is at hand without waiting (static credentials, a cache's
+    /// fresh copy, the environment); `None` when only
+    /// [`provide_credentials`](Self::provide_credentials) can tell. The client asks this
+    /// first and makes the asynchronous call only on `None`. `None` by default.
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        None
+    }
+
     /// The service rejected the last credentials' token (`AuthFailure.TokenFailure`):
     /// drop anything cached so the next call fetches afresh. Does nothing by default.
     fn invalidate(&self) {}
@@ -135,6 +143,10 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug + 'static {
 impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         (**self).provide_credentials()
+    }
+
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        (**self).provide_credentials_now()
     }
 
     fn invalidate(&self) {
@@ -146,6 +158,10 @@ impl ProvideCredentials for Credentials {
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         let credentials = self.clone();
         Box::pin(async move { Ok(credentials) })
+    }
+
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        Some(Ok(self.clone()))
     }
 }
 
@@ -198,6 +214,10 @@ impl ProvideCredentials for EnvProvider {
     fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         let result = Self::from_lookup(|name| std::env::var(name).ok());
         Box::pin(async move { result })
+    }
+
+    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
+        Some(Self::from_lookup(|name| std::env::var(name).ok()))
     }
 }
 
