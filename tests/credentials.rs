@@ -458,6 +458,62 @@ async fn the_chain_moves_on_only_past_not_found() {
 }
 
 #[tokio::test]
+async fn answers_at_hand_skip_the_asynchronous_path() {
+    let fixed = Credentials::new("AKIDfixed", "k");
+    assert_eq!(
+        fixed
+            .provide_credentials_now()
+            .unwrap()
+            .unwrap()
+            .secret_id(),
+        "AKIDfixed"
+    );
+
+    let scripted = Arc::new(Scripted::new(vec![Answer::Ok(Credentials::new(
+        "AKIDcached",
+        "k",
+    ))]));
+    #[derive(Debug)]
+    struct Forward(Arc<Scripted>);
+    impl ProvideCredentials for Forward {
+        fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+            self.0.provide_credentials()
+        }
+    }
+    let chain =
+        ChainProvider::new().push("cached", CachingProvider::new(Forward(scripted.clone())));
+    assert!(
+        chain.provide_credentials_now().is_none(),
+        "nothing cached yet: only the asynchronous path can tell"
+    );
+    chain.provide_credentials().await.unwrap();
+    for _ in 0..3 {
+        let now = chain.provide_credentials_now().unwrap().unwrap();
+        assert_eq!(now.secret_id(), "AKIDcached");
+    }
+    assert_eq!(scripted.calls.load(Ordering::SeqCst), 1);
+    chain.invalidate();
+    assert!(
+        chain.provide_credentials_now().is_none(),
+        "after a rejected token the cache must be refreshed first"
+    );
+    chain.provide_credentials().await.unwrap();
+    assert_eq!(scripted.calls.load(Ordering::SeqCst), 2);
+
+    let fixed_first = ChainProvider::new()
+        .push("fixed", fixed)
+        .push("cached", CachingProvider::new(Forward(scripted.clone())));
+    assert_eq!(
+        fixed_first
+            .provide_credentials_now()
+            .unwrap()
+            .unwrap()
+            .secret_id(),
+        "AKIDfixed"
+    );
+}
+
+#[tokio::test]
 async fn a_token_failure_refreshes_once_and_retries() {
     let emulator = cbs_emulator::Emulator::builder()
         .temporary_credential("AKIDtemp", "temp-key", "fresh-token", unix_now() + 3600)
