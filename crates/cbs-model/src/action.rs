@@ -54,11 +54,21 @@ pub struct ActionInfo {
 /// assert!(cbs_model::action_info("NoSuchAction").is_none());
 /// ```
 pub fn action_info(name: &str) -> Option<&'static ActionInfo> {
-    let table = crate::ACTIONS;
-    table
+    action_index(name).map(|i| &crate::ACTIONS[i])
+}
+
+/// The position in [`ACTIONS`](crate::ACTIONS) of the action called `name`, for tables
+/// kept beside it.
+///
+/// ```
+/// let i = cbs_model::action_index("DescribeSnapshots").unwrap();
+/// assert_eq!(cbs_model::ACTIONS[i].name, "DescribeSnapshots");
+/// assert!(cbs_model::action_index("NoSuchAction").is_none());
+/// ```
+pub fn action_index(name: &str) -> Option<usize> {
+    crate::ACTIONS
         .binary_search_by(|info| info.name.cmp(name))
         .ok()
-        .map(|i| &table[i])
 }
 
 /// A request member that fails a check the types cannot express.

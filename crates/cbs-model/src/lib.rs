@@ -51,7 +51,8 @@ mod schema;
 pub(crate) use macros::{error_codes, open_enum};
 
 pub use action::{
-    Action, ActionInfo, ActionOutput, ActionVisitor, Paginated, ValidationError, action_info,
+    Action, ActionInfo, ActionOutput, ActionVisitor, Paginated, ValidationError, action_index,
+    action_info,
 };
 pub use copy::RegionCopy;
 #[cfg(feature = "json")]

@@ -9,7 +9,7 @@ use cbs_transport::Transport;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, HOST};
 use serde::de::DeserializeOwned;
-use tc3_sign::{SignableRequest, UtcDate};
+use tc3_sign::SignableRequest;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -395,7 +395,6 @@ impl Client {
             )
         };
         let unsignable = |e: tc3_sign::SignError| Error::invalid_input("sign", None, e.to_string());
-        let date = UtcDate::from_unix(timestamp).map_err(unsignable)?;
         let prepared = inner
             .wire_cache
             .prepare(
@@ -404,11 +403,11 @@ impl Client {
                 spec.region,
                 credentials,
                 timestamp,
-                date,
             )
             .map_err(|what| match what {
                 Unsendable::Endpoint => invalid("the endpoint"),
                 Unsendable::Region => invalid("the region"),
+                Unsendable::Timestamp(e) => unsignable(e),
             })?;
         let signable = SignableRequest::post_json(prepared.route.host(), body);
         let authorization =

@@ -157,8 +157,7 @@ impl RateLimiter {
         let shared = &*self.shared;
         let now = u64::try_from(now.saturating_duration_since(shared.epoch).as_nanos())
             .unwrap_or(u64::MAX / 2);
-        let known = cbs_model::ACTIONS.binary_search_by(|info| info.name.cmp(action));
-        if let Ok(index) = known {
+        if let Some(index) = cbs_model::action_index(action) {
             return shared.actions[index].take(now);
         }
         let bucket = {
@@ -188,7 +187,7 @@ impl RateLimiter {
 /// FNV-1a. The keys are action names the program itself chooses, so a keyed hash
 /// protects nothing here, and this one costs a few nanoseconds per call.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Fnv1a(u64);
+struct Fnv1a(u64);
 
 impl Default for Fnv1a {
     fn default() -> Self {

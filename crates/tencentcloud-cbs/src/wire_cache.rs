@@ -95,6 +95,8 @@ pub(crate) struct Prepared {
 pub(crate) enum Unsendable {
     Endpoint,
     Region,
+    /// A timestamp outside the signer's range of dates.
+    Timestamp(tc3_sign::SignError),
 }
 
 struct RouteEntry {
@@ -127,8 +129,8 @@ impl WireCache {
         region: Option<&str>,
         credentials: &Credentials,
         timestamp: u64,
-        date: UtcDate,
     ) -> Result<Prepared, Unsendable> {
+        let date = UtcDate::from_unix(timestamp).map_err(Unsendable::Timestamp)?;
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let route = match &entries.route {
             Some(entry) if entry.service == service && entry.region.as_deref() == region => {
@@ -225,6 +227,14 @@ mod tests {
     }
 
     #[test]
+    fn a_timestamp_the_signer_cannot_date_is_refused() {
+        let cache = WireCache::default();
+        let credentials = Credentials::new("AKID", "key");
+        let refused = cache.prepare(&endpoint(), "cbs", None, &credentials, u64::MAX);
+        assert!(matches!(refused, Err(Unsendable::Timestamp(_))));
+    }
+
+    #[test]
     fn a_route_follows_the_service_and_region_asked_for() {
         let cache = WireCache::default();
         let credentials = Credentials::new("AKID", "key");
@@ -253,7 +263,7 @@ mod tests {
             ("cvm", None, "cvm.tencentcloudapi.com"),
         ] {
             let prepared = cache
-                .prepare(&endpoint(), service, region, &credentials, t, date(t))
+                .prepare(&endpoint(), service, region, &credentials, t)
                 .unwrap();
             assert_eq!(prepared.route.host(), host);
             assert_eq!(prepared.route.uri.to_string(), format!("https://{host}/"));
@@ -271,7 +281,7 @@ mod tests {
         let second = Credentials::new("AKID", "other key");
         let prepare = |credentials: &Credentials, t: u64| {
             cache
-                .prepare(&endpoint(), "cbs", None, credentials, t, date(t))
+                .prepare(&endpoint(), "cbs", None, credentials, t)
                 .unwrap()
         };
         let a = prepare(&first, 1_700_000_000);
@@ -299,7 +309,7 @@ mod tests {
         let t = 1_700_000_000;
         assert_eq!(
             cache
-                .prepare(&endpoint(), "cbs", Some("ap\nx"), &credentials, t, date(t))
+                .prepare(&endpoint(), "cbs", Some("ap\nx"), &credentials, t)
                 .err(),
             Some(Unsendable::Endpoint)
         );
@@ -309,7 +319,7 @@ mod tests {
         };
         assert_eq!(
             cache
-                .prepare(&custom, "cbs", Some("ap\nx"), &credentials, t, date(t))
+                .prepare(&custom, "cbs", Some("ap\nx"), &credentials, t)
                 .err(),
             Some(Unsendable::Region)
         );
