@@ -1,5 +1,6 @@
-//! The client core end to end against the emulator: wire format, errors, retry rules,
-//! clock skew, rate limits, secrets.
+//! The client core end to end: wire format, errors, the retry rule, idempotency tokens,
+//! paced retries, clock skew, rate limits, secrets. Under paused time, against the
+//! emulator in process or a scripted transport.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,11 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use cbs_e2e::*;
 use cbs_emulator::{Fault, FaultKind};
-use cbs_transport::test_util::MockTransport;
-use tencentcloud_cbs::model::{DescribeSnapshotsRequest, SnapshotState};
+use cbs_transport::test_util::{MockTransport, json_response};
+use tencentcloud_cbs::model::{
+    DescribeSnapshotsRequest, DiskChargeType, DiskType, Placement, SnapshotState,
+};
 use tencentcloud_cbs::{
     Client, Clock, Credentials, Error, ErrorCode, Language, OffsetClock, RateLimitConfig,
-    RetryConfig, TransportErrorKind,
+    RetryConfig, Safety, TransportErrorKind,
 };
 
 const EMPTY_PAGE: &str = r#"{"Response":{"TotalCount":0,"SnapshotSet":[],"RequestId":"r"}}"#;
@@ -34,9 +37,23 @@ fn mock_client(mock: MockTransport) -> (Client, Arc<MockTransport>) {
     (client, mock)
 }
 
-#[tokio::test]
+fn throttle() -> Fault {
+    Fault::new(FaultKind::Error {
+        code: "RequestLimitExceeded".into(),
+        message: String::new(),
+    })
+}
+
+fn internal_error() -> Fault {
+    Fault::new(FaultKind::Error {
+        code: "InternalError".into(),
+        message: String::new(),
+    })
+}
+
+#[tokio::test(start_paused = true)]
 async fn seed_request_and_response() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -58,6 +75,14 @@ async fn seed_request_and_response() {
 }
 
 #[tokio::test]
+async fn the_wire_format_over_a_socket() {
+    let emulator = tcp_emulator().await;
+    let client = tcp_client_builder(&emulator).build().unwrap();
+    let page = client.describe_snapshots().send().await.unwrap();
+    assert_eq!(page.total_count, Some(2));
+}
+
+#[tokio::test(start_paused = true)]
 async fn wire_format() {
     let (client, mock) = mock_client(MockTransport::new());
     mock.push_response(200, SEED_RESPONSE);
@@ -88,13 +113,9 @@ async fn wire_format() {
     assert_eq!(h["x-tc-language"], "en-US");
     assert_eq!(h["x-tc-token"], "mock-token");
     assert_eq!(h["x-tc-traceid"], "trace-from-caller");
-    assert!(
-        h["x-tc-requestclient"]
-            .to_str()
-            .unwrap()
-            .starts_with("tencentcloud-cbs-rs/")
-    );
-    assert!(h["x-tc-requestclient"].to_str().unwrap().ends_with(" e2e"));
+    assert!(h["x-tc-token"].is_sensitive() && h["authorization"].is_sensitive());
+    let client_header = h["x-tc-requestclient"].to_str().unwrap();
+    assert!(client_header.starts_with("tencentcloud-cbs-rs/") && client_header.ends_with(" e2e"));
     let timestamp: u64 = h["x-tc-timestamp"].to_str().unwrap().parse().unwrap();
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -147,7 +168,7 @@ async fn wire_format() {
     assert_ne!(a, b);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn regional_and_custom_hosts() {
     let mock = Arc::new(MockTransport::new());
     mock.push_response(200, EMPTY_PAGE)
@@ -184,7 +205,7 @@ async fn regional_and_custom_hosts() {
     assert_eq!(requests[1].headers()["x-tc-region"], "ap-beijing");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_without_region_token_or_language_sends_none_of_them() {
     let mock = Arc::new(MockTransport::new());
     mock.push_response(200, EMPTY_PAGE);
@@ -203,7 +224,26 @@ async fn a_call_without_region_token_or_language_sends_none_of_them() {
     assert!(h.values().all(|v| !v.is_empty()), "{h:?}");
 }
 
-#[tokio::test]
+#[test]
+fn a_callers_transport_does_not_take_the_default_transports_settings() {
+    let own = || {
+        Client::builder()
+            .credentials(Credentials::new("a", "b"))
+            .transport(MockTransport::new())
+    };
+    assert!(own().build().is_ok());
+    for builder in [
+        own().connect_timeout(Duration::from_secs(1)),
+        own().request_timeout(Duration::from_secs(1)),
+        own().proxy(tencentcloud_cbs::ProxyConfig::none()),
+        own().add_root_certificate(b"-----BEGIN CERTIFICATE-----".to_vec()),
+    ] {
+        let err = builder.build().unwrap_err().to_string();
+        assert!(err.contains("default transport"), "{err}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn invalid_input_is_caught_before_sending() {
     let (client, mock) = mock_client(MockTransport::new());
     let err = client
@@ -213,7 +253,7 @@ async fn invalid_input_is_caught_before_sending() {
         .await
         .unwrap_err();
     match &err {
-        Error::InvalidInput(e) => assert_eq!(e.member.as_deref(), Some("SnapshotId")),
+        Error::InvalidInput(e) => assert_eq!(e.member(), Some("SnapshotId")),
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("SnapshotId"));
@@ -225,13 +265,20 @@ async fn invalid_input_is_caught_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(e) if e.member.as_deref() == Some("DestinationRegions")),
+        matches!(&err, Error::InvalidInput(e) if e.member() == Some("DestinationRegions")),
         "{err:?}"
     );
+    let err = client
+        .copy_snapshot_and_wait("snap-1")
+        .destination_regions(["ap-beijing", "ap-beijing"])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
     assert!(mock.requests().is_empty(), "nothing may be sent");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn api_errors_with_charset_content_types_are_errors() {
     let (client, mock) = mock_client(MockTransport::new());
     let body = r#"{"Response":{"Error":{"Code":"InvalidSnapshotId.NotFound","Message":"not found"},"RequestId":"req-42"}}"#;
@@ -252,11 +299,20 @@ async fn api_errors_with_charset_content_types_are_errors() {
     assert_eq!(err.code(), Some(&ErrorCode::InvalidSnapshotIdNotFound));
     assert_eq!(err.request_id(), Some("req-42"));
     assert!(err.to_string().contains("(request id req-42)"));
+    // A code this version does not know is kept as it came.
+    mock.push_response(
+        200,
+        r#"{"Response":{"Error":{"Code":"FailedOperation.Brand.New","Message":"m"},"RequestId":"r"}}"#,
+    );
+    let err = client.describe_snapshots().send().await.unwrap_err();
+    assert!(
+        matches!(err.code(), Some(ErrorCode::Unknown(code)) if code.as_str() == "FailedOperation.Brand.New")
+    );
 }
 
-#[tokio::test]
-async fn bad_gateway_pages_are_decode_errors_and_retried_only_when_read_only() {
-    let emulator = emulator().await;
+#[tokio::test(start_paused = true)]
+async fn bad_gateway_pages_are_decode_errors_and_retried_only_when_repeatable() {
+    let emulator = emulator();
     let client = client(&emulator);
     emulator.inject(
         Fault::new(FaultKind::BadGateway)
@@ -272,13 +328,13 @@ async fn bad_gateway_pages_are_decode_errors_and_retried_only_when_read_only() {
         .unwrap_err();
     match &err {
         Error::Decode(d) => {
-            assert_eq!(d.status, 502);
-            assert!(d.excerpt.contains("502 Bad Gateway"));
-            assert_eq!(d.context.attempts, 1);
+            assert_eq!(d.status(), 502);
+            assert!(d.excerpt().unwrap().contains("502 Bad Gateway"));
+            assert_eq!(d.context().attempts(), 1);
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.may_have_executed());
+    assert!(err.may_have_executed() && !err.is_retryable());
 
     emulator.inject(
         Fault::new(FaultKind::BadGateway)
@@ -289,16 +345,43 @@ async fn bad_gateway_pages_are_decode_errors_and_retried_only_when_read_only() {
     assert_eq!(page.total_count, Some(2));
 }
 
-#[tokio::test]
-async fn throttling_is_retried_for_every_action() {
-    let emulator = emulator().await;
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_answer_to_a_mutating_call_means_it_may_have_run() {
+    let emulator = emulator();
     let client = client(&emulator);
-    let throttle = || {
-        Fault::new(FaultKind::Error {
-            code: "RequestLimitExceeded".into(),
-            message: String::new(),
-        })
-    };
+    emulator.inject(
+        Fault::new(FaultKind::MalformedJson)
+            .action("CopySnapshotCrossRegions")
+            .times(1),
+    );
+    let err = client
+        .copy_snapshot_cross_regions()
+        .snapshot_id("snap-demo0001")
+        .destination_regions(["ap-chengdu"])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode(d) if d.status() == 200),
+        "{err:?}"
+    );
+    assert!(
+        err.may_have_executed(),
+        "the service answered: it very likely ran"
+    );
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("may have been executed"), "{err}");
+    assert_eq!(
+        emulator.snapshots("ap-chengdu").len(),
+        1,
+        "it did run, once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_for_every_action() {
+    let emulator = emulator();
+    let client = client(&emulator);
     emulator.inject(throttle().action("CopySnapshotCrossRegions").times(2));
     let output = client
         .copy_snapshot_cross_regions()
@@ -322,11 +405,15 @@ async fn throttling_is_retried_for_every_action() {
     let err = client.describe_snapshots().send().await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::RequestLimitExceeded));
     assert!(err.to_string().contains("after 3 attempts"), "{err}");
+    assert!(
+        err.is_retryable(),
+        "the attempts ran out; the call may pass later"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_mutating_call_dropped_after_it_ran_is_not_sent_again() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
     emulator.inject(
         Fault::new(FaultKind::DropAfterRead)
@@ -343,7 +430,8 @@ async fn a_mutating_call_dropped_after_it_ran_is_not_sent_again() {
     match &err {
         Error::Transport(t) => {
             assert!(t.may_have_been_sent());
-            assert_eq!(t.context.attempts, 1);
+            assert_eq!(t.context().attempts(), 1);
+            assert_eq!(t.context().safety(), Safety::Mutating);
         }
         other => panic!("{other:?}"),
     }
@@ -365,17 +453,104 @@ async fn a_mutating_call_dropped_after_it_ran_is_not_sent_again() {
     assert_eq!(page.total_count, Some(2));
 }
 
-#[tokio::test]
-async fn transient_errors_are_retried_only_for_read_only_actions() {
-    let emulator = emulator().await;
-    let client = client(&emulator);
-    let internal = || {
-        Fault::new(FaultKind::Error {
-            code: "InternalError".into(),
-            message: String::new(),
-        })
+#[tokio::test(start_paused = true)]
+async fn an_idempotent_call_is_retried_with_one_token_and_runs_once() {
+    let emulator = emulator();
+    let recorder = Recording::new(emulator.transport());
+    let client = client_builder(&emulator)
+        .transport(recorder.clone())
+        .build()
+        .unwrap();
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("CreateDisks")
+            .times(1),
+    );
+    let before = emulator.disks("ap-guangzhou").len();
+    let created = client
+        .create_disks()
+        .disk_type(DiskType::CloudPremium)
+        .disk_charge_type(DiskChargeType::PostpaidByHour)
+        .placement(Placement::new("ap-guangzhou-1"))
+        .disk_size(50)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.disk_id_set().len(), 1);
+    assert_eq!(
+        emulator.disks("ap-guangzhou").len(),
+        before + 1,
+        "the dropped first attempt and the retry made one disk"
+    );
+    assert_eq!(recorder.sent().len(), 2, "the lost answer was retried");
+
+    // A caller's own token wins, and the service answers a repeat as the first.
+    let again = || {
+        client
+            .create_disks()
+            .disk_type(DiskType::CloudPremium)
+            .disk_charge_type(DiskChargeType::PostpaidByHour)
+            .placement(Placement::new("ap-guangzhou-1"))
+            .disk_size(50)
+            .client_token("my-token-1")
+            .send()
     };
-    emulator.inject(internal().action("CopySnapshotCrossRegions").times(1));
+    let first = again().await.unwrap();
+    let second = again().await.unwrap();
+    assert_eq!(first.disk_id_set(), second.disk_id_set());
+    assert_eq!(emulator.disks("ap-guangzhou").len(), before + 2);
+
+    // call_json knows the action is idempotent too, and fills the token.
+    let response = client
+        .call_json(
+            "cbs",
+            "2017-03-12",
+            "CreateDisks",
+            None,
+            serde_json::json!({"DiskType": "CLOUD_PREMIUM", "DiskChargeType": "POSTPAID_BY_HOUR", "Placement": {"Zone": "ap-guangzhou-1"}, "DiskSize": 20}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response["DiskIdSet"].as_array().unwrap().len(), 1);
+    let bodies = recorder.sent();
+    assert_eq!(bodies.last().unwrap().1, "CreateDisks");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_token_of_a_failed_idempotent_call_is_kept_for_a_resend() {
+    let (client, mock) = mock_client(MockTransport::new());
+    for _ in 0..3 {
+        mock.push_error(TransportErrorKind::Interrupted);
+    }
+    let err = client
+        .create_disks()
+        .disk_type(DiskType::CloudPremium)
+        .disk_charge_type(DiskChargeType::PostpaidByHour)
+        .placement(Placement::new("ap-guangzhou-1"))
+        .disk_size(50)
+        .send()
+        .await
+        .unwrap_err();
+    let token = err.context().unwrap().client_token().unwrap().to_owned();
+    assert_eq!(token.len(), 36);
+    assert!(err.may_have_executed() && err.is_retryable());
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+        assert_eq!(
+            body["ClientToken"],
+            token.as_str(),
+            "one token for every attempt"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_are_retried_only_for_repeatable_actions() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(internal_error().action("CopySnapshotCrossRegions").times(1));
     let err = client
         .copy_snapshot_cross_regions()
         .snapshot_id("snap-demo0001")
@@ -384,25 +559,21 @@ async fn transient_errors_are_retried_only_for_read_only_actions() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InternalError));
-    assert_eq!(err.as_api().unwrap().context.attempts, 1);
-    emulator.inject(internal().action("DescribeSnapshots").times(2));
+    assert_eq!(err.as_api().unwrap().context().attempts(), 1);
+    assert!(
+        err.may_have_executed(),
+        "a transient error may come after the work"
+    );
+    emulator.inject(internal_error().action("DescribeSnapshots").times(2));
     assert!(client.describe_snapshots().send().await.is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connection_failures_are_retried_even_for_mutating_calls() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let client = Client::builder()
-        .endpoint(endpoint)
-        .credentials(Credentials::new("a", "b"))
-        .retry_config(
-            RetryConfig::standard()
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-        )
-        .build()
-        .unwrap();
+    let (client, mock) = mock_client(MockTransport::new());
+    for _ in 0..3 {
+        mock.push_error(TransportErrorKind::Connect);
+    }
     let err = client
         .copy_snapshot_cross_regions()
         .snapshot_id("snap-1")
@@ -412,17 +583,18 @@ async fn connection_failures_are_retried_even_for_mutating_calls() {
         .unwrap_err();
     match &err {
         Error::Transport(t) => {
-            assert_eq!(t.source.kind(), TransportErrorKind::Connect);
-            assert_eq!(t.context.attempts, 3);
+            assert_eq!(t.kind(), TransportErrorKind::Connect);
+            assert_eq!(t.context().attempts(), 3);
         }
         other => panic!("{other:?}"),
     }
-    assert!(!err.may_have_executed());
+    assert!(!err.may_have_executed() && err.is_retryable());
+    assert_eq!(mock.requests().len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_clock_ten_minutes_off_recovers() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     for offset in [-600, 600] {
         let client = client_builder(&emulator)
             .clock(OffsetClock {
@@ -443,7 +615,52 @@ async fn a_clock_ten_minutes_off_recovers() {
     }
 }
 
-#[tokio::test]
+fn expired_at(date: &str) -> cbs_transport::HttpResponse {
+    let mut response = json_response(
+        200,
+        r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r"}}"#,
+    );
+    response
+        .headers_mut()
+        .insert("date", http::HeaderValue::from_str(date).unwrap());
+    response
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_server_date_never_stops_later_calls_or_relearning() {
+    let (client, mock) = mock_client(MockTransport::new());
+    for date in [
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Sun, 06 Nov 99999999999999999999999 08:49:37 GMT",
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+    ] {
+        mock.push_http_response(expired_at(date));
+        let err = client.describe_snapshots().send().await.unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::AuthFailureSignatureExpire));
+        assert_eq!(client.clock_offset_secs(), 0, "{date} was not learned");
+    }
+    // A plausible date is learned, and the call goes through on the corrected clock.
+    let ahead = SystemTime::now() + Duration::from_secs(600);
+    mock.push_http_response(expired_at(&httpdate::fmt_http_date(ahead)));
+    mock.push_response(200, EMPTY_PAGE);
+    client.describe_snapshots().send().await.unwrap();
+    assert!((client.clock_offset_secs() - 600).abs() <= 2);
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 5, "every call was sent");
+    let last: u64 = requests[4].headers()["x-tc-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let first: u64 = requests[3].headers()["x-tc-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last >= first + 598, "re-signed with the service's time");
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_attempt_is_signed_afresh() {
     #[derive(Debug)]
     struct Ticking(AtomicU64);
@@ -460,10 +677,6 @@ async fn every_attempt_is_signed_afresh() {
         .credentials(Credentials::new("a", "b"))
         .clock(Ticking(AtomicU64::new(0)))
         .transport(mock.clone())
-        .retry_config(
-            RetryConfig::standard()
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
-        )
         .build()
         .unwrap();
     client
@@ -485,13 +698,11 @@ async fn every_attempt_is_signed_afresh() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hundred_concurrent_copies_meet_no_rate_limit() {
     let emulator = emulator_builder(Duration::from_secs(1))
         .snapshot_quota(10_000)
-        .start()
-        .await
-        .unwrap();
+        .start_in_process();
     let sources = emulator.add_snapshots("ap-guangzhou", 100);
     // No retries: a RequestLimitExceeded from the service would surface.
     let client = client_builder(&emulator)
@@ -510,20 +721,13 @@ async fn a_hundred_concurrent_copies_meet_no_rate_limit() {
                 .await
         }));
     }
-    let mut ok = 0;
     for task in tasks {
-        match task.await.unwrap() {
-            Ok(output) => {
-                assert_eq!(
-                    output.snapshot_copy_result_set()[0].code.as_deref(),
-                    Some("Success")
-                );
-                ok += 1;
-            }
-            Err(e) => panic!("{e}"),
-        }
+        let output = task.await.unwrap().unwrap();
+        assert_eq!(
+            output.snapshot_copy_result_set()[0].code.as_deref(),
+            Some("Success")
+        );
     }
-    assert_eq!(ok, 100);
     assert_eq!(emulator.snapshots("ap-beijing").len(), 101);
 
     // Without the client-side limiter, the same burst meets the service's limit.
@@ -539,12 +743,57 @@ async fn a_hundred_concurrent_copies_meet_no_rate_limit() {
             throttled += 1;
         }
     }
-    assert!(throttled > 0);
+    assert_eq!(throttled, 40, "20 per second, and no time passes");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn retries_are_paced_like_first_attempts() {
+    // The emulator throttles the first 30 calls; the client may send 5 a second with
+    // bursts of 2. Retries included, no second may see more than 5 + 2 sends.
+    let emulator = emulator_builder(Duration::from_secs(1))
+        .rate_limit(0)
+        .start_in_process();
+    emulator.inject(throttle().action("DescribeSnapshots").times(30));
+    let recorder = Recording::new(emulator.transport());
+    let client = client_builder(&emulator)
+        .transport(recorder.clone())
+        .rate_limit(RateLimitConfig::none().per_action("DescribeSnapshots", 5, 2))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(40)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2))
+                .with_deadline(None)
+                .with_quota(None),
+        )
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            client.describe_snapshots().send().await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let sent: Vec<_> = recorder.sent().into_iter().map(|(at, _)| at).collect();
+    assert_eq!(sent.len(), 38, "30 throttled attempts and 8 that passed");
+    for (i, start) in sent.iter().enumerate() {
+        let in_window = sent[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*start) < Duration::from_secs(1))
+            .count();
+        assert!(
+            in_window <= 7,
+            "{in_window} sends within a second from #{i}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn call_json_reaches_any_action() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
     let response = client
         .call_json(
@@ -558,17 +807,6 @@ async fn call_json_reaches_any_action() {
         .unwrap();
     assert_eq!(response["TotalCount"], 2);
     assert_eq!(response["SnapshotSet"].as_array().unwrap().len(), 1);
-    let err = client
-        .call_json(
-            "cbs",
-            "2017-03-12",
-            "AttachDisks",
-            None,
-            serde_json::json!({"DiskIds": ["d"], "InstanceId": "i"}),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::UnsupportedOperation));
     assert!(
         client
             .call_json(
@@ -581,16 +819,28 @@ async fn call_json_reaches_any_action() {
             .await
             .is_err()
     );
+    let err = client
+        .call_json(
+            "cbs",
+            "2017-03-12",
+            "NoSuchAction",
+            None,
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidAction));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn typed_responses_through_the_client() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
-    let page = client
-        .send(DescribeSnapshotsRequest::new().snapshot_ids(["snap-demo0001"]))
-        .await
+    let request = DescribeSnapshotsRequest::builder()
+        .snapshot_ids(["snap-demo0001"])
+        .build()
         .unwrap();
+    let page = client.send(request).await.unwrap();
     let snapshot = &page.snapshot_set()[0];
     assert_eq!(snapshot.snapshot_state, Some(SnapshotState::Normal));
     assert_eq!(snapshot.percent, Some(100));
@@ -599,14 +849,10 @@ async fn typed_responses_through_the_client() {
 #[test]
 fn secrets_never_reach_debug_output_or_trace_logs() {
     let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .start_paused(true)
         .build()
         .unwrap();
     let token = "SESSION-TOKEN-must-not-leak";
@@ -614,21 +860,13 @@ fn secrets_never_reach_debug_output_or_trace_logs() {
         let emulator = cbs_emulator::Emulator::builder()
             .temporary_credential(SECRET_ID, SECRET_KEY, token, u64::MAX)
             .seed_demo(true)
-            .start()
-            .await
-            .unwrap();
+            .start_in_process();
         let client = client_builder(&emulator)
             .credentials(Credentials::new(SECRET_ID, SECRET_KEY).with_token(token, None))
             .build()
             .unwrap();
         client.describe_snapshots().send().await.unwrap();
-        emulator.inject(
-            Fault::new(FaultKind::Error {
-                code: "InternalError".into(),
-                message: String::new(),
-            })
-            .times(1),
-        );
+        emulator.inject(internal_error().times(1));
         client.describe_snapshots().send().await.unwrap();
         let err = client
             .copy_snapshot_cross_regions()

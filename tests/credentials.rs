@@ -1,16 +1,19 @@
-//! Credential providers against small fake servers on 127.0.0.1.
+//! Credential providers through the public API: on the calling client's transport (a
+//! scripted one here), under paused time; secrets in credential answers never reach an
+//! error or a log; profile files as the official SDKs read them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cbs_e2e::*;
+use cbs_transport::test_util::{MockTransport, json_response};
 use tencentcloud_cbs::{
-    AssumeRoleProvider, BoxFuture, CachingProvider, ChainProvider, Clock, Credentials,
-    CredentialsError, CredentialsErrorKind, CvmRoleProvider, OidcProvider, ProvideCredentials,
+    AssumeRoleProvider, BoxFuture, CachingProvider, ChainProvider, Client, Clock, Credentials,
+    CredentialsError, CredentialsErrorKind, CvmRoleProvider, HttpRequest, HttpResponse,
+    OidcProvider, ProfileProvider, ProvideCredentials, ProviderContext, SharedTransport, Transport,
+    TransportError, TransportErrorKind,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -19,86 +22,9 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// A received request: head and body.
-struct Received {
-    head: String,
-    body: String,
-}
-
-impl Received {
-    fn path(&self) -> &str {
-        self.head.split_whitespace().nth(1).unwrap_or("")
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// A fake HTTP server: `answer` turns each request into (status, body), or `None` to
-/// never answer. Serves at most 200 connections.
-async fn fake_server(
-    answer: impl Fn(&Received) -> Option<(u16, String)> + Send + Sync + 'static,
-) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    let answer = Arc::new(answer);
-    tokio::spawn(async move {
-        for _ in 0..200 {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let answer = answer.clone();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let received = loop {
-                    let Ok(n) = stream.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let head = text[..end].to_owned();
-                        let length = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + length {
-                            break Received {
-                                head,
-                                body: text[end + 4..].to_owned(),
-                            };
-                        }
-                    }
-                };
-                counter.fetch_add(1, Ordering::SeqCst);
-                match answer(&received) {
-                    Some((status, body)) => {
-                        let response = format!(
-                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        let _ = stream.write_all(response.as_bytes()).await;
-                    }
-                    None => tokio::time::sleep(Duration::from_secs(30)).await,
-                }
-            });
-        }
-    });
-    (url, count)
+/// A provider context lending `transport`.
+fn context(transport: impl Transport) -> ProviderContext {
+    ProviderContext::new(SharedTransport::new(transport))
 }
 
 fn role_credentials(expires: u64) -> String {
@@ -107,83 +33,86 @@ fn role_credentials(expires: u64) -> String {
     )
 }
 
-#[tokio::test]
-async fn cvm_role_success_404_malformed_and_timeout() {
-    let (url, count) = fake_server(|r| match r.path() {
-        "/latest/meta-data/cam/security-credentials/" => Some((200, "dr-role\n".into())),
+/// Answers the metadata service's paths: the role name, then its credentials.
+fn metadata(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    Ok(match request.uri().path() {
+        "/latest/meta-data/cam/security-credentials/" => json_response(200, "dr-role\n"),
         "/latest/meta-data/cam/security-credentials/dr-role" => {
-            Some((200, role_credentials(unix_now() + 3600)))
+            json_response(200, role_credentials(unix_now() + 3600))
         }
-        _ => Some((404, String::new())),
+        _ => json_response(404, ""),
     })
-    .await;
-    let credentials = CvmRoleProvider::with_endpoint(&url)
-        .unwrap()
-        .provide_credentials()
+}
+
+/// A transport that never answers.
+#[derive(Debug)]
+struct Silent;
+
+impl Transport for Silent {
+    fn send(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cvm_role_success_404_malformed_silent_and_unreachable() {
+    let mock = Arc::new(MockTransport::with_handler(metadata));
+    let ctx = context(mock.clone());
+    let credentials = CvmRoleProvider::with_endpoint("http://metadata.test")
+        .provide_credentials(&ctx)
         .await
         .unwrap();
     assert_eq!(credentials.secret_id(), "AKIDrole");
     assert_eq!(credentials.token(), Some("role-token"));
     assert_eq!(credentials.source(), "cvm-role");
     assert!(credentials.expires_at().unwrap() > SystemTime::now() + Duration::from_secs(3000));
-    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(mock.requests().len(), 2);
+    assert_eq!(
+        mock.requests()[0].uri().to_string(),
+        "http://metadata.test/latest/meta-data/cam/security-credentials/"
+    );
     // A configured role name skips the lookup.
-    CvmRoleProvider::with_endpoint(&url)
-        .unwrap()
+    CvmRoleProvider::with_endpoint("http://metadata.test")
         .role("dr-role")
-        .provide_credentials()
+        .provide_credentials(&ctx)
         .await
         .unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), 3);
+    assert_eq!(mock.requests().len(), 3);
 
-    let (no_role, _) = fake_server(|_| Some((404, "not found".into()))).await;
-    let err = CvmRoleProvider::with_endpoint(no_role)
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), CredentialsErrorKind::NotFound);
-
-    let (malformed, _) = fake_server(|r| match r.path() {
-        "/latest/meta-data/cam/security-credentials/" => Some((200, "dr-role".into())),
-        _ => Some((200, "{not json".into())),
-    })
-    .await;
-    let err = CvmRoleProvider::with_endpoint(malformed)
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), CredentialsErrorKind::Invalid);
-
-    let (silent, _) = fake_server(|_| None).await;
-    let started = Instant::now();
-    let err = CvmRoleProvider::with_endpoint(silent)
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), CredentialsErrorKind::Provider);
-    // Abandoned within its 2 s bound (generously checked).
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "{:?}",
-        started.elapsed()
-    );
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let err = CvmRoleProvider::with_endpoint(closed)
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap_err();
+    let kind = |transport: MockTransport| async move {
+        CvmRoleProvider::with_endpoint("http://metadata.test")
+            .provide_credentials(&context(transport))
+            .await
+            .unwrap_err()
+            .kind()
+    };
     assert_eq!(
-        err.kind(),
+        kind(MockTransport::with_handler(|_| Ok(json_response(404, "")))).await,
+        CredentialsErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(MockTransport::with_handler(|r| Ok(match r.uri().path() {
+            "/latest/meta-data/cam/security-credentials/" => json_response(200, "dr-role"),
+            _ => json_response(200, "{not json"),
+        })))
+        .await,
+        CredentialsErrorKind::Invalid
+    );
+    let unreachable = MockTransport::new();
+    unreachable.push_error(TransportErrorKind::Connect);
+    assert_eq!(
+        kind(unreachable).await,
         CredentialsErrorKind::NotFound,
         "not on a CVM instance: the chain moves on"
     );
+    // A metadata service that never answers is given up within 2 s of paused time.
+    let started = tokio::time::Instant::now();
+    let err = CvmRoleProvider::with_endpoint("http://metadata.test")
+        .provide_credentials(&context(Silent))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), CredentialsErrorKind::NotFound);
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
 }
 
 fn sts_answer(expires: u64) -> String {
@@ -192,24 +121,36 @@ fn sts_answer(expires: u64) -> String {
     )
 }
 
-#[tokio::test]
-async fn assume_role_is_signed_by_the_source_credentials() {
+/// Whether `request` is signed for STS by the source credentials.
+fn signed_by_source(request: &HttpRequest) -> bool {
     let source = tc3_sign::Credentials::new("AKIDsource", "source-secret");
-    let (url, count) = fake_server(move |r| {
-        let headers: Vec<(&str, &str)> = r.head.lines().skip(1).filter_map(|l| l.split_once(':')).map(|(n, v)| (n, v.trim())).collect();
-        let received = tc3_sign::ReceivedRequest::new("POST", "/", "", r.body.as_bytes(), &headers);
-        if tc3_sign::Verifier::new("sts").verify(&received, unix_now(), |id| (id == "AKIDsource").then_some(&source)).is_err() {
-            return Some((200, r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad"},"RequestId":"r"}}"#.into()));
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    let received = tc3_sign::ReceivedRequest::new("POST", "/", "", request.body(), &headers);
+    tc3_sign::Verifier::new("sts")
+        .verify(&received, unix_now(), |id| {
+            (id == "AKIDsource").then_some(&source)
+        })
+        .is_ok()
+}
+
+#[tokio::test(start_paused = true)]
+async fn assume_role_is_signed_by_the_source_credentials_on_the_clients_transport() {
+    let mock = Arc::new(MockTransport::with_handler(|request| {
+        if !signed_by_source(request) {
+            return Ok(json_response(
+                200,
+                r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad"},"RequestId":"r"}}"#,
+            ));
         }
-        assert_eq!(r.header("x-tc-action"), Some("AssumeRole"));
-        assert_eq!(r.header("x-tc-version"), Some("2018-08-13"));
-        assert_eq!(r.header("x-tc-region"), Some("ap-shanghai"));
-        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         assert_eq!(body["RoleArn"], "qcs::cam::uin/1:roleName/dr");
         assert_eq!(body["DurationSeconds"], 900);
-        Some((200, sts_answer(unix_now() + 900)))
-    })
-    .await;
+        Ok(json_response(200, sts_answer(unix_now() + 900)))
+    }));
     let provider = AssumeRoleProvider::builder(
         Credentials::new("AKIDsource", "source-secret"),
         "qcs::cam::uin/1:roleName/dr",
@@ -217,15 +158,23 @@ async fn assume_role_is_signed_by_the_source_credentials() {
     )
     .region("ap-shanghai")
     .duration_secs(900)
-    .endpoint(&url)
     .build()
     .unwrap();
-    let credentials = provider.provide_credentials().await.unwrap();
+    let credentials = provider
+        .provide_credentials(&context(mock.clone()))
+        .await
+        .unwrap();
     assert_eq!(
         (credentials.secret_id(), credentials.token()),
         ("AKIDsts", Some("sts-token"))
     );
-    assert_eq!(count.load(Ordering::SeqCst), 1);
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 1);
+    let h = requests[0].headers();
+    assert_eq!(h["host"], "sts.tencentcloudapi.com");
+    assert_eq!(h["x-tc-action"], "AssumeRole");
+    assert_eq!(h["x-tc-version"], "2018-08-13");
+    assert_eq!(h["x-tc-region"], "ap-shanghai");
 
     // Refused by STS: an error, with the service's code inside.
     let wrong = AssumeRoleProvider::builder(
@@ -233,12 +182,12 @@ async fn assume_role_is_signed_by_the_source_credentials() {
         "qcs::cam::uin/1:roleName/dr",
         "s",
     )
-    .region("ap-shanghai")
-    .duration_secs(900)
-    .endpoint(&url)
     .build()
     .unwrap();
-    let err = wrong.provide_credentials().await.unwrap_err();
+    let err = wrong
+        .provide_credentials(&context(mock.clone()))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), CredentialsErrorKind::Provider);
     assert!(format!("{:?}", std::error::Error::source(&err)).contains("SignatureFailure"));
 
@@ -246,23 +195,101 @@ async fn assume_role_is_signed_by_the_source_credentials() {
         .duration_secs(43_201)
         .build();
     assert!(too_long.is_err());
+    let plain = AssumeRoleProvider::builder(Credentials::new("a", "b"), "arn", "s")
+        .endpoint("http://sts.example.com")
+        .build();
+    assert!(plain.is_err(), "STS in the clear only on loopback");
 }
 
-#[tokio::test]
+/// What an error shows in every form, its causes included.
+fn everything_shown(err: &CredentialsError) -> String {
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        shown.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    shown
+}
+
+/// Answers that a cut-off or oddly shaped credential service might send, each carrying
+/// the secret key and the token.
+const BROKEN_ANSWERS: &[&str] = &[
+    // Cut off in the middle.
+    r#"{"Response":{"Credentials":{"Token":"TOKEN-LEAK-CHECK","TmpSecretId":"AKIDx","TmpSecretKey":"SECRET-LEAK-CHECK""#,
+    // A number where a string belongs, after the secrets.
+    r#"{"Response":{"Credentials":{"Token":"TOKEN-LEAK-CHECK","TmpSecretId":7,"TmpSecretKey":"SECRET-LEAK-CHECK"},"ExpiredTime":1}}"#,
+    // The secret where a number belongs.
+    r#"{"Response":{"Credentials":{"Token":"TOKEN-LEAK-CHECK","TmpSecretId":"AKIDx","TmpSecretKey":"SECRET-LEAK-CHECK"},"ExpiredTime":"SECRET-LEAK-CHECK"}}"#,
+    // No expiry at all.
+    r#"{"Response":{"Credentials":{"Token":"TOKEN-LEAK-CHECK","TmpSecretId":"AKIDx","TmpSecretKey":"SECRET-LEAK-CHECK"}}}"#,
+    // Not an object.
+    r#"["TOKEN-LEAK-CHECK","SECRET-LEAK-CHECK"]"#,
+];
+
+#[test]
+fn broken_credential_answers_never_show_their_secrets() {
+    let logs = CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let token_file = std::env::temp_dir().join(format!("leak-check-token-{}", std::process::id()));
+    std::fs::write(&token_file, "web-identity\n").unwrap();
+    let path = token_file.to_str().unwrap().to_owned();
+    let mut shown = String::new();
+    runtime.block_on(async {
+        for answer in BROKEN_ANSWERS {
+            let answer = answer.to_string();
+            let mock = MockTransport::with_handler(move |_| Ok(json_response(200, answer.clone())));
+            let ctx = context(mock);
+            let role = AssumeRoleProvider::builder(Credentials::new("AKIDs", "k"), "arn", "s")
+                .build()
+                .unwrap();
+            let err = role.provide_credentials(&ctx).await.unwrap_err();
+            shown.push_str(&everything_shown(&err));
+            let path = path.clone();
+            let oidc = OidcProvider::from_lookup(move |name| {
+                Some(match name {
+                    "TKE_WEB_IDENTITY_TOKEN_FILE" => path.clone(),
+                    other => format!("{other}-value"),
+                })
+            });
+            let err = oidc.provide_credentials(&ctx).await.unwrap_err();
+            shown.push_str(&everything_shown(&err));
+            // The metadata service's answers carry the same secrets.
+            let cvm = CvmRoleProvider::with_endpoint("http://metadata.test").role("r");
+            if let Err(err) = cvm.provide_credentials(&ctx).await {
+                shown.push_str(&everything_shown(&err));
+            }
+        }
+    });
+    let _ = std::fs::remove_file(&token_file);
+    let text = logs.text();
+    assert!(shown.contains("unreadable"), "{shown}");
+    for secret in ["SECRET-LEAK-CHECK", "TOKEN-LEAK-CHECK"] {
+        assert!(!shown.contains(secret), "{secret} in an error: {shown}");
+        assert!(!text.contains(secret), "{secret} in the logs: {text}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn tke_oidc_is_unsigned_and_rereads_the_token_file() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let (url, _) = fake_server(move |r| {
-        assert_eq!(r.header("authorization"), Some("SKIP"));
-        assert_eq!(r.header("x-tc-action"), Some("AssumeRoleWithWebIdentity"));
-        assert_eq!(r.header("x-tc-region"), Some("ap-singapore"));
-        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let mock = Arc::new(MockTransport::with_handler(move |request| {
+        let h = request.headers();
+        assert_eq!(h["authorization"], "SKIP");
+        assert_eq!(h["x-tc-action"], "AssumeRoleWithWebIdentity");
+        assert_eq!(h["x-tc-region"], "ap-singapore");
+        let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         log.lock()
             .unwrap()
             .push(body["WebIdentityToken"].as_str().unwrap().to_owned());
-        Some((200, sts_answer(unix_now() + 3600)))
-    })
-    .await;
+        Ok(json_response(200, sts_answer(unix_now() + 3600)))
+    }));
     let token_file = std::env::temp_dir().join(format!("oidc-token-{}", std::process::id()));
     std::fs::write(&token_file, "token-one\n").unwrap();
     let path = token_file.to_str().unwrap().to_owned();
@@ -273,19 +300,32 @@ async fn tke_oidc_is_unsigned_and_rereads_the_token_file() {
         "TKE_ROLE_ARN" => Some("qcs::cam::uin/1:roleName/pod".to_owned()),
         _ => None,
     };
-    let provider = OidcProvider::from_lookup(env).endpoint(&url);
+    let provider = OidcProvider::from_lookup(env);
+    let ctx = context(mock.clone());
     assert_eq!(
-        provider.provide_credentials().await.unwrap().secret_id(),
+        provider
+            .provide_credentials(&ctx)
+            .await
+            .unwrap()
+            .secret_id(),
         "AKIDsts"
     );
     std::fs::write(&token_file, "token-two\n").unwrap();
-    provider.provide_credentials().await.unwrap();
+    provider.provide_credentials(&ctx).await.unwrap();
     let _ = std::fs::remove_file(&token_file);
     assert_eq!(*seen.lock().unwrap(), ["token-one", "token-two"]);
+    assert_eq!(
+        mock.requests()[0].uri().to_string(),
+        "https://sts.tencentcloudapi.com/"
+    );
 
     let unconfigured = OidcProvider::from_lookup(|_| None);
     assert_eq!(
-        unconfigured.provide_credentials().await.unwrap_err().kind(),
+        unconfigured
+            .provide_credentials(&ctx)
+            .await
+            .unwrap_err()
+            .kind(),
         CredentialsErrorKind::NotFound
     );
 }
@@ -300,27 +340,25 @@ impl Clock for ManualClock {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn caching_refreshes_before_expiry_once_for_concurrent_callers_and_never_serves_stale() {
     let now = unix_now();
-    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fail = Arc::new(AtomicBool::new(false));
     let failing = fail.clone();
-    let (url, count) = fake_server(move |r| {
+    let mock = Arc::new(MockTransport::with_handler(move |request| {
         if failing.load(Ordering::SeqCst) {
-            return Some((500, "down".into()));
+            return Ok(json_response(500, "down"));
         }
-        match r.path() {
-            "/latest/meta-data/cam/security-credentials/" => Some((200, "dr-role".into())),
-            _ => Some((200, role_credentials(now + 3600))),
-        }
-    })
-    .await;
+        Ok(match request.uri().path() {
+            "/latest/meta-data/cam/security-credentials/" => json_response(200, "dr-role"),
+            _ => json_response(200, role_credentials(now + 3600)),
+        })
+    }));
+    let ctx = Arc::new(context(mock.clone()));
     let clock = ManualClock(Arc::new(AtomicU64::new(now)));
     let cached = Arc::new(
         CachingProvider::new(
-            CvmRoleProvider::with_endpoint(&url)
-                .unwrap()
-                .role("dr-role"),
+            CvmRoleProvider::with_endpoint("http://metadata.test").role("dr-role"),
         )
         .clock(clock.clone()),
     );
@@ -328,9 +366,10 @@ async fn caching_refreshes_before_expiry_once_for_concurrent_callers_and_never_s
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let cached = cached.clone();
+        let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move {
             cached
-                .provide_credentials()
+                .provide_credentials(&ctx)
                 .await
                 .unwrap()
                 .secret_id()
@@ -341,7 +380,7 @@ async fn caching_refreshes_before_expiry_once_for_concurrent_callers_and_never_s
         assert_eq!(task.await.unwrap(), "AKIDrole");
     }
     assert_eq!(
-        count.load(Ordering::SeqCst),
+        mock.requests().len(),
         1,
         "ten concurrent callers, one fetch"
     );
@@ -349,17 +388,17 @@ async fn caching_refreshes_before_expiry_once_for_concurrent_callers_and_never_s
 
     // More than five minutes left: cached.
     clock.0.store(now + 3600 - 301, Ordering::SeqCst);
-    cached.provide_credentials().await.unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), 1);
+    cached.provide_credentials(&ctx).await.unwrap();
+    assert_eq!(mock.requests().len(), 1);
     // Five minutes or less: refreshed.
     clock.0.store(now + 3600 - 300, Ordering::SeqCst);
-    cached.provide_credentials().await.unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), 2);
+    cached.provide_credentials(&ctx).await.unwrap();
+    assert_eq!(mock.requests().len(), 2);
 
     // A failed refresh is an error, not the old credentials.
     fail.store(true, Ordering::SeqCst);
     clock.0.store(now + 3600 - 10, Ordering::SeqCst);
-    assert!(cached.provide_credentials().await.is_err());
+    assert!(cached.provide_credentials(&ctx).await.is_err());
 }
 
 /// What a scripted provider answers.
@@ -378,16 +417,19 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn new(answers: Vec<Answer>) -> Self {
-        Scripted {
+    fn new(answers: Vec<Answer>) -> Arc<Self> {
+        Arc::new(Scripted {
             answers: std::sync::Mutex::new(answers),
             calls: AtomicUsize::new(0),
-        }
+        })
     }
 }
 
 impl ProvideCredentials for Scripted {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        _: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut answers = self.answers.lock().unwrap();
         let answer = if answers.len() > 1 {
@@ -404,8 +446,9 @@ impl ProvideCredentials for Scripted {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_chain_moves_on_only_past_not_found() {
+    let ctx = context(MockTransport::new());
     let chain = ChainProvider::new()
         .push(
             "first",
@@ -420,7 +463,7 @@ async fn the_chain_moves_on_only_past_not_found() {
             Scripted::new(vec![Answer::Ok(Credentials::new("AKIDthird", "k"))]),
         );
     assert_eq!(
-        chain.provide_credentials().await.unwrap().secret_id(),
+        chain.provide_credentials(&ctx).await.unwrap().secret_id(),
         "AKIDsecond"
     );
 
@@ -436,7 +479,7 @@ async fn the_chain_moves_on_only_past_not_found() {
             "second",
             Scripted::new(vec![Answer::Ok(Credentials::new("AKIDsecond", "k"))]),
         );
-    let err = stops.provide_credentials().await.unwrap_err();
+    let err = stops.provide_credentials(&ctx).await.unwrap_err();
     assert_eq!(err.kind(), CredentialsErrorKind::Invalid);
     assert!(err.to_string().contains("/x:3:"));
 
@@ -449,7 +492,7 @@ async fn the_chain_moves_on_only_past_not_found() {
             "profile",
             Scripted::new(vec![Answer::NotFound("profile", "no file")]),
         );
-    let err = empty.provide_credentials().await.unwrap_err();
+    let err = empty.provide_credentials(&ctx).await.unwrap_err();
     assert_eq!(err.kind(), CredentialsErrorKind::NotFound);
     assert_eq!(
         err.message(),
@@ -457,84 +500,67 @@ async fn the_chain_moves_on_only_past_not_found() {
     );
 }
 
-#[tokio::test]
-async fn answers_at_hand_skip_the_asynchronous_path() {
-    let fixed = Credentials::new("AKIDfixed", "k");
-    assert_eq!(
-        fixed
-            .provide_credentials_now()
-            .unwrap()
-            .unwrap()
-            .secret_id(),
-        "AKIDfixed"
-    );
-
-    let scripted = Arc::new(Scripted::new(vec![Answer::Ok(Credentials::new(
-        "AKIDcached",
-        "k",
-    ))]));
-    #[derive(Debug)]
-    struct Forward(Arc<Scripted>);
-    impl ProvideCredentials for Forward {
-        fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-            self.0.provide_credentials()
+#[tokio::test(start_paused = true)]
+async fn providers_fetch_on_the_clients_own_transport() {
+    // Everything the client sends, the metadata requests included, goes through one
+    // transport: the one the caller gave the client.
+    let emulator = emulator();
+    let mock = Arc::new(MockTransport::with_handler(move |request| {
+        if request.uri().path().starts_with("/latest/meta-data/") {
+            metadata(request)
+        } else {
+            Ok(json_response(
+                200,
+                r#"{"Response":{"TotalCount":0,"SnapshotSet":[],"RequestId":"r"}}"#,
+            ))
         }
-    }
-    let chain =
-        ChainProvider::new().push("cached", CachingProvider::new(Forward(scripted.clone())));
-    assert!(
-        chain.provide_credentials_now().is_none(),
-        "nothing cached yet: only the asynchronous path can tell"
-    );
-    chain.provide_credentials().await.unwrap();
-    for _ in 0..3 {
-        let now = chain.provide_credentials_now().unwrap().unwrap();
-        assert_eq!(now.secret_id(), "AKIDcached");
-    }
-    assert_eq!(scripted.calls.load(Ordering::SeqCst), 1);
-    chain.invalidate();
-    assert!(
-        chain.provide_credentials_now().is_none(),
-        "after a rejected token the cache must be refreshed first"
-    );
-    chain.provide_credentials().await.unwrap();
-    assert_eq!(scripted.calls.load(Ordering::SeqCst), 2);
-
-    let fixed_first = ChainProvider::new()
-        .push("fixed", fixed)
-        .push("cached", CachingProvider::new(Forward(scripted.clone())));
+    }));
+    let chain = ChainProvider::new()
+        .push(
+            "nothing",
+            Scripted::new(vec![Answer::NotFound("nothing", "-")]),
+        )
+        .push(
+            "cvm-role",
+            CachingProvider::new(CvmRoleProvider::with_endpoint("http://metadata.test")),
+        );
+    let client = client_builder(&emulator)
+        .credentials_provider(chain)
+        .transport(mock.clone())
+        .build()
+        .unwrap();
+    client.describe_snapshots().send().await.unwrap();
+    client.describe_snapshots().send().await.unwrap();
+    let paths: Vec<String> = mock
+        .requests()
+        .iter()
+        .map(|r| r.uri().path().to_owned())
+        .collect();
     assert_eq!(
-        fixed_first
-            .provide_credentials_now()
-            .unwrap()
-            .unwrap()
-            .secret_id(),
-        "AKIDfixed"
+        paths,
+        [
+            "/latest/meta-data/cam/security-credentials/",
+            "/latest/meta-data/cam/security-credentials/dr-role",
+            "/",
+            "/"
+        ]
     );
+    assert_eq!(mock.requests()[2].headers()["x-tc-token"], "role-token");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_token_failure_refreshes_once_and_retries() {
     let emulator = cbs_emulator::Emulator::builder()
         .temporary_credential("AKIDtemp", "temp-key", "fresh-token", unix_now() + 3600)
         .seed_demo(true)
-        .start()
-        .await
-        .unwrap();
+        .start_in_process();
     let expiry = Some(SystemTime::now() + Duration::from_secs(3600));
-    let provider = Arc::new(Scripted::new(vec![
+    let provider = Scripted::new(vec![
         Answer::Ok(Credentials::new("AKIDtemp", "temp-key").with_token("revoked-token", expiry)),
         Answer::Ok(Credentials::new("AKIDtemp", "temp-key").with_token("fresh-token", expiry)),
-    ]));
-    #[derive(Debug)]
-    struct Forward(Arc<Scripted>);
-    impl ProvideCredentials for Forward {
-        fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-            self.0.provide_credentials()
-        }
-    }
+    ]);
     let client = client_builder(&emulator)
-        .credentials_provider(CachingProvider::new(Forward(provider.clone())))
+        .credentials_provider(CachingProvider::new(provider.clone()))
         .build()
         .unwrap();
     let page = client.describe_snapshots().send().await.unwrap();
@@ -554,7 +580,7 @@ async fn a_token_failure_refreshes_once_and_retries() {
 
 #[test]
 fn no_provider_shows_secrets_in_debug() {
-    let cvm = CvmRoleProvider::with_endpoint("http://127.0.0.1:9").unwrap();
+    let cvm = CvmRoleProvider::with_endpoint("http://127.0.0.1:9");
     let cached = CachingProvider::new(
         Credentials::new("AKIDx", "SECRET-KEY-VALUE").with_token("TOKEN-VALUE", None),
     );
@@ -565,12 +591,184 @@ fn no_provider_shows_secrets_in_debug() {
     )
     .build()
     .unwrap();
+    let client = Client::builder()
+        .credentials(Credentials::new("AKIDx", "SECRET-KEY-VALUE"))
+        .transport(MockTransport::new())
+        .build()
+        .unwrap();
     let shown = format!(
-        "{cvm:?} {cached:?} {role:?} {:?}",
+        "{cvm:?} {cached:?} {role:?} {:?} {client:?}",
         ChainProvider::default_chain()
     );
     assert!(
         !shown.contains("SECRET-KEY-VALUE") && !shown.contains("TOKEN-VALUE"),
         "{shown}"
     );
+}
+
+/// Profile files: what the Go and Python SDKs accept is read, and what either refuses
+/// or reads differently is refused with the file and line.
+#[test]
+fn profile_files_as_the_official_sdks_read_them() {
+    let dir = std::env::temp_dir().join(format!("profiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let load = |name: &str, text: &str, profile: Option<&str>| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let provider = ProfileProvider::from_lookup(|_| None).file(&path);
+        match profile {
+            Some(profile) => provider.profile(profile).load(),
+            None => provider.load(),
+        }
+    };
+    // Accepted: (file, text, profile, secret id, secret key, token).
+    type Accepted<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+    );
+    let accepted: &[Accepted<'_>] = &[
+        (
+            "plain",
+            "[default]\nsecret_id = AKID1\nsecret_key = key1\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        (
+            "no-spaces",
+            "[default]\nsecret_id=AKID1\nsecret_key=key1",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        // Go keeps settings before the first section in a global one; they are no profile.
+        (
+            "global-keys",
+            "region = ap-guangzhou\nsecret_id = AKIDglobal\n[default]\nsecret_id = AKID1\nsecret_key = key1\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        // Neither SDK has inline comments: ` #` is part of the value.
+        (
+            "hash-in-value",
+            "[default]\nsecret_id = AKID1\nsecret_key = abc #def\n",
+            None,
+            "AKID1",
+            "abc #def",
+            None,
+        ),
+        (
+            "semicolon-in-value",
+            "[default]\nsecret_id = AKID1\nsecret_key = a;b=c\n",
+            None,
+            "AKID1",
+            "a;b=c",
+            None,
+        ),
+        (
+            "comments",
+            "# top\n; also\n[default]\n  # indented\nsecret_id = AKID1\nsecret_key = key1\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        (
+            "crlf-and-bom",
+            "\u{feff}[default]\r\nsecret_id = AKID1\r\nsecret_key = key1\r\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        // Python's delimiters are `=` and `:`; its option names are case-insensitive.
+        (
+            "colon-and-case",
+            "[default]\nSECRET_ID: AKID1\nSecret_Key = key1\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+        (
+            "named-with-token",
+            "[default]\nsecret_id = A\nsecret_key = B\n[dr]\nsecret_id = AKID2\nsecret_key = key2\ntoken = tok\n",
+            Some("dr"),
+            "AKID2",
+            "key2",
+            Some("tok"),
+        ),
+        (
+            "other-keys",
+            "[default]\nsecret_id = AKID1\nregion = ap-beijing\nsecret_key = key1\n",
+            None,
+            "AKID1",
+            "key1",
+            None,
+        ),
+    ];
+    for (name, text, profile, id, key, token) in accepted {
+        let credentials = load(name, text, *profile).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(credentials.secret_id(), *id, "{name}");
+        assert_eq!(credentials.secret_key(), *key, "{name}");
+        assert_eq!(credentials.token(), *token, "{name}");
+    }
+    // Refused: (file, text, profile, the line named).
+    let refused: &[(&str, &str, Option<&str>, &str)] = &[
+        ("unclosed-section", "[default\nsecret_id = a\n", None, ":1:"),
+        ("empty-section", "[]\nsecret_id = a\n", None, ":1:"),
+        (
+            "no-delimiter",
+            "[default]\nsecret_id AKID1\nsecret_key = k\n",
+            None,
+            ":2:",
+        ),
+        (
+            "twice-set",
+            "[default]\nsecret_id = a\nsecret_key = k\nsecret_id = b\n",
+            None,
+            ":4:",
+        ),
+        (
+            "twice-section",
+            "[default]\nsecret_id = a\nsecret_key = k\n[default]\nsecret_id = b\n",
+            None,
+            ":4:",
+        ),
+        ("incomplete", "[default]\nsecret_id = AKID\n", None, ":1:"),
+        (
+            "empty-key",
+            "[default]\nsecret_id = AKID\nsecret_key =\n",
+            None,
+            ":1:",
+        ),
+        (
+            "missing-named",
+            "[default]\nsecret_id = a\nsecret_key = k\n",
+            Some("dr"),
+            "no [dr] profile",
+        ),
+    ];
+    for (name, text, profile, line) in refused {
+        let err = load(name, text, *profile).unwrap_err();
+        assert_eq!(err.kind(), CredentialsErrorKind::Invalid, "{name}");
+        assert!(err.message().contains(line), "{name}: {err}");
+    }
+    // No default profile and none asked for: not found, the chain moves on.
+    let err = load(
+        "only-other",
+        "[other]\nsecret_id = a\nsecret_key = k\n",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), CredentialsErrorKind::NotFound);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,11 +3,14 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cbs_e2e::*;
+use cbs_emulator::{Fault, FaultKind};
+use cbs_transport::test_util::{MockTransport, json_response};
 use tencentcloud_cbs::model::{RegionCopy, SnapshotState};
-use tencentcloud_cbs::{ErrorCode, RegionOutcome, WaiterError};
+use tencentcloud_cbs::{Client, Credentials, ErrorCode, RegionOutcome, WaiterError};
+use tokio::time::Instant;
 
 fn fast(
     waiter: tencentcloud_cbs::SnapshotWaiter<'static>,
@@ -17,9 +20,9 @@ fn fast(
         .max_wait(Duration::from_secs(30))
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn partial_success_is_split_by_region() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -47,12 +50,9 @@ async fn partial_success_is_split_by_region() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_waiter_sees_percent_rise_and_ends_normal() {
-    let emulator = emulator_builder(Duration::from_millis(1500))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_builder(Duration::from_millis(1500)).start_in_process();
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -85,12 +85,9 @@ async fn the_waiter_sees_percent_rise_and_ends_normal() {
     assert_eq!(seen.last().unwrap(), &(Some(SnapshotState::Normal), 100));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_snapshot_deleted_while_waiting_ends_the_wait() {
-    let emulator = emulator_builder(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_builder(Duration::from_secs(60)).start_in_process();
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -100,17 +97,17 @@ async fn a_snapshot_deleted_while_waiting_ends_the_wait() {
         .await
         .unwrap();
     let id = output.started().next().unwrap().1.to_owned();
-    let polls = Arc::new(Mutex::new(0u32));
-    let count = polls.clone();
-    let on_progress = move |_: &tencentcloud_cbs::SnapshotProgress| *count.lock().unwrap() += 1;
-    let waiting = fast(client.wait_until_snapshot_normal("ap-chengdu", id.clone()))
-        .on_progress(on_progress)
-        .wait();
-    let remover = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(emulator.remove_snapshot(&id));
-    };
-    let (result, ()) = tokio::join!(waiting, remover);
+    // Someone deletes the copy after the second poll.
+    let mut polls = 0u32;
+    let result = fast(client.wait_until_snapshot_normal("ap-chengdu", id.clone()))
+        .on_progress(|_| {
+            polls += 1;
+            if polls == 2 {
+                assert!(emulator.remove_snapshot(&id));
+            }
+        })
+        .wait()
+        .await;
     match result {
         Err(WaiterError::Vanished {
             region,
@@ -121,15 +118,12 @@ async fn a_snapshot_deleted_while_waiting_ends_the_wait() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(*polls.lock().unwrap() >= 2);
+    assert_eq!(polls, 3, "seen twice, then gone");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_max_wait_is_honoured() {
-    let emulator = emulator_builder(Duration::from_secs(120))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_builder(Duration::from_secs(120)).start_in_process();
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -152,19 +146,19 @@ async fn the_max_wait_is_honoured() {
             polls,
             last,
         }) => {
-            assert!(elapsed >= Duration::from_millis(700));
-            assert!(polls >= 3);
+            // Polls at 0, 100, 250, 450 and 650 ms, and a last one at the limit.
+            assert_eq!(elapsed, Duration::from_millis(700));
+            assert_eq!(polls, 6);
             assert_eq!(last.unwrap().state, Some(SnapshotState::CopyingFromRemote));
         }
         other => panic!("{other:?}"),
     }
-    // Bounded, generously: the point is that it stops, not how fast.
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(started.elapsed(), Duration::from_millis(700));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_snapshot_that_never_appears_counts_as_vanished() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let client = client(&emulator);
     let result = fast(client.wait_until_snapshot_normal("ap-guangzhou", "snap-neverseen"))
         .wait()
@@ -175,12 +169,9 @@ async fn a_snapshot_that_never_appears_counts_as_vanished() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn copy_and_wait_reports_every_region() {
-    let emulator = emulator_builder(Duration::from_millis(800))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_builder(Duration::from_millis(800)).start_in_process();
     let client = client(&emulator);
     let progress = Arc::new(Mutex::new(BTreeSet::new()));
     let log = progress.clone();
@@ -226,9 +217,9 @@ async fn copy_and_wait_reports_every_region() {
     assert_eq!(err.code(), Some(&ErrorCode::InvalidSnapshotIdNotFound));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn paging_over_250_snapshots_returns_each_exactly_once() {
-    let emulator = emulator().await;
+    let emulator = emulator();
     let mut expected: Vec<String> = emulator.add_snapshots("ap-tokyo", 250);
     let client = client(&emulator);
 
@@ -297,25 +288,24 @@ async fn paging_over_250_snapshots_returns_each_exactly_once() {
     assert!(failing.next_page().await.is_none());
 }
 
-#[tokio::test]
+fn mock_client(mock: Arc<MockTransport>) -> Client {
+    Client::builder()
+        .credentials(Credentials::new("a", "b"))
+        .region("ap-guangzhou")
+        .transport(mock)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_page_that_repeats_stops_the_paging() {
-    use cbs_transport::test_util::MockTransport;
     // A service that ignores Offset and always answers the same page, with a TotalCount
     // it never reaches.
     let page = r#"{"Response":{"TotalCount":1000,"SnapshotSet":[{"SnapshotId":"snap-a"},{"SnapshotId":"snap-b"}],"RequestId":"r"}}"#;
     let mock = Arc::new(MockTransport::with_handler(move |_| {
-        Ok(http::Response::builder()
-            .status(200)
-            .body(bytes::Bytes::from_static(page.as_bytes()))
-            .unwrap())
+        Ok(json_response(200, page))
     }));
-    let client = tencentcloud_cbs::Client::builder()
-        .credentials(tencentcloud_cbs::Credentials::new("a", "b"))
-        .region("ap-guangzhou")
-        .transport(mock.clone())
-        .build()
-        .unwrap();
-    let all = client
+    let all = mock_client(mock.clone())
         .describe_snapshots()
         .into_paginator()
         .collect_items()
@@ -323,4 +313,101 @@ async fn a_page_that_repeats_stops_the_paging() {
         .unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(mock.requests().len(), 2, "stopped at the first repeat");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_ignoring_offset_cannot_loop_the_paginator() {
+    // The same two items in turns of order: every page differs from the last, none
+    // brings anything new.
+    let answers = [
+        r#"{"Response":{"TotalCount":1000,"SnapshotSet":[{"SnapshotId":"snap-a"},{"SnapshotId":"snap-b"}],"RequestId":"r"}}"#,
+        r#"{"Response":{"TotalCount":1000,"SnapshotSet":[{"SnapshotId":"snap-b"},{"SnapshotId":"snap-a"}],"RequestId":"r"}}"#,
+    ];
+    let turn = std::sync::atomic::AtomicUsize::new(0);
+    let mock = Arc::new(MockTransport::with_handler(move |_| {
+        let i = turn.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(json_response(200, answers[i % 2]))
+    }));
+    let all = mock_client(mock.clone())
+        .describe_snapshots()
+        .into_paginator()
+        .collect_items()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(mock.requests().len(), 2);
+
+    // Fresh items forever: the page count TotalCount allows ends it.
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    let mock = Arc::new(MockTransport::with_handler(move |_| {
+        let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(json_response(
+            200,
+            format!(
+                r#"{{"Response":{{"TotalCount":5,"SnapshotSet":[{{"SnapshotId":"snap-{i}"}}],"RequestId":"r"}}}}"#
+            ),
+        ))
+    }));
+    // The Offset moves on and TotalCount is reached after five pages; with a
+    // TotalCount that keeps growing, the first page's bound still holds.
+    let items = mock_client(mock.clone())
+        .describe_snapshots()
+        .into_paginator()
+        .collect_items()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 5);
+    let growing = std::sync::atomic::AtomicUsize::new(0);
+    let mock = Arc::new(MockTransport::with_handler(move |_| {
+        let i = growing.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(json_response(
+            200,
+            format!(
+                r#"{{"Response":{{"TotalCount":{},"SnapshotSet":[{{"SnapshotId":"snap-{i}"}}],"RequestId":"r"}}}}"#,
+                3 + 2 * i
+            ),
+        ))
+    }));
+    let items = mock_client(mock.clone())
+        .describe_snapshots()
+        .into_paginator()
+        .collect_items()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 4, "3 items of 1 per page allow 4 pages");
+}
+
+#[tokio::test(start_paused = true)]
+async fn copy_and_wait_answers_per_requested_region_in_order() {
+    let emulator = emulator_builder(Duration::from_millis(800)).start_in_process();
+    let client = client(&emulator);
+    // The service answers in another order and leaves ap-shanghai out.
+    emulator.inject(
+        Fault::new(FaultKind::Answer {
+            status: 200,
+            body: serde_json::json!({"Response": {"SnapshotCopyResultSet": [
+                {"DestinationRegion": "xx-nowhere-1", "Code": "InvalidParameterValue", "Message": "no", "SnapshotId": ""},
+                {"DestinationRegion": "ap-beijing", "Code": "Success", "Message": "", "SnapshotId": "snap-demo0004"},
+            ], "RequestId": "r-1"}}),
+        })
+        .action("CopySnapshotCrossRegions")
+        .times(1),
+    );
+    let outcomes = client
+        .copy_snapshot_and_wait("snap-demo0001")
+        .destination_regions(["ap-shanghai", "ap-beijing", "xx-nowhere-1"])
+        .poll_interval(Duration::from_millis(50), Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes.iter().map(|o| o.region()).collect::<Vec<_>>(),
+        ["ap-shanghai", "ap-beijing", "xx-nowhere-1"]
+    );
+    assert!(
+        matches!(&outcomes[0], RegionOutcome::NotReported { region } if region == "ap-shanghai")
+    );
+    assert!(outcomes[1].is_ready());
+    assert!(matches!(&outcomes[2], RegionOutcome::Refused { .. }));
+    assert_eq!(outcomes.iter().filter(|o| o.is_ready()).count(), 1);
 }

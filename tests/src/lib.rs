@@ -1,11 +1,19 @@
 //! Shared pieces of the end-to-end tests: an emulator with known credentials and a
 //! client pointed at it.
+//!
+//! Most tests reach the emulator in process ([`EmulatorHandle::transport`]) and run under
+//! tokio's paused time, so they are exact and never wait; the few that test the wire
+//! itself use [`tcp_emulator`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cbs_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
-use tencentcloud_cbs::{Client, ClientBuilder, Credentials, RetryConfig};
+use tencentcloud_cbs::{
+    BoxFuture, Client, ClientBuilder, Credentials, HttpRequest, HttpResponse, RetryConfig,
+    Transport, TransportError,
+};
+use tokio::time::Instant;
 
 /// The secret id the tests' emulators accept.
 pub const SECRET_ID: &str = "AKIDe2etest000000000000000000000000";
@@ -20,17 +28,27 @@ pub fn emulator_builder(copy: Duration) -> EmulatorBuilder {
         .copy_duration(copy)
 }
 
-/// Starts an emulator with the test credential and demo data.
-pub async fn emulator() -> EmulatorHandle {
+/// An emulator in process with the test credential and demo data.
+pub fn emulator() -> EmulatorHandle {
+    emulator_builder(Duration::from_secs(1)).start_in_process()
+}
+
+/// An emulator listening on 127.0.0.1, for the tests of the wire itself.
+pub async fn tcp_emulator() -> EmulatorHandle {
     emulator_builder(Duration::from_secs(1))
         .start()
         .await
         .expect("emulator starts")
 }
 
-/// A client builder for `emulator`: its endpoint, the test credential, `ap-guangzhou`,
-/// and fast retries so tests do not wait.
+/// A client builder for `emulator`, in process: its transport, the test credential,
+/// `ap-guangzhou`, and quick retries.
 pub fn client_builder(emulator: &EmulatorHandle) -> ClientBuilder {
+    tcp_client_builder(emulator).transport(emulator.transport())
+}
+
+/// A client builder for `emulator` over its socket.
+pub fn tcp_client_builder(emulator: &EmulatorHandle) -> ClientBuilder {
     Client::builder()
         .endpoint(emulator.endpoint())
         .region("ap-guangzhou")
@@ -41,9 +59,48 @@ pub fn client_builder(emulator: &EmulatorHandle) -> ClientBuilder {
         )
 }
 
-/// A client for `emulator`.
+/// A client for `emulator`, in process.
 pub fn client(emulator: &EmulatorHandle) -> Client {
     client_builder(emulator).build().expect("client builds")
+}
+
+/// A transport that notes when each request goes out (on tokio's clock) and which
+/// action it carries, then hands it on.
+#[derive(Debug, Clone)]
+pub struct Recording<T> {
+    inner: T,
+    sent: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl<T: Transport> Recording<T> {
+    /// Records what goes through `inner`.
+    pub fn new(inner: T) -> Self {
+        Recording {
+            inner,
+            sent: Arc::default(),
+        }
+    }
+
+    /// `(when, action)` of every request so far.
+    pub fn sent(&self) -> Vec<(Instant, String)> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let action = request
+            .headers()
+            .get("x-tc-action")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((Instant::now(), action));
+        self.inner.send(request)
+    }
 }
 
 /// A `tracing` writer that keeps everything written to it.
@@ -54,6 +111,15 @@ impl CapturedLogs {
     /// Everything logged so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// A subscriber logging everything, down to TRACE, into this writer.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .finish()
     }
 }
 

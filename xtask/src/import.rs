@@ -1,4 +1,4 @@
-//! `import-model`: the vendor's files in, the structural model out.
+//! `import-model`: one site's vendor files in, that site's structural model out.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,9 +7,24 @@ use serde_json::Value;
 
 use crate::model::{Action, ErrorCodeEntry, Member, Model, Object};
 
-pub fn run(spec_dir: &Path, common_codes: &Path, out: &Path) -> Result<(), String> {
+/// The sites a model can come from, with the file name each is vendored under.
+pub const SITES: &[(&str, &str)] = &[
+    ("international", "model/cbs-2017-03-12.international.json"),
+    ("china", "model/cbs-2017-03-12.china.json"),
+];
+
+/// Reads `api.json` and `errorcodes.json` from `spec_dir` and the platform-wide codes
+/// from `common_codes`, and writes the structure (names, types, flags, example values;
+/// no prose) to `out`.
+pub fn run(
+    spec_dir: &Path,
+    common_codes: &Path,
+    site: &str,
+    source: &str,
+    out: &Path,
+) -> Result<(), String> {
     let api = read_json(&spec_dir.join("api.json"))?;
-    let cbs_codes = read_json(&spec_dir.join("errorcodes.json"))?;
+    let site_codes = read_json(&spec_dir.join("errorcodes.json"))?;
     let common = read_json(common_codes)?;
 
     let version = api["metadata"]["apiVersion"]
@@ -63,11 +78,12 @@ pub fn run(spec_dir: &Path, common_codes: &Path, out: &Path) -> Result<(), Strin
     }
     objects.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let error_codes = merge_codes(&cbs_codes, &common)?;
+    let error_codes = merge_codes(&site_codes, &common)?;
     let model = Model {
         service: service.to_owned(),
         version: version.to_owned(),
-        source: "tccli-intl-en 3.1.193.1 api.json; tencentcloud-sdk-python-intl-en 3.1.193 errorcodes; project retry classes".to_owned(),
+        site: site.to_owned(),
+        source: source.to_owned(),
         actions,
         objects,
         error_codes,
@@ -88,7 +104,7 @@ pub fn run(spec_dir: &Path, common_codes: &Path, out: &Path) -> Result<(), Strin
 /// Platform codes keep their retry class. A service code takes the class of the platform
 /// code it refines (`InternalError.ComponentError` is `transient` like `InternalError`),
 /// and is `client` otherwise: retrying it cannot help.
-fn merge_codes(cbs: &Value, common: &Value) -> Result<Vec<ErrorCodeEntry>, String> {
+fn merge_codes(site: &Value, common: &Value) -> Result<Vec<ErrorCodeEntry>, String> {
     let list = |v: &Value, file: &str| -> Result<Vec<Value>, String> {
         v["codes"]
             .as_array()
@@ -103,7 +119,7 @@ fn merge_codes(cbs: &Value, common: &Value) -> Result<Vec<ErrorCodeEntry>, Strin
             .ok_or(format!("common code {code} without class"))?;
         merged.insert(code.to_owned(), (class.to_owned(), "common".to_owned()));
     }
-    for entry in list(cbs, "errorcodes.json")? {
+    for entry in list(site, "errorcodes.json")? {
         let code = entry["code"].as_str().ok_or("cbs code without code")?;
         if let Some((_, origin)) = merged.get_mut(code) {
             *origin = "common+cbs".to_owned();

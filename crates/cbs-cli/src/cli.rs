@@ -53,6 +53,10 @@ pub struct Global {
     #[arg(long, global = true, hide = true, value_parser = parse_duration, default_value = "6s")]
     pub local_copy_duration: Duration,
 
+    /// Faults for the --local emulator to inject (a JSON file, as `cbs-emulator --faults`).
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub local_faults: Option<PathBuf>,
+
     /// Log what happens to stderr (-v: info, -vv: debug, -vvv: trace). Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

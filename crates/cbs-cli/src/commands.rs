@@ -45,36 +45,53 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
             call = call.snapshot_name(name.clone());
         }
         let response = call.send().await?;
-        let copies = response.region_copies();
+        let answered = response.region_copies();
+        // One entry per requested region, in the order asked: a region the answer leaves
+        // out is reported as such, and counts as a failure.
+        let copies: Vec<Option<&RegionCopy>> = args
+            .to
+            .iter()
+            .map(|region| answered.iter().find(|c| c.region() == region))
+            .collect();
         let started = copies
             .iter()
-            .filter(|c| matches!(c, RegionCopy::Started { .. }))
+            .filter(|c| matches!(c, Some(RegionCopy::Started { .. })))
             .count();
         if json {
-            let items: Vec<Value> = copies.iter().map(copy_json).collect();
+            let items: Vec<Value> = args
+                .to
+                .iter()
+                .zip(&copies)
+                .map(|(region, copy)| match copy {
+                    Some(copy) => copy_json(copy),
+                    None => not_reported_json(region),
+                })
+                .collect();
             print_json(
                 &json!({"snapshot_id": args.snapshot_id, "request_id": response.request_id, "regions": items}),
             );
         } else {
-            let rows: Vec<Vec<String>> = copies
+            let rows: Vec<Vec<String>> = args
+                .to
                 .iter()
-                .map(|c| match c {
-                    RegionCopy::Started {
+                .zip(&copies)
+                .map(|(region, copy)| match copy {
+                    Some(RegionCopy::Started {
                         region,
                         snapshot_id,
-                    } => vec![region.clone(), snapshot_id.clone(), "copy started".into()],
-                    RegionCopy::Refused {
+                    }) => vec![region.clone(), snapshot_id.clone(), "copy started".into()],
+                    Some(RegionCopy::Refused {
                         region,
                         code,
                         message,
-                    } => refused_row(region, code, message),
-                    _ => vec![c.region().to_owned(), "-".into(), "unknown".into()],
+                    }) => refused_row(region, code, message),
+                    _ => not_reported_row(region),
                 })
                 .collect();
             table::print(&["REGION", "SNAPSHOT", "RESULT"], &rows);
             println!("request id {}", response.request_id);
         }
-        return Ok(exit_for(started, copies.len()));
+        return Ok(exit_for(started, args.to.len()));
     }
 
     let display = Arc::new(Display::new(&args.to, json));
@@ -106,7 +123,19 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
             }
         }
     }
-    Ok(exit_for(ready, outcomes.len()))
+    Ok(exit_for(ready, args.to.len()))
+}
+
+/// What a region the service's answer left out means.
+const NOT_REPORTED: &str =
+    "not in the answer: a copy may have started; check the region before copying again";
+
+fn not_reported_row(region: &str) -> Vec<String> {
+    vec![region.to_owned(), "-".into(), NOT_REPORTED.into()]
+}
+
+fn not_reported_json(region: &str) -> Value {
+    json!({"region": region, "status": "not_reported", "message": NOT_REPORTED})
 }
 
 /// A table row for a region that refused the copy.
@@ -160,7 +189,7 @@ fn outcome_row(outcome: &RegionOutcome) -> Vec<String> {
             snapshot_id.clone(),
             format!("wait failed: {error}"),
         ],
-        other => vec![other.region().to_owned(), "-".into(), "unknown".into()],
+        other => not_reported_row(other.region()),
     }
 }
 
@@ -186,7 +215,7 @@ fn outcome_json(outcome: &RegionOutcome) -> Value {
         } => {
             json!({"region": region, "status": "wait_failed", "snapshot_id": snapshot_id, "message": error.to_string()})
         }
-        other => json!({"region": other.region(), "status": "unknown"}),
+        other => not_reported_json(other.region()),
     }
 }
 
@@ -318,7 +347,7 @@ pub fn actions(output: Output) -> Result<ExitCode, Failure> {
     if output == Output::Json {
         let names: Vec<Value> = actions
             .iter()
-            .map(|a| json!({"name": a.name, "read_only": a.read_only, "deprecated": a.deprecated, "required": a.required}))
+            .map(|a| json!({"name": a.name, "safety": a.safety.as_str(), "sites": a.availability.as_str(), "deprecated": a.deprecated, "required": a.required}))
             .collect();
         print_json(&Value::Array(names));
     } else {
@@ -327,13 +356,14 @@ pub fn actions(output: Output) -> Result<ExitCode, Failure> {
             .map(|a| {
                 vec![
                     a.name.to_owned(),
-                    if a.read_only { "read-only" } else { "mutating" }.to_owned(),
+                    a.safety.as_str().to_owned(),
+                    a.availability.as_str().to_owned(),
                     a.required.join(","),
                     if a.deprecated { "deprecated" } else { "" }.to_owned(),
                 ]
             })
             .collect();
-        table::print(&["ACTION", "KIND", "REQUIRED", "NOTE"], &rows);
+        table::print(&["ACTION", "SAFETY", "SITES", "REQUIRED", "NOTE"], &rows);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -27,9 +27,17 @@ impl Context {
         }
         let mut emulator = None;
         if global.local {
-            let handle = cbs_emulator::Emulator::builder()
+            let mut emulator_builder = cbs_emulator::Emulator::builder()
                 .seed_demo(true)
-                .copy_duration(global.local_copy_duration)
+                .copy_duration(global.local_copy_duration);
+            if let Some(path) = &global.local_faults {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+                for fault in cbs_emulator::parse_fault_file(&text).map_err(Failure::Usage)? {
+                    emulator_builder = emulator_builder.fault(fault);
+                }
+            }
+            let handle = emulator_builder
                 .start()
                 .await
                 .map_err(|e| Failure::Other(format!("cannot start the local emulator: {e}")))?;

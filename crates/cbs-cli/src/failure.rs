@@ -64,13 +64,13 @@ fn hint(error: &Error) -> Option<String> {
              or add --local to try everything against a local emulator"
                 .into(),
         ),
-        Error::Api(e) if e.code == ErrorCode::AuthFailureSignatureFailure || e.code == ErrorCode::AuthFailureSecretIdNotFound => {
+        Error::Api(e) if *e.code() == ErrorCode::AuthFailureSignatureFailure || *e.code() == ErrorCode::AuthFailureSecretIdNotFound => {
             Some("check the secret id and key".into())
         }
-        Error::Api(e) if e.code == ErrorCode::MissingParameter && e.message.contains("Region") => {
+        Error::Api(e) if *e.code() == ErrorCode::MissingParameter && e.message().contains("Region") => {
             Some("pass --region or set TENCENTCLOUD_REGION".into())
         }
-        Error::Api(e) if e.code == ErrorCode::InvalidSnapshotIdNotFound => {
+        Error::Api(e) if *e.code() == ErrorCode::InvalidSnapshotIdNotFound => {
             Some("list the snapshots of the source region with `tccbs snapshot list --region REGION`".into())
         }
         _ if error.may_have_executed() => Some(

@@ -252,13 +252,65 @@ fn call_round_trips_json() {
 }
 
 #[test]
-fn actions_lists_all_44() {
+fn actions_lists_all_61_with_their_sites() {
     let out = tccbs(&["actions"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout).lines().count(), 45);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 62);
+    let remote = stdout
+        .lines()
+        .find(|l| l.starts_with("CreateRemoteDisks "))
+        .unwrap();
+    assert!(remote.contains("china"), "{remote}");
     let out = tccbs(&["actions", "--output", "json"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(value.as_array().unwrap().len(), 44);
+    let actions = value.as_array().unwrap();
+    assert_eq!(actions.len(), 61);
+    let copy = actions
+        .iter()
+        .find(|a| a["name"] == "CopySnapshotCrossRegions")
+        .unwrap();
+    assert_eq!(copy["sites"], "both");
+    assert_eq!(copy["safety"], "mutating");
+}
+
+#[test]
+fn a_region_the_answer_leaves_out_counts_as_failed() {
+    // The service answers for ap-beijing only, though ap-shanghai was asked for too.
+    let faults = std::env::temp_dir().join(format!("tccbs-faults-{}.json", std::process::id()));
+    std::fs::write(
+        &faults,
+        r#"[{"action": "CopySnapshotCrossRegions", "kind": "answer", "body": {"Response": {"SnapshotCopyResultSet": [{"DestinationRegion": "ap-beijing", "Code": "Success", "Message": "", "SnapshotId": "snap-demo0004"}], "RequestId": "r"}}}]"#,
+    )
+    .unwrap();
+    let path = faults.to_str().unwrap();
+    for wait in [false, true] {
+        let mut args = vec![
+            "--local",
+            "--local-faults",
+            path,
+            "snapshot",
+            "copy",
+            "snap-demo0001",
+            "--to",
+            "ap-beijing",
+            "--to",
+            "ap-shanghai",
+        ];
+        if wait {
+            args.push("--wait");
+        }
+        let out = tccbs(&args);
+        no_panic(&out);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "wait {wait}: {stdout}");
+        let shanghai = stdout
+            .lines()
+            .find(|l| l.starts_with("ap-shanghai"))
+            .unwrap();
+        assert!(shanghai.contains("not in the answer"), "{shanghai}");
+    }
+    let _ = std::fs::remove_file(&faults);
 }
 
 #[test]

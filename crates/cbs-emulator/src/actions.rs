@@ -1,7 +1,5 @@
 //! The actions the emulator implements, on typed requests from `cbs-model`.
 
-use std::time::Instant;
-
 use cbs_model::*;
 use serde_json::Value;
 
@@ -26,7 +24,8 @@ impl ApiFailure {
 /// What a call carries besides its body.
 pub(crate) struct Call<'a> {
     pub region: Option<&'a str>,
-    pub now: Instant,
+    /// Emulated Unix milliseconds.
+    pub now: u64,
 }
 
 impl Call<'_> {
@@ -199,8 +198,8 @@ fn copy_snapshot_cross_regions(
                     .clone()
                     .unwrap_or_else(|| format!("Copied {} from {}", source.id, source.region));
                 let progress = Progress::Running {
-                    started: now,
-                    duration: world.copy_duration,
+                    started_ms: now,
+                    duration_ms: world.copy_duration.as_millis() as u64,
                     state: SnapshotState::CopyingFromRemote,
                 };
                 let id = world.add_snapshot(None, destination, &name, None, progress);
@@ -343,8 +342,8 @@ fn create_snapshot(
         Progress::Done
     } else {
         Progress::Running {
-            started: call.now,
-            duration: world.create_duration,
+            started_ms: call.now,
+            duration_ms: world.create_duration.as_millis() as u64,
             state: SnapshotState::Creating,
         }
     };
@@ -456,6 +455,16 @@ fn create_disks(
     request: CreateDisksRequest,
 ) -> Result<CreateDisksResponse, ApiFailure> {
     let region = call.region()?.to_owned();
+    if let Some(ids) = request
+        .client_token
+        .as_ref()
+        .and_then(|token| world.client_tokens.get(token))
+    {
+        // The service runs a request once per token: a repeat answers as the first did.
+        let mut response = CreateDisksResponse::default();
+        response.disk_id_set = Some(ids.clone());
+        return Ok(response);
+    }
     let zone = request
         .placement
         .zone
@@ -509,7 +518,10 @@ fn create_disks(
             }
             id
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if let Some(token) = request.client_token.filter(|t| !t.is_empty()) {
+        world.client_tokens.insert(token, ids.clone());
+    }
     let mut response = CreateDisksResponse::default();
     response.disk_id_set = Some(ids);
     Ok(response)

@@ -32,6 +32,19 @@ pub enum FaultKind {
     /// Answer HTTP 502 with an HTML page, as a failing gateway would; the action does
     /// not run.
     BadGateway,
+    /// Answer with exactly this body (and status) instead of running the action: an
+    /// answer of any shape, for clients that must cope with whatever a server says.
+    Answer {
+        /// The HTTP status (200 by default).
+        #[serde(default = "ok")]
+        status: u16,
+        /// The JSON body.
+        body: serde_json::Value,
+    },
+}
+
+fn ok() -> u16 {
+    200
 }
 
 /// An injected fault: which calls it hits and how often.

@@ -36,6 +36,7 @@ mod auth;
 mod clock;
 mod faults;
 mod ids;
+mod local;
 mod protocol;
 mod rate_limit;
 mod server;
@@ -43,7 +44,7 @@ mod world;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tc3_sign::{Credentials, Verifier};
 use tokio::net::TcpListener;
@@ -52,10 +53,12 @@ use tokio::task::JoinHandle;
 
 pub use actions::IMPLEMENTED;
 pub use faults::{Fault, FaultKind, parse_fault_file};
+pub use local::LocalTransport;
 pub use protocol::MAX_REQUEST_BYTES;
 pub use world::REGIONS;
 
 use auth::CredentialStore;
+use clock::EmuClock;
 use faults::FaultList;
 use protocol::{Shared, lock};
 use rate_limit::RateLimiter;
@@ -89,6 +92,7 @@ pub struct EmulatorBuilder {
     rate_limit: u32,
     snapshot_quota: usize,
     faults: Vec<Fault>,
+    time_scale: f64,
 }
 
 impl Default for EmulatorBuilder {
@@ -102,6 +106,7 @@ impl Default for EmulatorBuilder {
             rate_limit: 20,
             snapshot_quota: 1000,
             faults: Vec::new(),
+            time_scale: 1.0,
         }
     }
 }
@@ -173,16 +178,52 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How much faster than tokio's clock emulated time runs (1 by default; 60: a second
+    /// is a minute). Durations given here are in emulated time.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        self
+    }
+
     /// Injects a fault from the start.
     pub fn fault(mut self, fault: Fault) -> Self {
         self.faults.push(fault);
         self
     }
 
-    /// Binds the socket and starts serving on the current Tokio runtime.
+    /// Binds the socket and starts serving on the current Tokio runtime. The handle's
+    /// [`transport`](EmulatorHandle::transport) reaches the same emulator in process.
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
+        let shared = self.into_shared();
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, shared.clone(), stopped));
+        Ok(EmulatorHandle {
+            addr: Some(addr),
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Starts the emulator in process only, without a socket: reach it with the
+    /// handle's [`transport`](EmulatorHandle::transport).
+    pub fn start_in_process(self) -> EmulatorHandle {
+        let (stop, _) = watch::channel(false);
+        EmulatorHandle {
+            addr: None,
+            shared: self.into_shared(),
+            stop,
+            task: None,
+        }
+    }
+
+    fn into_shared(self) -> Arc<Shared> {
         let mut store = CredentialStore::default();
         if self.credentials.is_empty() {
             store.add(Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY), None);
@@ -190,11 +231,13 @@ impl EmulatorBuilder {
         for (credentials, expiry) in self.credentials {
             store.add(credentials, expiry);
         }
+        let clock = EmuClock::new(self.time_scale);
         let mut world = World::new(
             self.copy_duration,
             self.create_duration,
             self.snapshot_quota,
         );
+        world.now_ms = clock.now_ms();
         if self.seed_demo {
             world.seed_demo();
         }
@@ -202,20 +245,13 @@ impl EmulatorBuilder {
         for fault in self.faults {
             faults.push(fault);
         }
-        let shared = Arc::new(Shared {
+        Arc::new(Shared {
             world: Mutex::new(world),
             credentials: RwLock::new(store),
             faults: Mutex::new(faults),
             limiter: Mutex::new(RateLimiter::new(self.rate_limit)),
             verifier: Verifier::new(cbs_model::SERVICE),
-        });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, shared.clone(), stopped));
-        Ok(EmulatorHandle {
-            addr,
-            shared,
-            stop,
-            task: Some(task),
+            clock,
         })
     }
 }
@@ -224,7 +260,7 @@ impl EmulatorBuilder {
 /// waits for open exchanges to finish.
 #[derive(Debug)]
 pub struct EmulatorHandle {
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -248,20 +284,45 @@ pub struct SnapshotInfo {
     pub copied_from: Option<String>,
 }
 
+/// A disk as the emulator holds it, for tests to inspect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DiskInfo {
+    /// The disk id.
+    pub id: String,
+    /// Its region.
+    pub region: String,
+    /// Its name.
+    pub name: String,
+    /// Its size in GB.
+    pub size_gb: u64,
+}
+
 impl EmulatorHandle {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
+    /// The address it listens on; `None` when it runs in process only.
+    pub fn addr(&self) -> Option<SocketAddr> {
         self.addr
     }
 
-    /// The endpoint URL, `http://IP:PORT`.
+    /// The endpoint URL, `http://IP:PORT`; in process only, a loopback URL the
+    /// [`transport`](Self::transport) ignores.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.host())
     }
 
     /// The host clients put in `Host` and sign, `IP:PORT`.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        match self.addr {
+            Some(addr) => addr.to_string(),
+            None => "127.0.0.1".to_owned(),
+        }
+    }
+
+    /// A transport that reaches this emulator in process, without a socket.
+    pub fn transport(&self) -> LocalTransport {
+        LocalTransport {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Injects a fault now; it applies to calls that arrive from now on.
@@ -286,7 +347,7 @@ impl EmulatorHandle {
     /// Every snapshot of `region`, oldest first.
     pub fn snapshots(&self, region: &str) -> Vec<SnapshotInfo> {
         let world = lock(&self.shared.world);
-        let now = Instant::now();
+        let now = self.shared.clock.now_ms();
         let mut records: Vec<_> = world.snapshots_in(region).collect();
         records.sort_by_key(|s| s.seq);
         records
@@ -301,6 +362,26 @@ impl EmulatorHandle {
                     percent,
                     copied_from: s.copied_from.as_ref().map(|(id, _)| id.clone()),
                 }
+            })
+            .collect()
+    }
+
+    /// Every disk of `region`, oldest first.
+    pub fn disks(&self, region: &str) -> Vec<DiskInfo> {
+        let world = lock(&self.shared.world);
+        let mut records: Vec<_> = world
+            .disks
+            .values()
+            .filter(|d| d.region == region)
+            .collect();
+        records.sort_by_key(|d| d.seq);
+        records
+            .into_iter()
+            .map(|d| DiskInfo {
+                id: d.id.clone(),
+                region: d.region.clone(),
+                name: d.name.clone(),
+                size_gb: d.size,
             })
             .collect()
     }

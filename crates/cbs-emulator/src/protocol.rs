@@ -2,18 +2,18 @@
 //! the action itself.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::Body;
 use serde_json::{Value, json};
 use tc3_sign::{ReceivedRequest, Verifier};
+use tokio::time::Instant;
 
 use crate::actions::{self, ApiFailure, Call};
 use crate::auth::CredentialStore;
-use crate::clock;
+use crate::clock::{self, EmuClock};
 use crate::faults::{FaultKind, FaultList};
 use crate::ids;
 use crate::rate_limit::RateLimiter;
@@ -33,6 +33,7 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultList>,
     pub limiter: Mutex<RateLimiter>,
     pub verifier: Verifier,
+    pub clock: EmuClock,
 }
 
 /// Returned to hyper to close the connection without an answer.
@@ -58,10 +59,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    // The service's clock, which a client corrects its signing clock by (the wall clock:
+    // signatures are checked against it).
+    if let Ok(date) =
+        http::HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+    {
+        headers.insert(http::header::DATE, date);
+    }
     response
 }
 
@@ -75,7 +84,12 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
+/// Answers one request, arriving over a connection or in process.
+pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Answer
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let request_id = ids::request_id();
     let query_params = request
         .uri()
@@ -108,6 +122,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> A
                 http::HeaderValue::from_static("text/html"),
             );
             return Ok(response);
+        }
+        Some(FaultKind::Answer { status, body }) => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            return Ok(json_response(status, body.to_string()));
         }
         Some(FaultKind::Error { code, message }) => {
             let message = if message.is_empty() {
@@ -268,11 +286,14 @@ fn process(
     let region = header(&parts.headers, "x-tc-region")
         .map(str::to_owned)
         .or_else(|| from_query("Region"));
+    let now = shared.clock.now_ms();
     let call = Call {
         region: region.as_deref(),
-        now: Instant::now(),
+        now,
     };
-    actions::dispatch(&mut lock(&shared.world), action, &call, request_body)
+    let mut world = lock(&shared.world);
+    world.now_ms = now;
+    actions::dispatch(&mut world, action, &call, request_body)
 }
 
 /// Verifies the signature and the token's validity; returns the secret id.
@@ -293,7 +314,7 @@ fn authenticate(
         body,
         &headers,
     );
-    let now = clock::unix_now();
+    let now = clock::wall_unix_secs();
     let store = shared
         .credentials
         .read()

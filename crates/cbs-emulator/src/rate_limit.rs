@@ -1,7 +1,7 @@
 //! The service's per-action request rate limit, per credential.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// A token bucket per (secret id, action): `per_second` tokens, refilled continuously.
 #[derive(Debug)]
@@ -45,8 +45,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn twenty_per_second() {
+    #[tokio::test(start_paused = true)]
+    async fn twenty_per_second() {
         let mut limiter = RateLimiter::new(20);
         let start = Instant::now();
         let admitted = (0..25).filter(|_| limiter.admit("id", "A", start)).count();

@@ -1,7 +1,7 @@
 //! The emulated cloud: regions, disks and snapshots, and how copies progress.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cbs_model::{DiskState, DiskType, DiskUsage, Placement, Snapshot, SnapshotState, SnapshotType};
 
@@ -44,8 +44,9 @@ pub(crate) fn default_zone(region: &str) -> String {
 pub(crate) enum Progress {
     Done,
     Running {
-        started: Instant,
-        duration: Duration,
+        /// Emulated Unix milliseconds.
+        started_ms: u64,
+        duration_ms: u64,
         state: SnapshotState,
     },
 }
@@ -61,7 +62,7 @@ pub(crate) struct SnapshotRecord {
     pub disk_usage: DiskUsage,
     pub encrypt: bool,
     pub permanent: bool,
-    pub created_unix: u64,
+    pub created_ms: u64,
     pub seq: u64,
     pub progress: Progress,
     /// `(source snapshot id, source region)` for a cross-region copy.
@@ -70,26 +71,26 @@ pub(crate) struct SnapshotRecord {
 
 impl SnapshotRecord {
     /// The state and percent at `now`.
-    pub(crate) fn status(&self, now: Instant) -> (SnapshotState, u64) {
+    pub(crate) fn status(&self, now_ms: u64) -> (SnapshotState, u64) {
         match &self.progress {
             Progress::Done => (SnapshotState::Normal, 100),
             Progress::Running {
-                started,
-                duration,
+                started_ms,
+                duration_ms,
                 state,
             } => {
-                let elapsed = now.saturating_duration_since(*started);
-                if elapsed >= *duration {
+                let elapsed = now_ms.saturating_sub(*started_ms);
+                if elapsed >= *duration_ms {
                     (SnapshotState::Normal, 100)
                 } else {
-                    let percent = (elapsed.as_secs_f64() / duration.as_secs_f64() * 100.0) as u64;
+                    let percent = elapsed * 100 / (*duration_ms).max(1);
                     (state.clone(), percent.min(99))
                 }
             }
         }
     }
 
-    pub(crate) fn is_running(&self, now: Instant) -> bool {
+    pub(crate) fn is_running(&self, now: u64) -> bool {
         self.status(now).0 != SnapshotState::Normal
     }
 }
@@ -104,7 +105,7 @@ pub(crate) struct DiskRecord {
     pub disk_type: DiskType,
     pub usage: DiskUsage,
     pub charge_type: cbs_model::DiskChargeType,
-    pub created_unix: u64,
+    pub created_ms: u64,
     pub seq: u64,
 }
 
@@ -113,8 +114,12 @@ pub(crate) struct DiskRecord {
 pub(crate) struct World {
     pub snapshots: BTreeMap<String, SnapshotRecord>,
     pub disks: BTreeMap<String, DiskRecord>,
+    /// What each `ClientToken` already created: a repeat returns it again.
+    pub client_tokens: BTreeMap<String, Vec<String>>,
     pub copy_duration: Duration,
     pub create_duration: Duration,
+    /// Emulated Unix milliseconds now, as of the request being handled.
+    pub now_ms: u64,
     pub snapshot_quota: usize,
     seq: u64,
 }
@@ -128,8 +133,10 @@ impl World {
         World {
             snapshots: BTreeMap::new(),
             disks: BTreeMap::new(),
+            client_tokens: BTreeMap::new(),
             copy_duration,
             create_duration,
+            now_ms: 0,
             snapshot_quota,
             seq: 0,
         }
@@ -148,7 +155,7 @@ impl World {
     }
 
     /// Regions a snapshot is being copied to right now.
-    pub(crate) fn copying_to(&self, snapshot_id: &str, now: Instant) -> Vec<String> {
+    pub(crate) fn copying_to(&self, snapshot_id: &str, now: u64) -> Vec<String> {
         let mut regions: Vec<String> = self
             .snapshots
             .values()
@@ -187,7 +194,7 @@ impl World {
                 disk_type,
                 usage,
                 charge_type: cbs_model::DiskChargeType::PostpaidByHour,
-                created_unix: clock::unix_now(),
+                created_ms: self.now_ms,
                 seq,
             },
         );
@@ -217,7 +224,7 @@ impl World {
                 disk_usage: disk.map_or(DiskUsage::DataDisk, |d| d.usage.clone()),
                 encrypt: false,
                 permanent: true,
-                created_unix: clock::unix_now(),
+                created_ms: self.now_ms,
                 seq,
                 progress,
                 copied_from: None,
@@ -227,7 +234,7 @@ impl World {
     }
 
     /// The API view of a snapshot at `now`.
-    pub(crate) fn snapshot_view(&self, record: &SnapshotRecord, now: Instant) -> Snapshot {
+    pub(crate) fn snapshot_view(&self, record: &SnapshotRecord, now: u64) -> Snapshot {
         let (state, percent) = record.status(now);
         let mut s = Snapshot::default();
         s.snapshot_id = Some(record.id.clone());
@@ -239,7 +246,7 @@ impl World {
         s.disk_usage = Some(record.disk_usage.clone());
         s.encrypt = Some(record.encrypt);
         s.is_permanent = Some(record.permanent);
-        s.create_time = Some(clock::datetime(record.created_unix));
+        s.create_time = Some(clock::datetime(record.created_ms));
         s.placement = Some(Placement::new(record.zone.clone()).project_id(0));
         s.copy_from_remote = Some(record.copied_from.is_some());
         s.copying_to_regions = Some(self.copying_to(&record.id, now));
@@ -262,7 +269,7 @@ impl World {
         d.disk_state = Some(DiskState::Unattached);
         d.disk_charge_type = Some(record.charge_type.clone());
         d.placement = Some(Placement::new(record.zone.clone()).project_id(0));
-        d.create_time = Some(clock::datetime(record.created_unix));
+        d.create_time = Some(clock::datetime(record.created_ms));
         d.attached = Some(false);
         d.encrypt = Some(false);
         d.portable = Some(true);

@@ -1,9 +1,9 @@
-//! Random headers and bodies get error envelopes, never a crash or a hang. Bounded in
-//! count and time.
+//! Random headers and bodies get error envelopes, never a crash or a hang: 200 cases,
+//! in process, each bounded in time.
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use cbs_emulator::Emulator;
@@ -15,16 +15,13 @@ use support::*;
 #[test]
 fn garbage_requests_get_envelopes() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emulator = runtime
-        .block_on(
-            Emulator::builder()
-                .credential(ID, KEY)
-                .seed_demo(true)
-                .start(),
-        )
-        .unwrap();
-    let client = transport();
-    let started = Instant::now();
+    let emulator = runtime.block_on(async {
+        Emulator::builder()
+            .credential(ID, KEY)
+            .seed_demo(true)
+            .start_in_process()
+    });
+    let client = emulator.transport();
     let header_value = "[ -~]{0,60}";
     let strategy = (
         prop_oneof![Just("POST"), Just("GET"), Just("PUT"), Just("DELETE")],
@@ -55,9 +52,6 @@ fn garbage_requests_get_envelopes() {
         .run(
             &strategy,
             |(method, path, action, version, region, authorization, timestamp, body)| {
-                if started.elapsed() > Duration::from_secs(60) {
-                    return Ok(());
-                }
                 let mut builder = http::Request::builder()
                     .method(method)
                     .uri(format!("{}{path}", emulator.endpoint()))

@@ -3,34 +3,137 @@ use core::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// How safe it is to send a request of an action again when it is not known whether
+/// the first one ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Safety {
+    /// The action only reads (`Describe*`, `Inquir*`, `Get*`): running it twice does no
+    /// harm.
+    ReadOnly,
+    /// The action changes something, but carries a `ClientToken`: the service runs a
+    /// request once per token, so a repeat with the same token is harmless.
+    Idempotent,
+    /// The action changes something and a repeat would do it again (a second copy, a
+    /// second disk).
+    Mutating,
+}
+
+impl Safety {
+    /// Whether a request may be sent again after it may have run.
+    pub fn may_repeat(self) -> bool {
+        !matches!(self, Safety::Mutating)
+    }
+
+    /// `read-only`, `idempotent` or `mutating`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Safety::ReadOnly => "read-only",
+            Safety::Idempotent => "idempotent",
+            Safety::Mutating => "mutating",
+        }
+    }
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which of Tencent Cloud's sites offer an action: the international site
+/// (tencentcloud.com) and the China site (cloud.tencent.com) publish different models of
+/// the same API version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Availability {
+    /// Both sites.
+    Both,
+    /// The China site only.
+    ChinaOnly,
+    /// The international site only.
+    InternationalOnly,
+}
+
+impl Availability {
+    /// `both`, `china` or `international`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Both => "both",
+            Availability::ChinaOnly => "china",
+            Availability::InternationalOnly => "international",
+        }
+    }
+}
+
+impl fmt::Display for Availability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A request type of the CBS API: what the client needs to know to send it.
-pub trait Action:
-    Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static
-{
+///
+/// With the `server` feature, every request also implements `Deserialize` and every
+/// output `Serialize` (through [`ServerRequest`] and [`ServerOutput`]).
+pub trait Action: Serialize + ServerRequest + Clone + fmt::Debug + Send + Sync + 'static {
     /// The action name (`X-TC-Action`).
     const NAME: &'static str;
-    /// Whether the action only reads (`Describe*`, `Inquir*`, `Get*`), so that repeating
-    /// it after an ambiguous failure is harmless.
-    const READ_ONLY: bool;
+    /// How safe the action is to send again.
+    const SAFETY: Safety;
+    /// Which sites offer it.
+    const AVAILABILITY: Availability;
     /// Whether the service has marked the action deprecated.
     const DEPRECATED: bool;
     /// Wire names of the members the service requires, including those the curated
-    /// overlay adds to the model's own list.
+    /// overlay adds to the models' own lists.
     const REQUIRED: &'static [&'static str];
     /// The response type.
     type Output: ActionOutput;
 
     /// Checks what the types cannot: that required lists and strings are not empty.
     fn validate(&self) -> Result<(), ValidationError>;
+
+    /// The request's `ClientToken`, for [`Idempotent`](Safety::Idempotent) actions:
+    /// a client fills an empty one before the first attempt.
+    fn client_token_mut(&mut self) -> Option<&mut Option<String>> {
+        None
+    }
 }
 
 /// A response type of the CBS API.
 pub trait ActionOutput:
-    Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static
+    DeserializeOwned + ServerOutput + Clone + fmt::Debug + Send + Sync + 'static
 {
     /// The request id the service assigned to the call (empty if it sent none).
     fn request_id(&self) -> &str;
 }
+
+/// What a server needs of a request besides what a client does: `Deserialize` with the
+/// `server` feature, nothing without it.
+#[cfg(feature = "server")]
+pub trait ServerRequest: DeserializeOwned {}
+#[cfg(feature = "server")]
+impl<T: DeserializeOwned> ServerRequest for T {}
+/// What a server needs of a request besides what a client does: `Deserialize` with the
+/// `server` feature, nothing without it.
+#[cfg(not(feature = "server"))]
+pub trait ServerRequest {}
+#[cfg(not(feature = "server"))]
+impl<T> ServerRequest for T {}
+
+/// What a server needs of an output besides what a client does: `Serialize` with the
+/// `server` feature, nothing without it.
+#[cfg(feature = "server")]
+pub trait ServerOutput: Serialize {}
+#[cfg(feature = "server")]
+impl<T: Serialize> ServerOutput for T {}
+/// What a server needs of an output besides what a client does: `Serialize` with the
+/// `server` feature, nothing without it.
+#[cfg(not(feature = "server"))]
+pub trait ServerOutput {}
+#[cfg(not(feature = "server"))]
+impl<T> ServerOutput for T {}
 
 /// One row of the action table ([`ACTIONS`](crate::ACTIONS)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,37 +141,14 @@ pub trait ActionOutput:
 pub struct ActionInfo {
     /// The action name.
     pub name: &'static str,
-    /// Whether the action only reads.
-    pub read_only: bool,
+    /// How safe it is to send again.
+    pub safety: Safety,
+    /// Which sites offer it.
+    pub availability: Availability,
     /// Whether the service has marked the action deprecated.
     pub deprecated: bool,
     /// Wire names of the required members.
     pub required: &'static [&'static str],
-}
-
-/// The table row of the action called `name`, if there is one.
-///
-/// ```
-/// let info = cbs_model::action_info("DescribeSnapshots").unwrap();
-/// assert!(info.read_only);
-/// assert!(cbs_model::action_info("NoSuchAction").is_none());
-/// ```
-pub fn action_info(name: &str) -> Option<&'static ActionInfo> {
-    action_index(name).map(|i| &crate::ACTIONS[i])
-}
-
-/// The position in [`ACTIONS`](crate::ACTIONS) of the action called `name`, for tables
-/// kept beside it.
-///
-/// ```
-/// let i = cbs_model::action_index("DescribeSnapshots").unwrap();
-/// assert_eq!(cbs_model::ACTIONS[i].name, "DescribeSnapshots");
-/// assert!(cbs_model::action_index("NoSuchAction").is_none());
-/// ```
-pub fn action_index(name: &str) -> Option<usize> {
-    crate::ACTIONS
-        .binary_search_by(|info| info.name.cmp(name))
-        .ok()
 }
 
 /// A request member that fails a check the types cannot express.
@@ -84,6 +164,14 @@ impl ValidationError {
         ValidationError {
             member,
             reason: "must not be empty",
+        }
+    }
+
+    /// A required member was not set.
+    pub fn missing(member: &'static str) -> Self {
+        ValidationError {
+            member,
+            reason: "is required but was not set",
         }
     }
 
@@ -145,4 +233,6 @@ pub trait Paginated: Action {
     fn total_count(output: &Self::Output) -> Option<u64>;
     /// The items of a page.
     fn items(output: &Self::Output) -> &[Self::Item];
+    /// What identifies an item (`SnapshotId`, `DiskId`, …), when it has such a member.
+    fn item_id(item: &Self::Item) -> Option<&str>;
 }

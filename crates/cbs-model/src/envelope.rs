@@ -46,6 +46,7 @@ impl ApiError {
     }
 
     /// The envelope the service would send for this error.
+    #[cfg(feature = "server")]
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "Response": {
@@ -116,18 +117,23 @@ impl DecodeError {
     }
 }
 
-impl fmt::Display for DecodeError {
+impl fmt::Display for DecodeErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
+        f.write_str(match self {
             DecodeErrorKind::NotJson => "the response body is not JSON",
             DecodeErrorKind::NoResponse => "the response body has no `Response` object",
             DecodeErrorKind::ErrorWithoutCode => "the response's `Error` has no `Code`",
             DecodeErrorKind::UnexpectedShape => "the response does not fit the action's output",
-        };
+        })
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{what} ({}); body starts: {:?}",
-            self.detail, self.excerpt
+            "{} ({}); body starts: {:?}",
+            self.kind, self.detail, self.excerpt
         )
     }
 }

@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
-use crate::schema::{MemberType, ObjectSchema, object_schema};
+use crate::generated::schema::object_schema;
+use crate::schema::{MemberType, ObjectSchema};
 
 /// A form parameter that does not fit the object it is meant for.
 #[derive(Clone, Debug, PartialEq, Eq)]

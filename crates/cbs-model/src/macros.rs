@@ -117,12 +117,9 @@ macro_rules! open_enum {
 /// Defines `ErrorCode` from `(wire code, retry class)` pairs.
 macro_rules! error_codes {
     ($( $(#[$vmeta:meta])* $variant:ident = ($wire:literal, $class:ident), )*) => {
-        /// An API error code: every code of the CBS API and of the platform, or `Other`
-        /// for a code this version does not know.
-        ///
-        /// Codes compare by their text, so `ErrorCode::Other("InternalError".into())`
-        /// equals `ErrorCode::InternalError`; [`parse`](Self::parse) never makes the
-        /// former.
+        /// An API error code: every code of the CBS API and of the platform, or `Unknown`
+        /// for a code this version does not know, kept as received (like every open
+        /// enum). Codes compare by their text.
         ///
         /// ```
         /// use cbs_model::{ErrorCode, RetryClass};
@@ -139,7 +136,7 @@ macro_rules! error_codes {
         pub enum ErrorCode {
             $( $(#[$vmeta])* $variant, )*
             /// A code this version of the SDK does not know, as received.
-            Other(String),
+            Unknown($crate::UnknownValue),
         }
 
         impl ErrorCode {
@@ -150,22 +147,22 @@ macro_rules! error_codes {
             pub fn as_str(&self) -> &str {
                 match self {
                     $( ErrorCode::$variant => $wire, )*
-                    ErrorCode::Other(code) => code,
+                    ErrorCode::Unknown(code) => code.as_str(),
                 }
             }
 
-            /// The code for `code`: a known variant, or `Other` keeping the text.
+            /// The code for `code`: a known variant, or `Unknown` keeping the text.
             pub fn parse(code: &str) -> Self {
                 match code {
                     $( $wire => ErrorCode::$variant, )*
-                    other => ErrorCode::Other(other.to_owned()),
+                    other => ErrorCode::Unknown($crate::UnknownValue::new(other)),
                 }
             }
 
-            pub(crate) fn known_class(&self) -> Option<$crate::RetryClass> {
+            pub(crate) fn known_class(&self) -> Option<$crate::retry_class::RetryClass> {
                 match self {
-                    $( ErrorCode::$variant => Some($crate::RetryClass::$class), )*
-                    ErrorCode::Other(_) => None,
+                    $( ErrorCode::$variant => Some($crate::retry_class::RetryClass::$class), )*
+                    ErrorCode::Unknown(_) => None,
                 }
             }
         }

@@ -14,7 +14,7 @@ pub enum MemberType {
     F64,
     /// A boolean.
     Bool,
-    /// An object, by name ([`object_schema`] finds it).
+    /// An object, by name ([`object_schema`](crate::object_schema) finds it).
     Object(&'static str),
 }
 
@@ -47,20 +47,4 @@ impl ObjectSchema {
     pub fn member(&self, name: &str) -> Option<&'static MemberSchema> {
         self.members.iter().find(|m| m.name == name)
     }
-}
-
-/// The object called `name`.
-///
-/// ```
-/// use cbs_model::{object_schema, MemberType};
-/// let request = object_schema("CopySnapshotCrossRegionsRequest").unwrap();
-/// let regions = request.member("DestinationRegions").unwrap();
-/// assert!(regions.list && regions.required && regions.ty == MemberType::String);
-/// ```
-pub fn object_schema(name: &str) -> Option<&'static ObjectSchema> {
-    let table = crate::generated::schema::OBJECTS;
-    table
-        .binary_search_by(|o| o.name.cmp(name))
-        .ok()
-        .map(|i| &table[i])
 }

@@ -6,16 +6,16 @@
 mod conformance;
 
 use cbs_model::{
-    ACTIONS, Action, ActionVisitor, CopySnapshotCrossRegionsRequest,
+    ACTIONS, Action, ActionVisitor, Availability, CopySnapshotCrossRegionsRequest,
     CopySnapshotCrossRegionsResponse, DescribeSnapshotsRequest, ErrorCode, Filter, MemberType,
-    ObjectSchema, SnapshotState, object_schema, parse_response, visit_action,
+    ObjectSchema, Safety, SnapshotState, object_schema, parse_response, visit_action,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 #[test]
 fn every_action_object_and_code_is_generated() {
-    assert_eq!(ACTIONS.len(), 44);
+    assert_eq!(ACTIONS.len(), 61);
     let objects: Vec<&str> = ACTIONS
         .iter()
         .flat_map(|a| [format!("{}Request", a.name), format!("{}Response", a.name)])
@@ -25,7 +25,7 @@ fn every_action_object_and_code_is_generated() {
                 .expect("request and response objects exist")
         })
         .collect();
-    assert_eq!(objects.len(), 88);
+    assert_eq!(objects.len(), 122);
     for name in [
         "Snapshot",
         "Disk",
@@ -46,24 +46,202 @@ fn every_action_object_and_code_is_generated() {
     }
     for info in ACTIONS {
         assert_eq!(visit_action(info.name, Name), Some(info.name));
-        assert_eq!(
-            info.read_only,
-            ["Describe", "Inquir", "Get"]
-                .iter()
-                .any(|p| info.name.starts_with(p))
-        );
+        let reads = ["Describe", "Inquir", "Get"]
+            .iter()
+            .any(|p| info.name.starts_with(p));
+        let expected = match (reads, info.name) {
+            (true, _) => Safety::ReadOnly,
+            (false, "CreateDisks") => Safety::Idempotent,
+            _ => Safety::Mutating,
+        };
+        assert_eq!(info.safety, expected, "{}", info.name);
     }
-    // 38 platform-wide codes and 76 CBS codes, 10 of them in both lists.
-    assert_eq!(ErrorCode::KNOWN.len(), 104);
+    // 44 actions on both sites, 17 on the China site only.
+    let china_only: Vec<&str> = ACTIONS
+        .iter()
+        .filter(|a| a.availability == Availability::ChinaOnly)
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(china_only.len(), 17);
+    assert!(china_only.contains(&"CopyAutoSnapshotPolicyCrossAccount"));
+    assert_eq!(
+        ACTIONS
+            .iter()
+            .filter(|a| a.availability == Availability::Both)
+            .count(),
+        44
+    );
+    // 38 platform-wide codes and the CBS codes of both sites (81 in all), 10 of them in
+    // both lists.
+    assert_eq!(ErrorCode::KNOWN.len(), 109);
 }
 
 #[test]
-fn all_vendor_examples_pass() {
-    let file: conformance::ExampleFile =
-        serde_json::from_str(include_str!("data/examples.json")).expect("examples parse");
-    let (failures, passed, failed) = conformance::check_file(&file);
-    assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!((passed, failed), (50, 0));
+fn the_china_site_members_are_carried() {
+    let snapshot = object_schema("Snapshot").unwrap();
+    for member in [
+        "SnapshotMode",
+        "IsLocked",
+        "AutoSnapshotPolicyId",
+        "LatestModifyTime",
+    ] {
+        assert!(snapshot.member(member).is_some(), "{member}");
+    }
+    let request = cbs_model::CreateSnapshotRequest::builder()
+        .disk_id("disk-1")
+        .local_snap(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        json!({"DiskId": "disk-1", "LocalSnap": true})
+    );
+}
+
+#[test]
+fn all_vendor_examples_of_both_sites_pass() {
+    for (text, count) in [
+        (include_str!("data/examples-international.json"), 50),
+        (include_str!("data/examples-china.json"), 70),
+    ] {
+        let file: conformance::ExampleFile = serde_json::from_str(text).expect("examples parse");
+        let (failures, passed, failed) = conformance::check_file(&file);
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert_eq!((passed, failed), (count, 0));
+    }
+}
+
+/// The objects of one vendored model, by name: member name to (type, is a list).
+fn vendor_objects(site: &str) -> std::collections::BTreeMap<String, Vec<(String, String, bool)>> {
+    let path = format!(
+        "{}/../../model/cbs-2017-03-12.{site}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let model: Value = serde_json::from_slice(&std::fs::read(&path).expect("the vendored model"))
+        .expect("the vendored model is JSON");
+    model["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let members = o["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["name"].as_str().unwrap().to_owned(),
+                        m["member"].as_str().unwrap().to_owned(),
+                        m["type"] == "list",
+                    )
+                })
+                .collect();
+            (o["name"].as_str().unwrap().to_owned(), members)
+        })
+        .collect()
+}
+
+/// Every member of `original` the vendor model declares for `object`, non-null, must be in
+/// `back` with the same value (numbers compared by value); returns the first one lost.
+fn first_lost(
+    objects: &std::collections::BTreeMap<String, Vec<(String, String, bool)>>,
+    object: &str,
+    original: &Value,
+    back: &Value,
+    path: &str,
+) -> Option<String> {
+    let (Value::Object(original), Some(members)) = (original, objects.get(object)) else {
+        return None;
+    };
+    for (name, ty, list) in members {
+        let Some(value) = original.get(name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let here = format!("{path}.{name}");
+        let Some(kept) = back.get(name) else {
+            return Some(here);
+        };
+        let pairs: Vec<(&Value, &Value)> = match (list, value, kept) {
+            (true, Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+                a.iter().zip(b.iter()).collect()
+            }
+            (true, _, _) => return Some(here),
+            (false, _, _) => vec![(value, kept)],
+        };
+        for (a, b) in pairs {
+            if objects.contains_key(ty) {
+                if let Some(lost) = first_lost(objects, ty, a, b, &here) {
+                    return Some(lost);
+                }
+            } else {
+                let same = match (a.as_f64(), b.as_f64()) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => a == b,
+                };
+                if !same {
+                    return Some(format!("{here}: {a} became {b}"));
+                }
+            }
+        }
+    }
+    None
+}
+
+struct KeepsEveryMember<'a> {
+    objects: &'a std::collections::BTreeMap<String, Vec<(String, String, bool)>>,
+    response: &'a str,
+}
+
+impl ActionVisitor for KeepsEveryMember<'_> {
+    type Output = Result<(), String>;
+    fn visit<A: Action>(self) -> Result<(), String> {
+        let output = parse_response::<A::Output>(self.response.as_bytes())
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let back = serde_json::to_value(&output).unwrap();
+        let original: Value = serde_json::from_str(self.response).unwrap();
+        match first_lost(
+            self.objects,
+            &format!("{}Response", A::NAME),
+            &original["Response"],
+            &back,
+            A::NAME,
+        ) {
+            Some(lost) => Err(format!("lost {lost}")),
+            None => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn no_member_the_vendor_models_declare_is_lost() {
+    let mut checked = 0;
+    for (site, text) in [
+        (
+            "international",
+            include_str!("data/examples-international.json"),
+        ),
+        ("china", include_str!("data/examples-china.json")),
+    ] {
+        let objects = vendor_objects(site);
+        let file: Value = serde_json::from_str(text).unwrap();
+        for (action, examples) in file["actions"].as_object().unwrap() {
+            for (i, example) in examples.as_array().unwrap().iter().enumerate() {
+                let visitor = KeepsEveryMember {
+                    objects: &objects,
+                    response: example["output"].as_str().unwrap(),
+                };
+                let result = visit_action(action, visitor).expect("a known action");
+                assert!(
+                    result.is_ok(),
+                    "{site} {action} #{i}: {}",
+                    result.unwrap_err()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 120);
 }
 
 #[test]
@@ -73,7 +251,12 @@ fn seed_request_serializes_byte_for_byte() {
         serde_json::to_string(&request).unwrap(),
         r#"{"DestinationRegions":["ap-beijing"],"SnapshotId":"snap-ckgjwkqh"}"#
     );
-    let named = request.snapshot_name("dr copy");
+    let named = CopySnapshotCrossRegionsRequest::builder()
+        .snapshot_id("snap-ckgjwkqh")
+        .destination_regions(["ap-beijing"])
+        .snapshot_name("dr copy")
+        .build()
+        .unwrap();
     assert_eq!(
         serde_json::to_string(&named).unwrap(),
         r#"{"DestinationRegions":["ap-beijing"],"SnapshotId":"snap-ckgjwkqh","SnapshotName":"dr copy"}"#
@@ -93,7 +276,10 @@ fn seed_response_parses_with_its_region_result() {
 
 #[test]
 fn empty_lists_are_sent_and_none_is_left_out() {
-    let request = DescribeSnapshotsRequest::new().snapshot_ids(Vec::<String>::new());
+    let request = DescribeSnapshotsRequest::builder()
+        .snapshot_ids(Vec::<String>::new())
+        .build()
+        .unwrap();
     assert_eq!(
         serde_json::to_string(&request).unwrap(),
         r#"{"SnapshotIds":[]}"#
@@ -102,13 +288,36 @@ fn empty_lists_are_sent_and_none_is_left_out() {
         serde_json::to_string(&DescribeSnapshotsRequest::new()).unwrap(),
         "{}"
     );
-    let filtered = DescribeSnapshotsRequest::new()
+    let filtered = DescribeSnapshotsRequest::builder()
         .filters([Filter::new("snapshot-state", ["NORMAL"])])
-        .limit(20);
+        .limit(20)
+        .build()
+        .unwrap();
     assert_eq!(
         serde_json::to_value(&filtered).unwrap(),
         json!({"Filters": [{"Name": "snapshot-state", "Values": ["NORMAL"]}], "Limit": 20})
     );
+}
+
+#[test]
+fn builders_name_the_missing_member_and_forward_options() {
+    let err = CopySnapshotCrossRegionsRequest::builder()
+        .destination_regions(["ap-beijing"])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.member(), "SnapshotId");
+    assert_eq!(err.reason(), "is required but was not set");
+    let maybe_name: Option<String> = None;
+    let request = CopySnapshotCrossRegionsRequest::builder()
+        .snapshot_id("snap-1")
+        .destination_regions(["ap-beijing"])
+        .snapshot_name("first")
+        .set_snapshot_name(maybe_name)
+        .build()
+        .unwrap();
+    assert_eq!(request.snapshot_name, None);
+    let builder = DescribeSnapshotsRequest::builder().limit(7);
+    assert_eq!(builder.get_limit(), Some(&7));
 }
 
 #[test]

@@ -39,15 +39,12 @@ impl TransportErrorKind {
         )
     }
 
-    /// Whether sending the request again is safe and may help: always after a
-    /// [`Connect`](Self::Connect) failure, and after a timeout or interruption only for a
-    /// read-only request, which does no harm if it ran twice.
-    pub fn is_retryable(self, read_only: bool) -> bool {
-        match self {
-            TransportErrorKind::Connect => true,
-            TransportErrorKind::Timeout | TransportErrorKind::Interrupted => read_only,
-            _ => false,
-        }
+    /// Whether a response (or the start of one) arrived: the server handled the request.
+    pub fn response_arrived(self) -> bool {
+        matches!(
+            self,
+            TransportErrorKind::ResponseTooLarge | TransportErrorKind::InvalidResponse
+        )
     }
 
     fn describe(self) -> &'static str {
@@ -66,8 +63,10 @@ impl TransportErrorKind {
     }
 }
 
-/// A failure to get a response. Its [`kind`](Self::kind) says whether retrying is safe;
-/// [`source`](StdError::source) keeps the underlying error.
+/// A failure to get a response. Its [`kind`](Self::kind) says what happened (whether
+/// the request may have been sent, whether an answer arrived); deciding whether to send
+/// it again is the caller's business. [`source`](StdError::source) keeps the
+/// underlying error.
 pub struct TransportError {
     inner: Box<Inner>,
 }
@@ -107,11 +106,6 @@ impl TransportError {
     pub fn may_have_been_sent(&self) -> bool {
         self.inner.kind.may_have_been_sent()
     }
-
-    /// Whether sending again is safe and may help (see [`TransportErrorKind::is_retryable`]).
-    pub fn is_retryable(&self, read_only: bool) -> bool {
-        self.inner.kind.is_retryable(read_only)
-    }
 }
 
 impl fmt::Debug for TransportError {
@@ -143,21 +137,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_rules_by_kind() {
+    fn what_each_kind_says_happened() {
         use TransportErrorKind::*;
-        assert!(Connect.is_retryable(false) && !Connect.may_have_been_sent());
-        assert!(!Timeout.is_retryable(false) && Timeout.is_retryable(true));
-        assert!(!Interrupted.is_retryable(false) && Interrupted.is_retryable(true));
-        for kind in [
-            Tls,
-            ResponseTooLarge,
-            InvalidResponse,
-            InvalidRequest,
-            Other,
-        ] {
-            assert!(!kind.is_retryable(true), "{kind:?}");
+        for kind in [Connect, Tls, InvalidRequest] {
+            assert!(
+                !kind.may_have_been_sent() && !kind.response_arrived(),
+                "{kind:?}"
+            );
         }
-        assert!(!Tls.may_have_been_sent() && ResponseTooLarge.may_have_been_sent());
+        for kind in [Timeout, Interrupted, Other] {
+            assert!(
+                kind.may_have_been_sent() && !kind.response_arrived(),
+                "{kind:?}"
+            );
+        }
+        for kind in [ResponseTooLarge, InvalidResponse] {
+            assert!(
+                kind.may_have_been_sent() && kind.response_arrived(),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

@@ -143,6 +143,14 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Whether the transport will trust at least one root certificate: the built-in
+    /// roots of an enabled `webpki-roots` or `native-roots` feature, or an added one.
+    /// Without any, every `https` request fails its handshake.
+    pub fn trusts_any_root(&self) -> bool {
+        let builtin = cfg!(any(feature = "webpki-roots", feature = "native-roots"));
+        (self.builtin_roots && builtin) || !self.extra_roots.is_empty()
+    }
+
     /// Which proxy to use; by default the environment decides.
     pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = proxy;

@@ -26,7 +26,7 @@
 //!     .body(bytes::Bytes::from_static(b"{}"))?;
 //! match transport.send(request).await {
 //!     Ok(response) => println!("{} bytes", response.body().len()),
-//!     Err(e) if e.is_retryable(false) => println!("never sent, safe to retry: {e}"),
+//!     Err(e) if !e.may_have_been_sent() => println!("never sent, safe to retry: {e}"),
 //!     Err(e) => println!("failed: {e}"),
 //! }
 //! # Ok(())
@@ -36,17 +36,27 @@
 //! With the `test-util` feature, [`test_util::MockTransport`] answers from a script and
 //! records what it was sent, for tests that should not open sockets.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "hyper")]
 mod connector;
 mod error;
+#[cfg(feature = "hyper")]
 mod hyper_transport;
+#[cfg(feature = "hyper")]
 mod proxy;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
+#[cfg(feature = "hyper")]
 mod tls;
 mod transport;
 
 pub use error::{TransportError, TransportErrorKind};
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use hyper_transport::{BuildError, HyperTransport, HyperTransportBuilder};
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use proxy::ProxyConfig;
 pub use transport::{BoxFuture, HttpRequest, HttpResponse, SharedTransport, Transport};

@@ -95,6 +95,27 @@ impl ProxyConfig {
         self
     }
 
+    /// Also lets requests to `hosts` (comma-separated, as in `NO_PROXY`) bypass the
+    /// proxy, keeping whatever else the configuration (or the environment) says.
+    ///
+    /// ```
+    /// use cbs_transport::ProxyConfig;
+    /// let proxy = ProxyConfig::none().all("http://proxy:3128").no_proxy("a.example").bypass("b.example");
+    /// assert!(format!("{proxy:?}").contains("a.example,b.example"));
+    /// ```
+    pub fn bypass(self, hosts: &str) -> Self {
+        let mut config = if self.source == Source::Environment {
+            Self::from_lookup(|name| std::env::var(name).ok())
+        } else {
+            self
+        };
+        config.no_proxy = Some(match config.no_proxy.take().filter(|l| !l.is_empty()) {
+            Some(list) => format!("{list},{hosts}"),
+            None => hosts.to_owned(),
+        });
+        config
+    }
+
     pub(crate) fn matcher(&self) -> Arc<Matcher> {
         if self.source == Source::Environment {
             return Arc::new(Matcher::from_env());
@@ -164,6 +185,16 @@ mod tests {
             m.intercept(&uri("http://cbs.tencentcloudapi.com/"))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn bypass_adds_to_the_list() {
+        let config = ProxyConfig::none()
+            .all("http://proxy.local:3128")
+            .bypass("metadata.example");
+        let m = config.matcher();
+        assert!(m.intercept(&uri("http://metadata.example/")).is_none());
+        assert!(m.intercept(&uri("http://other.example/")).is_some());
     }
 
     #[test]

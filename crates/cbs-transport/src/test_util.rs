@@ -86,12 +86,7 @@ impl MockTransport {
 
     /// Queues a response with `status` and `body` (content type JSON).
     pub fn push_response(&self, status: u16, body: impl Into<Bytes>) -> &Self {
-        let response = http::Response::builder()
-            .status(status)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body.into())
-            .unwrap_or_default();
-        self.push_http_response(response)
+        self.push_http_response(json_response(status, body))
     }
 
     /// Queues a complete response.
@@ -133,6 +128,15 @@ impl MockTransport {
             )),
         }
     }
+}
+
+/// A response with `status` and a JSON `body`, for scripts and handlers.
+pub fn json_response(status: u16, body: impl Into<Bytes>) -> HttpResponse {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap_or_default()
 }
 
 impl Transport for MockTransport {

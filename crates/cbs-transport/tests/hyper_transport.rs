@@ -76,7 +76,6 @@ async fn connection_refused_is_not_sent() {
     let err = plain().send(request(&url)).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err:?}");
     assert!(!err.may_have_been_sent());
-    assert!(err.is_retryable(false));
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -92,8 +91,7 @@ async fn a_reset_after_the_request_was_read_may_have_been_sent() {
     let err = plain().send(request(&url)).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Interrupted, "{err:?}");
     assert!(err.may_have_been_sent());
-    assert!(!err.is_retryable(false));
-    assert!(err.is_retryable(true));
+    assert!(!err.kind().response_arrived());
 }
 
 #[tokio::test]
@@ -204,7 +202,7 @@ async fn garbage_answers_are_invalid_responses() {
     .await;
     let err = plain().send(request(&url)).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::InvalidResponse, "{err:?}");
-    assert!(!err.is_retryable(true));
+    assert!(err.kind().response_arrived());
 }
 
 #[tokio::test]
@@ -216,7 +214,7 @@ async fn self_signed_tls_is_rejected_by_default_and_accepted_with_its_ca() {
         .unwrap();
     let err = default.send(request(&server.url)).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Tls, "{err:?}");
-    assert!(!err.is_retryable(true));
+    assert!(!err.may_have_been_sent());
 
     let trusting = HyperTransport::builder()
         .proxy(ProxyConfig::none())

@@ -25,6 +25,12 @@ impl Sink for Sha256 {
     }
 }
 
+impl Sink for crate::sha::MacState {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
 /// Collects text; every piece written is valid UTF-8 because it comes from `&str`.
 pub(crate) struct TextSink(pub(crate) alloc::vec::Vec<u8>);
 

@@ -46,7 +46,7 @@ impl UtcDate {
     /// The current UTC date from the system clock.
     #[cfg(feature = "std")]
     pub fn today() -> Result<Self, SignError> {
-        Self::from_unix(crate::sign::unix_now()?)
+        Self::from_unix(unix_now()?)
     }
 
     /// The date as `YYYY-MM-DD`.
@@ -92,6 +92,15 @@ fn civil_from_days(days: u32) -> (u32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
     (year as u32, month as u32, day as u32)
+}
+
+/// Seconds since the Unix epoch by the system clock.
+#[cfg(feature = "std")]
+pub(crate) fn unix_now() -> Result<u64, SignError> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| SignError::new(SignErrorKind::TimestampOutOfRange))
 }
 
 #[cfg(test)]

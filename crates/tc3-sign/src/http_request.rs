@@ -12,7 +12,8 @@ use crate::sign::CachingSigner;
 use crate::verify::{ReceivedRequest, Verified, Verifier};
 use crate::{Credentials, UNSIGNED_PAYLOAD, header};
 
-/// Signs `request` in place at `timestamp` and adds the headers the signature needs.
+/// Signs `request` in place at `timestamp` and adds the headers the signature needs,
+/// `Authorization` and `X-TC-Token` marked sensitive.
 ///
 /// The signed headers are `content-type` (which the request must have), `host` (the `Host`
 /// header, or the URI's authority, which is then also set as `Host`) and the headers named
@@ -71,7 +72,10 @@ pub fn sign_http_request<B: AsRef<[u8]>>(
     let signed = signer.sign(&signable, timestamp)?;
     let mut to_add = Vec::with_capacity(5);
     for (name, value) in signed.headers() {
-        to_add.push((name, HeaderValue::from_str(value).map_err(|_| bad_value)?));
+        let mut value = HeaderValue::from_str(value).map_err(|_| bad_value)?;
+        // Kept out of `Debug` output and HTTP/2 header compression tables.
+        value.set_sensitive(name == header::AUTHORIZATION || name == header::TOKEN);
+        to_add.push((name, value));
     }
     if !request.headers().contains_key(HOST) {
         to_add.push((

@@ -1,4 +1,5 @@
-//! TC3-HMAC-SHA256, the request signature of Tencent Cloud API 3.0.
+//! TC3-HMAC-SHA256, the request signature of Tencent Cloud API 3.0, and the legacy v1
+//! signatures (`HmacSHA1`, `HmacSHA256`) in [`v1`].
 //!
 //! This crate signs requests for any Tencent Cloud API (CBS, CVM, STS, …) and verifies
 //! them on the receiving side. It does no I/O, has no async and no clock of its own: every
@@ -81,6 +82,7 @@ mod request;
 mod sha;
 mod sign;
 mod text;
+pub mod v1;
 mod verify;
 
 pub use authorization::ParsedAuthorization;

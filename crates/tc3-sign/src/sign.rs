@@ -244,18 +244,9 @@ impl CachingSigner {
     /// Signs `request` at the system clock's current time.
     #[cfg(feature = "std")]
     pub fn sign_now(&mut self, request: &SignableRequest<'_>) -> Result<Signed<'_>, SignError> {
-        let now = unix_now()?;
+        let now = crate::date::unix_now()?;
         self.sign(request, now)
     }
-}
-
-/// Seconds since the Unix epoch by the system clock.
-#[cfg(feature = "std")]
-pub(crate) fn unix_now() -> Result<u64, SignError> {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .map_err(|_| SignError::new(SignErrorKind::TimestampOutOfRange))
 }
 
 #[cfg(test)]

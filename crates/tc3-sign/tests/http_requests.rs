@@ -71,6 +71,23 @@ fn extra_signed_headers_and_errors() {
 }
 
 #[test]
+fn the_signature_and_token_are_marked_sensitive() {
+    let credentials = Credentials::new("AKIDEXAMPLE", "key").with_token("session-token");
+    let mut signer = CachingSigner::new(credentials, "cbs");
+    let mut req = request();
+    sign_http_request(&mut req, &mut signer, 100, &[]).unwrap();
+    let headers = req.headers();
+    assert!(headers["authorization"].is_sensitive());
+    assert!(headers["x-tc-token"].is_sensitive());
+    assert!(!headers["x-tc-timestamp"].is_sensitive());
+    let shown = format!("{headers:?}");
+    assert!(
+        !shown.contains("session-token") && !shown.contains("Signature="),
+        "{shown}"
+    );
+}
+
+#[test]
 fn unsigned_payload_header_is_honoured() {
     let credentials = Credentials::new("AKIDEXAMPLE", "key");
     let mut signer = CachingSigner::new(credentials.clone(), "cbs");

@@ -1,21 +1,20 @@
 //! The client and its settings.
 
-use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cbs_transport::{HyperTransport, ProxyConfig, SharedTransport, Transport};
+#[cfg(feature = "hyper")]
+use cbs_transport::{HyperTransport, ProxyConfig};
+use cbs_transport::{SharedTransport, Transport};
 
 use crate::clock::{Clock, SkewedClock, SystemClock};
-use crate::credentials::{ChainProvider, Credentials, ProvideCredentials};
+use crate::credentials::{ChainProvider, ProvideCredentials, ProviderContext};
+use crate::endpoint::{self, DEFAULT_ROOT_DOMAIN, Endpoint};
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::request::{self, SigningKeys};
 use crate::retry::RetryConfig;
-use crate::wire_cache::{HeaderTemplates, WireCache};
-
-/// The default root domain of the public API endpoints.
-pub const DEFAULT_ROOT_DOMAIN: &str = "tencentcloudapi.com";
 
 /// The language of the service's error messages (`X-TC-Language`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,22 +48,21 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub region: Option<String>,
-    pub endpoint: Endpoint,
+    /// What every request carries and how it is signed.
+    pub request: request::Settings,
     pub credentials: Arc<dyn ProvideCredentials>,
-    /// Set when the credentials never change: calls use them directly.
-    pub fixed_credentials: Option<Credentials>,
-    pub transport: SharedTransport,
+    /// The transport, lent to the credentials provider as well.
+    pub provider_context: ProviderContext,
     pub retry: RetryConfig,
     pub limiter: RateLimiter,
     pub clock: SkewedClock,
-    pub language: Option<Language>,
     pub attempt_timeout: Option<Duration>,
-    /// The URI, headers and signing key repeated from call to call.
-    pub wire_cache: WireCache,
-    /// The header maps calls start from.
-    pub header_templates: HeaderTemplates,
-    /// `X-TC-RequestClient`: the SDK name and version, and the caller's tag.
-    pub request_client_header: http::HeaderValue,
+}
+
+impl Inner {
+    pub(crate) fn transport(&self) -> &SharedTransport {
+        self.provider_context.transport()
+    }
 }
 
 impl fmt::Debug for Client {
@@ -72,45 +70,12 @@ impl fmt::Debug for Client {
         let inner = &self.inner;
         f.debug_struct("Client")
             .field("region", &inner.region)
-            .field("endpoint", &inner.endpoint)
+            .field("endpoint", &inner.request.endpoint)
             .field("credentials", &inner.credentials)
             .field("retry", &inner.retry)
-            .field("language", &inner.language)
-            .field("request_client", &inner.request_client_header)
+            .field("language", &inner.request.language)
+            .field("request_client", &inner.request.request_client)
             .finish_non_exhaustive()
-    }
-}
-
-/// Where requests go.
-#[derive(Clone, Debug)]
-pub(crate) enum Endpoint {
-    /// `service.root` or, when regional, `service.region.root`, over HTTPS.
-    Public { root_domain: String, regional: bool },
-    /// A fixed base URL for every service (a proxy, the emulator).
-    Custom { scheme: String, host: String },
-}
-
-impl Endpoint {
-    /// The scheme and host for `service` in `region`.
-    pub(crate) fn locate(&self, service: &str, region: Option<&str>) -> (&str, Cow<'_, str>) {
-        match (self, region) {
-            (
-                Endpoint::Public {
-                    root_domain,
-                    regional: true,
-                },
-                Some(region),
-            ) => (
-                "https",
-                Cow::Owned(format!("{service}.{region}.{root_domain}")),
-            ),
-            (Endpoint::Public { root_domain, .. }, _) => {
-                ("https", Cow::Owned(format!("{service}.{root_domain}")))
-            }
-            (Endpoint::Custom { scheme, host }, _) => {
-                (scheme.as_str(), Cow::Borrowed(host.as_str()))
-            }
-        }
     }
 }
 
@@ -164,9 +129,6 @@ impl StdError for BuildError {
 pub struct ClientBuilder {
     region: Option<String>,
     credentials: Option<Arc<dyn ProvideCredentials>>,
-    /// The credentials given to [`credentials`](Self::credentials), which calls can
-    /// borrow instead of asking the provider.
-    fixed_credentials: Option<Credentials>,
     endpoint: Option<String>,
     regional_endpoint: bool,
     root_domain: Option<String>,
@@ -175,12 +137,15 @@ pub struct ClientBuilder {
     rate_limit: Option<RateLimitConfig>,
     language: Option<Language>,
     request_client: Option<String>,
-    connect_timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     allow_http: bool,
+    /// Settings of the default transport only.
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    #[cfg(feature = "hyper")]
     proxy: Option<ProxyConfig>,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl ClientBuilder {
@@ -191,18 +156,15 @@ impl ClientBuilder {
     }
 
     /// Fixed credentials.
-    pub fn credentials(self, credentials: Credentials) -> Self {
-        let mut builder = self.credentials_provider(credentials.clone());
-        builder.fixed_credentials = Some(credentials);
-        builder
+    pub fn credentials(self, credentials: crate::Credentials) -> Self {
+        self.credentials_provider(credentials)
     }
 
     /// Where to get credentials before each call; by default the
     /// [default chain](ChainProvider::default_chain): environment, profile file, CVM role,
-    /// TKE OIDC.
+    /// TKE OIDC. Providers that fetch over HTTP use this client's transport.
     pub fn credentials_provider(mut self, provider: impl ProvideCredentials) -> Self {
         self.credentials = Some(Arc::new(provider));
-        self.fixed_credentials = None;
         self
     }
 
@@ -228,8 +190,15 @@ impl ClientBuilder {
     }
 
     /// Sends requests with this transport instead of the default [`HyperTransport`].
-    pub fn transport(mut self, transport: impl Transport) -> Self {
-        self.transport = Some(SharedTransport::new(transport));
+    /// The default transport's settings (timeouts, proxy, root certificates) cannot be
+    /// combined with it: configure the transport itself.
+    pub fn transport(self, transport: impl Transport) -> Self {
+        self.shared_transport(SharedTransport::new(transport))
+    }
+
+    /// Sends requests with a transport shared with other clients.
+    pub fn shared_transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -269,6 +238,22 @@ impl ClientBuilder {
         self
     }
 
+    /// The default transport's proxy settings (the environment's by default). The
+    /// instance metadata host is never proxied.
+    #[cfg(feature = "hyper")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// The default transport also trusts the certificate(s) in `pem_or_der` (a PEM
+    /// bundle or one DER certificate), for private CAs and a local emulator over TLS.
+    pub fn add_root_certificate(mut self, pem_or_der: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem_or_der.into());
+        self
+    }
+
     /// A limit on each attempt, whatever the transport.
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
@@ -287,16 +272,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The default transport's proxy settings (the environment's by default).
-    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
-        self.proxy = Some(proxy);
-        self
-    }
-
     /// Builds the client.
     pub fn build(self) -> Result<Client, BuildError> {
         let endpoint = match &self.endpoint {
-            Some(url) => parse_endpoint(url, self.allow_http)?,
+            Some(url) => endpoint::parse(url, self.allow_http).map_err(BuildError::new)?,
             None => Endpoint::Public {
                 root_domain: self
                     .root_domain
@@ -313,25 +292,34 @@ impl ClientBuilder {
             return Err(BuildError::new(format!("`{region}` is not a region name")));
         }
         let transport = match self.transport {
-            Some(transport) => transport,
+            Some(transport) => {
+                let default_only = [
+                    ("connect_timeout", self.connect_timeout.is_some()),
+                    ("request_timeout", self.request_timeout.is_some()),
+                    #[cfg(feature = "hyper")]
+                    ("proxy", self.proxy.is_some()),
+                    ("add_root_certificate", !self.root_certificates.is_empty()),
+                ];
+                if let Some((setting, _)) = default_only.iter().find(|(_, set)| *set) {
+                    return Err(BuildError::new(format!(
+                        "`{setting}` configures the default transport, which a caller's own transport replaces: configure that transport instead"
+                    )));
+                }
+                transport
+            }
+            #[cfg(feature = "hyper")]
+            None => default_transport(
+                &endpoint,
+                self.connect_timeout,
+                self.request_timeout,
+                self.proxy,
+                &self.root_certificates,
+            )?,
+            #[cfg(not(feature = "hyper"))]
             None => {
-                let mut builder = HyperTransport::builder().allow_http(
-                    matches!(&endpoint, Endpoint::Custom { scheme, .. } if scheme == "http"),
-                );
-                if let Some(t) = self.connect_timeout {
-                    builder = builder.connect_timeout(t);
-                }
-                if let Some(t) = self.request_timeout {
-                    builder = builder.request_timeout(t);
-                }
-                if let Some(proxy) = self.proxy {
-                    builder = builder.proxy(proxy);
-                }
-                let transport = builder.build().map_err(|e| BuildError {
-                    message: "the HTTP transport could not be set up".into(),
-                    source: Some(Box::new(e)),
-                })?;
-                SharedTransport::new(transport)
+                return Err(BuildError::new(
+                    "no transport: pass one with `transport`, or enable the `hyper` feature for the default",
+                ));
             }
         };
         let mut request_client = format!("tencentcloud-cbs-rs/{}", env!("CARGO_PKG_VERSION"));
@@ -344,71 +332,66 @@ impl ClientBuilder {
             request_client.push(' ');
             request_client.push_str(&tag);
         }
-        let request_client_header = http::HeaderValue::from_str(&request_client)
+        let request_client = http::HeaderValue::from_str(&request_client)
             .map_err(|_| BuildError::new("the request-client tag cannot be sent in a header"))?;
-        let header_templates = HeaderTemplates::new(&request_client_header, self.language);
         Ok(Client {
             inner: Arc::new(Inner {
-                request_client_header,
-                header_templates,
                 region: self.region,
-                endpoint,
-                fixed_credentials: self.fixed_credentials,
+                request: request::Settings {
+                    endpoint,
+                    request_client,
+                    language: self
+                        .language
+                        .map(|l| http::HeaderValue::from_static(l.as_str())),
+                    signing_keys: SigningKeys::default(),
+                },
                 credentials: self
                     .credentials
                     .unwrap_or_else(|| Arc::new(ChainProvider::default_chain())),
-                transport,
+                provider_context: ProviderContext::new(transport),
                 retry: self.retry.unwrap_or_default(),
                 limiter: RateLimiter::new(self.rate_limit.unwrap_or_default()),
                 clock: SkewedClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
-                language: self.language,
                 attempt_timeout: self.attempt_timeout,
-                wire_cache: WireCache::default(),
             }),
         })
     }
 }
 
-fn parse_endpoint(url: &str, allow_http: bool) -> Result<Endpoint, BuildError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| BuildError::new(format!("the endpoint `{url}` is not a URL: {e}")))?;
-    let scheme = uri.scheme_str().unwrap_or("https").to_owned();
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .ok_or_else(|| BuildError::new(format!("the endpoint `{url}` has no host")))?;
-    if host.contains('@') {
+#[cfg(feature = "hyper")]
+/// The default transport: pooled hyper over rustls. It allows plain `http` because the
+/// client decides where requests go (`endpoint::parse` refuses `http` off loopback
+/// unless allowed), and the instance metadata service is `http`.
+fn default_transport(
+    endpoint: &Endpoint,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    proxy: Option<ProxyConfig>,
+    root_certificates: &[Vec<u8>],
+) -> Result<SharedTransport, BuildError> {
+    let proxy = proxy
+        .unwrap_or_default()
+        .bypass(crate::credentials::METADATA_HOST);
+    let mut builder = HyperTransport::builder().allow_http(true).proxy(proxy);
+    if let Some(t) = connect_timeout {
+        builder = builder.connect_timeout(t);
+    }
+    if let Some(t) = request_timeout {
+        builder = builder.request_timeout(t);
+    }
+    for certificate in root_certificates {
+        builder = builder.add_root_certificate(certificate);
+    }
+    if endpoint.uses_https() && !builder.trusts_any_root() {
         return Err(BuildError::new(
-            "the endpoint must not carry user information",
+            "no TLS root certificates to trust: enable the `webpki-roots` or `native-roots` feature, or add one with `add_root_certificate`",
         ));
     }
-    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-        return Err(BuildError::new(
-            "the endpoint must be a base URL without a path or query",
-        ));
-    }
-    match scheme.as_str() {
-        "https" => {}
-        "http" => {
-            let name = uri.host().unwrap_or_default();
-            let loopback = name == "localhost"
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-                || name
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::Ipv6Addr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback && !allow_http {
-                return Err(BuildError::new(
-                    "plain http is only used for loopback hosts unless allow_http(true) is set",
-                ));
-            }
-        }
-        other => return Err(BuildError::new(format!("unsupported scheme `{other}`"))),
-    }
-    Ok(Endpoint::Custom { scheme, host })
+    let transport = builder.build().map_err(|e| BuildError {
+        message: "the HTTP transport could not be set up".into(),
+        source: Some(Box::new(e)),
+    })?;
+    Ok(SharedTransport::new(transport))
 }
 
 impl Client {
@@ -453,35 +436,6 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints() {
-        let public = Endpoint::Public {
-            root_domain: DEFAULT_ROOT_DOMAIN.into(),
-            regional: false,
-        };
-        assert_eq!(
-            public.locate("cbs", Some("ap-guangzhou")).1,
-            "cbs.tencentcloudapi.com"
-        );
-        let regional = Endpoint::Public {
-            root_domain: DEFAULT_ROOT_DOMAIN.into(),
-            regional: true,
-        };
-        assert_eq!(
-            regional.locate("cbs", Some("ap-guangzhou")).1,
-            "cbs.ap-guangzhou.tencentcloudapi.com"
-        );
-        assert_eq!(regional.locate("cbs", None).1, "cbs.tencentcloudapi.com");
-        assert!(parse_endpoint("http://127.0.0.1:8080", false).is_ok());
-        assert!(parse_endpoint("http://localhost:8080/", false).is_ok());
-        assert!(parse_endpoint("http://[::1]:8080", false).is_ok());
-        assert!(parse_endpoint("http://example.com", false).is_err());
-        assert!(parse_endpoint("http://example.com", true).is_ok());
-        assert!(parse_endpoint("https://example.com/path", false).is_err());
-        assert!(parse_endpoint("ftp://example.com", false).is_err());
-        assert!(parse_endpoint("https://user:pw@example.com", false).is_err());
-    }
 
     #[test]
     fn bad_settings_are_errors() {

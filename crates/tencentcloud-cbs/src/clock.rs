@@ -31,16 +31,27 @@ pub struct OffsetClock {
 
 impl Clock for OffsetClock {
     fn now(&self) -> SystemTime {
-        shift(SystemTime::now(), self.offset_secs)
+        shift(SystemTime::now(), self.offset_secs).unwrap_or(UNIX_EPOCH)
     }
 }
 
-fn shift(time: SystemTime, secs: i64) -> SystemTime {
+/// The largest correction a client learns from a server's `Date` (a day): enough for
+/// any misset clock or time zone, and a bound on what one absurd answer can do.
+pub const MAX_LEARNED_OFFSET: Duration = Duration::from_secs(24 * 3600);
+
+fn shift(time: SystemTime, secs: i64) -> Option<SystemTime> {
+    let by = Duration::from_secs(secs.unsigned_abs());
     if secs >= 0 {
-        time + Duration::from_secs(secs as u64)
+        time.checked_add(by)
     } else {
-        time - Duration::from_secs(secs.unsigned_abs())
+        time.checked_sub(by)
     }
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The clock plus the offset learned from the service, shared by a client's clones.
@@ -60,25 +71,33 @@ impl SkewedClock {
 
     /// Unix seconds to sign with: the clock corrected by what the service told us.
     pub(crate) fn unix_now(&self) -> u64 {
-        let corrected = shift(self.clock.now(), self.offset_secs.load(Ordering::Relaxed));
-        corrected
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        let now = self.clock.now();
+        let offset = self.offset_secs.load(Ordering::Relaxed);
+        unix_secs(shift(now, offset).unwrap_or(now))
     }
 
-    /// Learns the offset from a response's `Date` header; `false` if it has none.
+    /// Learns the offset from a response's `Date` header. `false` when there is none, it
+    /// cannot be read, or it is further than [`MAX_LEARNED_OFFSET`] from this clock: then
+    /// nothing changes.
     pub(crate) fn learn_from_date(&self, date: Option<&str>) -> bool {
-        let Some(server) = date.and_then(parse_http_date) else {
+        let Some(server) = date.and_then(|d| httpdate::parse_http_date(d).ok()) else {
             return false;
         };
-        let local = self
-            .clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let offset = server as i64 - local as i64;
+        let local = self.clock.now();
+        let (ahead, gap) = match server.duration_since(local) {
+            Ok(gap) => (true, gap),
+            Err(behind) => (false, behind.duration()),
+        };
+        if gap > MAX_LEARNED_OFFSET {
+            tracing::warn!(
+                gap_secs = gap.as_secs(),
+                "ignored a server Date too far from the local clock"
+            );
+            return false;
+        }
+        // Within a day: fits in an i64 whatever the clocks say.
+        let secs = gap.as_secs() as i64;
+        let offset = if ahead { secs } else { -secs };
         self.offset_secs.store(offset, Ordering::Relaxed);
         tracing::debug!(
             offset_secs = offset,
@@ -92,80 +111,51 @@ impl SkewedClock {
     }
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
-pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
-    let mut parts = text.split_whitespace();
-    let (_weekday, day, month, year, time, zone) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if zone != "GMT" || parts.next().is_some() {
-        return None;
-    }
-    let day: u64 = day.parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let year: u64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
-        return None;
-    }
-    // Days from 1970-01-01 to the civil date (era-based conversion).
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_imf_fixdate() {
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(
-            parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(
-            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
-            Some(1_709_164_800)
-        );
-        assert_eq!(parse_http_date("garbage"), None);
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 PST"), None);
-        assert_eq!(parse_http_date("Tue, 14 Foo 2023 22:13:20 GMT"), None);
+    #[derive(Debug)]
+    struct Fixed(u64);
+
+    impl Clock for Fixed {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.0)
+        }
     }
 
     #[test]
-    fn learns_an_offset() {
-        let clock = SkewedClock::new(Arc::new(OffsetClock { offset_secs: -600 }));
-        let before = clock.unix_now();
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        assert!(real - before >= 599);
-        let date = "Tue, 14 Nov 2023 22:13:20 GMT".to_owned();
-        assert!(clock.learn_from_date(Some(&date)));
-        assert!(clock.unix_now().abs_diff(1_700_000_000) <= 2);
+    fn learns_an_offset_within_a_day() {
+        // 2023-11-14T22:13:20Z, the local clock ten minutes behind.
+        let clock = SkewedClock::new(Arc::new(Fixed(1_700_000_000 - 600)));
+        assert!(clock.learn_from_date(Some("Tue, 14 Nov 2023 22:13:20 GMT")));
+        assert_eq!(clock.offset_secs(), 600);
+        assert_eq!(clock.unix_now(), 1_700_000_000);
         assert!(!clock.learn_from_date(None));
+        assert!(!clock.learn_from_date(Some("garbage")));
+        assert_eq!(clock.offset_secs(), 600);
+    }
+
+    #[test]
+    fn absurd_dates_change_nothing_and_never_panic() {
+        let clock = SkewedClock::new(Arc::new(Fixed(1_700_000_000)));
+        for date in [
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            "Sun, 06 Nov 99999999999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Mon, 99 Foo 2023 99:99:99 GMT",
+        ] {
+            assert!(!clock.learn_from_date(Some(date)), "{date}");
+            assert_eq!(clock.offset_secs(), 0);
+            assert_eq!(clock.unix_now(), 1_700_000_000);
+        }
+    }
+
+    #[test]
+    fn a_clock_at_the_edge_of_time_still_signs_something() {
+        let clock = SkewedClock::new(Arc::new(Fixed(0)));
+        clock.offset_secs.store(-5, Ordering::Relaxed);
+        assert_eq!(clock.unix_now(), 0);
     }
 }

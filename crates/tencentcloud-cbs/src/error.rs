@@ -2,18 +2,20 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::time::Duration;
 
-use cbs_model::{ErrorCode, RetryClass};
-use cbs_transport::TransportError;
+use cbs_model::{ErrorCode, Safety};
+use cbs_transport::{TransportError, TransportErrorKind};
 
 use crate::credentials::CredentialsError;
 
 /// Why a call failed.
 ///
 /// Two words in size; each variant boxes its details. [`code`](Self::code),
-/// [`request_id`](Self::request_id) and [`is_retryable`](Self::is_retryable) work
-/// without matching; `Display` says what failed and never repeats the source (walk
-/// [`source`](StdError::source) for that), and never shows credentials.
+/// [`request_id`](Self::request_id), [`is_retryable`](Self::is_retryable) and
+/// [`may_have_executed`](Self::may_have_executed) work without matching; `Display` says
+/// what failed and never repeats the source (walk [`source`](StdError::source) for that),
+/// and never shows credentials.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -32,17 +34,46 @@ pub enum Error {
     Timeout(Box<TimeoutError>),
 }
 
-/// Which call an error belongs to.
+/// Which call an error belongs to, and what its attempts did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallContext {
+    pub(crate) action: String,
+    pub(crate) region: Option<String>,
+    pub(crate) safety: Safety,
+    pub(crate) attempts: u32,
+    /// Whether an attempt before the last may have run the request.
+    pub(crate) earlier_attempt_may_have_run: bool,
+    pub(crate) client_token: Option<String>,
+}
+
+impl CallContext {
     /// The action (`CopySnapshotCrossRegions`).
-    pub action: String,
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
     /// The region the call was sent to, if any.
-    pub region: Option<String>,
-    /// Whether the action only reads.
-    pub read_only: bool,
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// How safe the action is to send again.
+    pub fn safety(&self) -> Safety {
+        self.safety
+    }
+
     /// How many attempts were made.
-    pub attempts: u32,
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The `ClientToken` the call carried (an idempotent action's, filled in by the
+    /// client when the caller left it empty): send the request again with this token and
+    /// the service runs it at most once.
+    pub fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
 }
 
 impl fmt::Display for CallContext {
@@ -60,78 +91,165 @@ impl fmt::Display for CallContext {
 
 /// An error the service answered with.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ApiError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) request_id: String,
+    pub(crate) context: CallContext,
+}
+
+impl ApiError {
     /// The error code.
-    pub code: ErrorCode,
+    pub fn code(&self) -> &ErrorCode {
+        &self.code
+    }
+
     /// The service's message.
-    pub message: String,
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The request id; quote it when asking for support.
-    pub request_id: String,
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
     /// The call.
-    pub context: CallContext,
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
 }
 
 /// A call that got no response.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct TransportFailure {
-    /// The underlying transport error; its kind says whether the request may have been
-    /// sent.
-    pub source: TransportError,
-    /// The call.
-    pub context: CallContext,
+    pub(crate) source: TransportError,
+    pub(crate) context: CallContext,
 }
 
 impl TransportFailure {
+    /// What went wrong, as the transport saw it.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.source.kind()
+    }
+
     /// Whether the request may have reached the service. For a mutating action this
     /// means it may have been executed: check (for a copy, with `DescribeSnapshots`)
     /// before sending it again.
     pub fn may_have_been_sent(&self) -> bool {
         self.source.may_have_been_sent()
     }
+
+    /// The transport's error.
+    pub fn transport_error(&self) -> &TransportError {
+        &self.source
+    }
+
+    /// The call.
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
 }
 
 /// A request that was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidInput {
+    pub(crate) action: String,
+    pub(crate) member: Option<String>,
+    pub(crate) reason: String,
+}
+
+impl InvalidInput {
     /// The action.
-    pub action: String,
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
     /// The member at fault, by wire name, if one is.
-    pub member: Option<String>,
+    pub fn member(&self) -> Option<&str> {
+        self.member.as_deref()
+    }
+
     /// What is wrong.
-    pub reason: String,
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 /// A response that could not be read as an API response.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DecodeFailure {
+    pub(crate) status: u16,
+    pub(crate) request_id: Option<String>,
+    pub(crate) excerpt: Option<String>,
+    pub(crate) detail: String,
+    pub(crate) context: CallContext,
+}
+
+impl DecodeFailure {
     /// The HTTP status.
-    pub status: u16,
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// The request id, if the body had one.
-    pub request_id: Option<String>,
-    /// The start of the body (at most 256 bytes).
-    pub excerpt: String,
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The start of the body (at most 256 bytes), for diagnosis; `None` for answers that
+    /// may carry secrets (those of credential services).
+    pub fn excerpt(&self) -> Option<&str> {
+        self.excerpt.as_deref()
+    }
+
     /// What the parser said.
-    pub detail: String,
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The call.
-    pub context: CallContext,
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
 }
 
 /// The call ran out of time.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct TimeoutError {
+    pub(crate) limit: Duration,
+    pub(crate) last: Option<Error>,
+    pub(crate) context: CallContext,
+}
+
+impl TimeoutError {
     /// How long the call was allowed.
-    pub limit: std::time::Duration,
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
     /// The last failure before time ran out, if any.
-    pub last: Option<Error>,
+    pub fn last(&self) -> Option<&Error> {
+        self.last.as_ref()
+    }
+
     /// The call.
-    pub context: CallContext,
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
 }
 
 impl Error {
-    /// The API error code, for [`Error::Api`].
+    /// The API error code, for [`Error::Api`] (or a timeout whose last attempt had one).
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             Error::Api(e) => Some(&e.code),
+            Error::Timeout(e) => e.last.as_ref().and_then(Error::code),
             _ => None,
         }
     }
@@ -154,31 +272,15 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again is safe and may succeed, judged by the
-    /// error's class and whether the action only reads. The client's retry policy
-    /// already applied this rule; a `true` here means the attempts ran out.
-    pub fn is_retryable(&self) -> bool {
+    /// The call the error belongs to; `None` for errors before a call could start
+    /// (credentials, invalid input).
+    pub fn context(&self) -> Option<&CallContext> {
         match self {
-            Error::Api(e) => match e.code.retry_class() {
-                RetryClass::Throttled | RetryClass::Clock => true,
-                RetryClass::Transient => e.context.read_only,
-                _ => false,
-            },
-            Error::Transport(e) => e.source.is_retryable(e.context.read_only),
-            Error::Decode(e) => e.status >= 500 && e.context.read_only,
-            Error::Timeout(e) => e.context.read_only,
-            Error::Credentials(_) | Error::InvalidInput(_) => false,
-        }
-    }
-
-    /// Whether a mutating request may have been executed although no answer arrived,
-    /// so that sending it again could repeat it.
-    pub fn may_have_executed(&self) -> bool {
-        match self {
-            Error::Transport(e) => e.may_have_been_sent() && !e.context.read_only,
-            Error::Decode(e) => e.status >= 500 && !e.context.read_only,
-            Error::Timeout(e) => !e.context.read_only,
-            _ => false,
+            Error::Api(e) => Some(&e.context),
+            Error::Transport(e) => Some(&e.context),
+            Error::Decode(e) => Some(&e.context),
+            Error::Timeout(e) => Some(&e.context),
+            Error::Credentials(_) | Error::InvalidInput(_) => None,
         }
     }
 
@@ -194,9 +296,19 @@ impl Error {
         }))
     }
 
-    /// A required member was not set.
-    pub(crate) fn missing(action: &str, member: &str) -> Self {
-        Self::invalid_input(action, Some(member), "is required but was not set")
+    /// A request that failed the model's checks.
+    pub(crate) fn from_validation(action: &str, error: cbs_model::ValidationError) -> Self {
+        Self::invalid_input(action, Some(error.member()), error.reason())
+    }
+
+    pub(crate) fn context_mut(&mut self) -> Option<&mut CallContext> {
+        match self {
+            Error::Api(e) => Some(&mut e.context),
+            Error::Transport(e) => Some(&mut e.context),
+            Error::Decode(e) => Some(&mut e.context),
+            Error::Timeout(e) => Some(&mut e.context),
+            Error::Credentials(_) | Error::InvalidInput(_) => None,
+        }
     }
 }
 
@@ -210,16 +322,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Transport(e) => {
-                write!(f, "{}: no response", e.context)?;
-                if e.may_have_been_sent() && !e.context.read_only {
-                    write!(
-                        f,
-                        "; the request may have been executed, so it was not sent again: check its effect before retrying"
-                    )?;
-                }
-                Ok(())
-            }
+            Error::Transport(e) => write!(f, "{}: no response", e.context),
             Error::Credentials(_) => f.write_str("no usable credentials"),
             Error::InvalidInput(e) => match &e.member {
                 Some(member) => write!(f, "{}: `{member}` {}", e.action, e.reason),
@@ -230,10 +333,21 @@ impl fmt::Display for Error {
                 if let Some(id) = &e.request_id {
                     write!(f, " (request id {id})")?;
                 }
-                write!(f, ": {}; body starts {:?}", e.detail, e.excerpt)
+                write!(f, ": {}", e.detail)?;
+                if let Some(excerpt) = &e.excerpt {
+                    write!(f, "; body starts {excerpt:?}")?;
+                }
+                Ok(())
             }
             Error::Timeout(e) => write!(f, "{}: no result within {:?}", e.context, e.limit),
+        }?;
+        if self.may_have_executed() {
+            f.write_str("; the request may have been executed")?;
+            if self.context().is_some_and(|c| c.safety == Safety::Mutating) {
+                f.write_str(", so it was not sent again: check its effect before retrying")?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -257,12 +371,14 @@ mod tests {
         assert!(std::mem::size_of::<Error>() <= 2 * std::mem::size_of::<usize>());
     }
 
-    fn context(read_only: bool) -> CallContext {
+    pub(crate) fn context(safety: Safety) -> CallContext {
         CallContext {
             action: "CopySnapshotCrossRegions".into(),
             region: Some("ap-guangzhou".into()),
-            read_only,
+            safety,
             attempts: 1,
+            earlier_attempt_may_have_run: false,
+            client_token: None,
         }
     }
 
@@ -272,7 +388,7 @@ mod tests {
             code: ErrorCode::InvalidSnapshotIdNotFound,
             message: "no such snapshot".into(),
             request_id: "r-1".into(),
-            context: context(false),
+            context: context(Safety::Mutating),
         }));
         assert_eq!(
             e.to_string(),
@@ -284,16 +400,14 @@ mod tests {
 
     #[test]
     fn ambiguous_transport_failures_say_so_and_do_not_repeat_the_source() {
-        let source = TransportError::new(
-            cbs_transport::TransportErrorKind::Interrupted,
-            "connection reset by peer",
-        );
+        let source =
+            TransportError::new(TransportErrorKind::Interrupted, "connection reset by peer");
         let e = Error::Transport(Box::new(TransportFailure {
             source,
-            context: context(false),
+            context: context(Safety::Mutating),
         }));
         let shown = e.to_string();
-        assert!(shown.contains("may have been executed"));
+        assert!(shown.contains("may have been executed"), "{shown}");
         assert!(!shown.contains("reset by peer"));
         assert!(e.may_have_executed() && !e.is_retryable());
         assert!(StdError::source(&e).is_some());

@@ -40,29 +40,34 @@
 //! layer is any [`Transport`] (the `cbs-transport` crate; by default a pooled hyper
 //! client over rustls).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod assume_role;
+mod call;
 mod client;
 mod clock;
 pub mod credentials;
-mod dispatch;
+mod endpoint;
 mod error;
 mod generated;
 mod paginator;
+mod random;
 mod rate_limit;
 mod replicate;
+mod request;
 mod retry;
-mod trace_id;
 mod waiter;
-mod wire_cache;
 
-pub use client::{BuildError, Client, ClientBuilder, DEFAULT_ROOT_DOMAIN, Language};
-pub use clock::{Clock, OffsetClock, SystemClock};
+pub use assume_role::{AssumeRoleBuilder, AssumeRoleProvider};
+pub use call::CallOptions;
+pub use client::{BuildError, Client, ClientBuilder, Language};
+pub use clock::{Clock, MAX_LEARNED_OFFSET, OffsetClock, SystemClock};
 pub use credentials::{
-    AssumeRoleProvider, CachingProvider, ChainProvider, Credentials, CredentialsError,
-    CredentialsErrorKind, CvmRoleProvider, EnvProvider, OidcProvider, ProfileProvider,
-    ProvideCredentials,
+    CachingProvider, ChainProvider, Credentials, CredentialsError, CredentialsErrorKind,
+    CvmRoleProvider, EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials,
+    ProviderContext,
 };
-pub use dispatch::CallOptions;
+pub use endpoint::DEFAULT_ROOT_DOMAIN;
 pub use error::{
     ApiError, CallContext, DecodeFailure, Error, InvalidInput, TimeoutError, TransportFailure,
 };
@@ -79,11 +84,22 @@ pub mod operation {
 
 /// Request, response and error-code types (the `cbs-model` crate).
 pub use cbs_model as model;
-pub use cbs_model::{ErrorCode, RetryClass};
+pub use cbs_model::{Availability, ErrorCode, RetryClass, Safety};
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub use cbs_transport::ProxyConfig;
 pub use cbs_transport::{
-    BoxFuture, HttpRequest, HttpResponse, ProxyConfig, SharedTransport, Transport, TransportError,
+    BoxFuture, HttpRequest, HttpResponse, SharedTransport, Transport, TransportError,
     TransportErrorKind,
 };
+
+/// A scripted transport for tests (feature `test-util`): see
+/// [`MockTransport`](test_util::MockTransport).
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    pub use cbs_transport::test_util::*;
+}
 
 /// The README's code, compiled as a doctest so it cannot rot.
 #[cfg(doctest)]

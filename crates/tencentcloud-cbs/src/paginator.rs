@@ -1,6 +1,6 @@
 //! Paging through `Describe*` results.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,8 +15,9 @@ use crate::{CallOptions, Client, Error};
 ///
 /// Each page asks for the `Offset` after the items seen so far (the first keeps the
 /// request's own offset and `Limit`). Paging stops when `TotalCount` is reached, a page
-/// is empty, or a page repeats the previous one (a service that ignores `Offset` must not
-/// loop forever).
+/// is empty or shorter than the `Limit` asked for, a page adds no item not seen before
+/// (by id: `SnapshotId`, `DiskId`, …), or more pages came than `TotalCount` allows, so a
+/// service that ignores `Offset` cannot make it loop forever.
 ///
 /// ```no_run
 /// # async fn run(client: tencentcloud_cbs::Client) -> Result<(), tencentcloud_cbs::Error> {
@@ -37,7 +38,12 @@ pub struct Paginator<A: Paginated> {
     request: Result<A, Option<Error>>,
     options: CallOptions,
     offset: u64,
+    /// Ids of the items returned so far.
+    seen: HashSet<String>,
+    /// The previous page, for items without an id.
     last_page: Option<Vec<A::Item>>,
+    /// The most pages `TotalCount` allows, once the first page told it.
+    max_pages: Option<u64>,
     pages: u64,
     done: bool,
 }
@@ -62,7 +68,9 @@ impl<A: Paginated> Paginator<A> {
             request: request.map_err(Some),
             options,
             offset,
+            seen: HashSet::new(),
             last_page: None,
+            max_pages: None,
             pages: 0,
             done: false,
         }
@@ -97,20 +105,41 @@ impl<A: Paginated> Paginator<A> {
             // The first page is returned even when empty, so the caller sees `TotalCount`.
             return (self.pages == 1).then_some(Ok(output));
         }
-        if self.last_page.as_deref() == Some(items) {
+        let mut new = 0;
+        for item in items {
+            match A::item_id(item) {
+                Some(id) => new += usize::from(self.seen.insert(id.to_owned())),
+                None => new += usize::from(self.last_page.as_deref() != Some(items)),
+            }
+        }
+        if new == 0 {
             tracing::warn!(
                 action = A::NAME,
                 offset = self.offset,
-                "a page repeated the previous one; stopping"
+                "a page brought nothing new; stopping"
             );
             self.done = true;
             return None;
         }
         self.offset += items.len() as u64;
-        if A::total_count(&output).is_some_and(|total| self.offset >= total) {
+        let total = A::total_count(&output);
+        if self.pages == 1 {
+            // A page this long, at most this many times, covers the total (plus one for
+            // items added while paging).
+            let per_page = items.len() as u64;
+            self.max_pages = total.map(|total| total.div_ceil(per_page) + 1);
+        }
+        let limit = self.request.as_ref().ok().and_then(Paginated::limit);
+        let short = limit.is_some_and(|limit| (items.len() as u64) < limit);
+        if total.is_some_and(|total| self.offset >= total)
+            || self.max_pages.is_some_and(|max| self.pages >= max)
+            || (total.is_none() && short)
+        {
             self.done = true;
         }
-        self.last_page = Some(items.to_vec());
+        if A::item_id(&items[0]).is_none() {
+            self.last_page = Some(items.to_vec());
+        }
         Some(Ok(output))
     }
 

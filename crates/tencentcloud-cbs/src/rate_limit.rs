@@ -1,7 +1,6 @@
 //! Client-side rate limiting: wait for a slot instead of being rejected.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,7 +82,7 @@ struct Shared {
     epoch: Instant,
     /// One per entry of [`cbs_model::ACTIONS`], in the same order.
     actions: Vec<Bucket>,
-    others: Mutex<HashMap<String, Arc<Bucket>, BuildHasherDefault<Fnv1a>>>,
+    others: Mutex<HashMap<String, Arc<Bucket>>>,
 }
 
 /// One action's schedule, as the generic cell rate algorithm keeps it: a single
@@ -181,29 +180,6 @@ impl RateLimiter {
         while let Err(wait) = self.try_take(action, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
-    }
-}
-
-/// FNV-1a. The keys are action names the program itself chooses, so a keyed hash
-/// protects nothing here, and this one costs a few nanoseconds per call.
-#[derive(Clone, Copy, Debug)]
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

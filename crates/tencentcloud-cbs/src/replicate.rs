@@ -32,6 +32,13 @@ pub enum RegionOutcome {
         /// The service's message.
         message: String,
     },
+    /// The service's answer did not mention this region, so whether a copy started there
+    /// is unknown: look in the region (or at the source's `CopyingToRegions`) before
+    /// copying again.
+    NotReported {
+        /// The destination region.
+        region: String,
+    },
     /// The copy started but waiting for it failed.
     WaitFailed {
         /// The destination region.
@@ -49,6 +56,7 @@ impl RegionOutcome {
         match self {
             RegionOutcome::Ready { region, .. }
             | RegionOutcome::Refused { region, .. }
+            | RegionOutcome::NotReported { region }
             | RegionOutcome::WaitFailed { region, .. } => region,
         }
     }
@@ -156,64 +164,84 @@ impl CopyAndWait {
     }
 
     /// Starts the copies (one call), then waits for all that started, concurrently.
-    /// Returns one outcome per destination, in the order given. Fails as a whole only
-    /// when the copy call itself fails.
+    /// Returns one outcome per destination, in the order given; a destination the
+    /// service's answer leaves out is [`RegionOutcome::NotReported`]. Fails as a whole
+    /// only when the copy call itself fails, or before sending when the destinations
+    /// are empty or repeat one another.
     pub async fn send(self) -> Result<Vec<RegionOutcome>, Error> {
-        let mut call = self
+        const ACTION: &str = "CopySnapshotCrossRegions";
+        for (i, region) in self.destinations.iter().enumerate() {
+            if self.destinations[..i].contains(region) {
+                return Err(Error::invalid_input(
+                    ACTION,
+                    Some("DestinationRegions"),
+                    format!("names `{region}` twice"),
+                ));
+            }
+        }
+        let response = self
             .client
             .copy_snapshot_cross_regions()
             .snapshot_id(self.snapshot_id.clone())
-            .destination_regions(self.destinations.clone());
-        if let Some(name) = &self.snapshot_name {
-            call = call.snapshot_name(name.clone());
-        }
-        let response = call.send().await?;
-        let copies = response.region_copies();
+            .destination_regions(self.destinations.clone())
+            .set_snapshot_name(self.snapshot_name.clone())
+            .send()
+            .await?;
+        let mut copies = response.region_copies();
         let mut waits: Vec<Pin<Box<dyn Future<Output = RegionOutcome> + Send>>> = Vec::new();
-        for copy in copies {
-            match copy {
-                RegionCopy::Started {
-                    region,
-                    snapshot_id,
-                } => {
-                    let mut waiter = self
-                        .client
-                        .wait_until_snapshot_normal(region.clone(), snapshot_id.clone())
-                        .max_wait(self.max_wait)
-                        .poll_interval(self.poll_interval.0, self.poll_interval.1);
-                    let progress = self.on_progress.clone();
-                    waits.push(Box::pin(async move {
-                        if let Some(progress) = progress {
-                            waiter = waiter.on_progress(move |p| progress(p));
-                        }
-                        match waiter.wait().await {
-                            Ok(snapshot) => RegionOutcome::Ready {
-                                region,
-                                snapshot: Box::new(snapshot),
-                            },
-                            Err(error) => RegionOutcome::WaitFailed {
-                                region,
-                                snapshot_id,
-                                error,
-                            },
-                        }
-                    }));
-                }
-                RegionCopy::Refused {
-                    region,
-                    code,
-                    message,
-                } => {
-                    waits.push(Box::pin(std::future::ready(RegionOutcome::Refused {
+        for region in &self.destinations {
+            let answered = copies.iter().position(|c| c.region() == region);
+            let outcome: Pin<Box<dyn Future<Output = RegionOutcome> + Send>> =
+                match answered.map(|i| copies.swap_remove(i)) {
+                    Some(RegionCopy::Started {
+                        region,
+                        snapshot_id,
+                    }) => Box::pin(self.wait_for(region, snapshot_id)),
+                    Some(RegionCopy::Refused {
                         region,
                         code,
                         message,
-                    })));
-                }
-                _ => {}
-            }
+                    }) => Box::pin(std::future::ready(RegionOutcome::Refused {
+                        region,
+                        code,
+                        message,
+                    })),
+                    Some(_) | None => Box::pin(std::future::ready(RegionOutcome::NotReported {
+                        region: region.clone(),
+                    })),
+                };
+            waits.push(outcome);
         }
         Ok(JoinAll::new(waits).await)
+    }
+
+    fn wait_for(
+        &self,
+        region: String,
+        snapshot_id: String,
+    ) -> impl Future<Output = RegionOutcome> + Send + 'static {
+        let mut waiter = self
+            .client
+            .wait_until_snapshot_normal(region.clone(), snapshot_id.clone())
+            .max_wait(self.max_wait)
+            .poll_interval(self.poll_interval.0, self.poll_interval.1);
+        let progress = self.on_progress.clone();
+        async move {
+            if let Some(progress) = progress {
+                waiter = waiter.on_progress(move |p| progress(p));
+            }
+            match waiter.wait().await {
+                Ok(snapshot) => RegionOutcome::Ready {
+                    region,
+                    snapshot: Box::new(snapshot),
+                },
+                Err(error) => RegionOutcome::WaitFailed {
+                    region,
+                    snapshot_id,
+                    error,
+                },
+            }
+        }
     }
 }
 

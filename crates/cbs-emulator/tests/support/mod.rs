@@ -19,6 +19,7 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
+/// A client for the emulator's socket.
 pub fn transport() -> HyperTransport {
     HyperTransport::builder()
         .allow_http(true)
@@ -90,9 +91,10 @@ impl Call {
         builder.body(Bytes::from(self.body.clone())).unwrap()
     }
 
-    /// Sends the call and returns the parsed `Response` object.
+    /// Sends the call (in process) and returns the parsed `Response` object.
     pub async fn send(&self, emulator: &EmulatorHandle) -> Value {
-        let response = transport()
+        let response = emulator
+            .transport()
             .send(self.request(emulator))
             .await
             .expect("emulator answers");
@@ -110,7 +112,7 @@ impl Call {
         &self,
         emulator: &EmulatorHandle,
     ) -> Result<cbs_transport::HttpResponse, TransportError> {
-        transport().send(self.request(emulator)).await
+        emulator.transport().send(self.request(emulator)).await
     }
 }
 

@@ -49,9 +49,12 @@ fn request_json(action: &str, input: &str) -> Result<Value, String> {
         return cbs_model::form_to_json(&format!("{action}Request"), params)
             .map_err(|e| format!("request: {e}"));
     }
+    // The body follows a blank line, or (in some of the vendor's examples) directly the
+    // last header line.
     let body = input
         .find("\n\n")
         .map(|i| &input[i + 2..])
+        .or_else(|| input.find("\n{").map(|i| &input[i + 1..]))
         .ok_or("request: no body after the headers")?;
     serde_json::from_str(body.trim()).map_err(|e| format!("request is not JSON: {e}"))
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use cbs_transport::BoxFuture;
 use tokio::sync::Mutex;
 
-use super::{Credentials, CredentialsError, ProvideCredentials};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProviderContext};
 use crate::clock::{Clock, SystemClock};
 
 /// Keeps the credentials another provider returns, and asks it again only when they are
@@ -78,7 +78,10 @@ impl<P: ProvideCredentials> CachingProvider<P> {
 }
 
 impl<P: ProvideCredentials> ProvideCredentials for CachingProvider<P> {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         Box::pin(async move {
             // One lock for the check and the fetch: callers arriving during a refresh wait
             // for it and then find fresh credentials.
@@ -90,20 +93,10 @@ impl<P: ProvideCredentials> ProvideCredentials for CachingProvider<P> {
                 return Ok(credentials.clone());
             }
             *cached = None;
-            let credentials = self.inner.provide_credentials().await?;
+            let credentials = self.inner.provide_credentials(context).await?;
             *cached = Some(credentials.clone());
             Ok(credentials)
         })
-    }
-
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        if self.invalidated.load(Ordering::Acquire) {
-            return None;
-        }
-        // Busy means a refresh may be under way: wait for it on the asynchronous path.
-        let cached = self.cached.try_lock().ok()?;
-        let credentials = cached.as_ref().filter(|c| self.fresh(c))?;
-        Some(Ok(credentials.clone()))
     }
 
     fn invalidate(&self) {

@@ -4,7 +4,7 @@ use cbs_transport::BoxFuture;
 
 use super::{
     CachingProvider, Credentials, CredentialsError, CredentialsErrorKind, CvmRoleProvider,
-    EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials,
+    EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials, ProviderContext,
 };
 
 /// Asks providers in order and uses the first that has credentials.
@@ -34,15 +34,15 @@ impl ChainProvider {
 
     /// The default chain: environment (read at every call), profile file (read once,
     /// and again after the service rejects a session token), CVM instance role and TKE
-    /// OIDC (cached until 5 minutes before expiry).
+    /// OIDC (cached until 5 minutes before expiry). Building it reads settings only:
+    /// the providers that fetch over HTTP use the calling client's transport, when they
+    /// are reached.
     pub fn default_chain() -> Self {
-        let mut chain = ChainProvider::new()
+        ChainProvider::new()
             .push("environment", EnvProvider)
-            .push("profile", CachingProvider::new(ProfileProvider::from_env()));
-        if let Ok(cvm) = CvmRoleProvider::new() {
-            chain = chain.push("cvm-role", CachingProvider::new(cvm));
-        }
-        chain.push("tke-oidc", CachingProvider::new(OidcProvider::from_env()))
+            .push("profile", CachingProvider::new(ProfileProvider::from_env()))
+            .push("cvm-role", CachingProvider::new(CvmRoleProvider::new()))
+            .push("tke-oidc", CachingProvider::new(OidcProvider::from_env()))
     }
 }
 
@@ -53,26 +53,20 @@ impl Default for ChainProvider {
 }
 
 impl ProvideCredentials for ChainProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         Box::pin(async move {
             let mut search = Search::default();
             for (name, provider) in &self.providers {
-                if let Some(found) = search.consider(name, provider.provide_credentials().await) {
+                let result = provider.provide_credentials(context).await;
+                if let Some(found) = search.consider(name, result) {
                     return found;
                 }
             }
             Err(search.nothing_found())
         })
-    }
-
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        let mut search = Search::default();
-        for (name, provider) in &self.providers {
-            if let Some(found) = search.consider(name, provider.provide_credentials_now()?) {
-                return Some(found);
-            }
-        }
-        Some(Err(search.nothing_found()))
     }
 
     fn invalidate(&self) {

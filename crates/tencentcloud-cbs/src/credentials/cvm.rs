@@ -4,30 +4,34 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use cbs_transport::{
-    BoxFuture, HyperTransport, ProxyConfig, SharedTransport, Transport, TransportErrorKind,
-};
+use cbs_transport::{BoxFuture, Transport, TransportErrorKind};
 use serde::Deserialize;
 
-use super::{Credentials, CredentialsError, ProvideCredentials};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProviderContext};
 
 const SOURCE: &str = "cvm-role";
 /// The metadata service every CVM instance can reach.
 pub const DEFAULT_METADATA_ENDPOINT: &str = "http://metadata.tencentyun.com";
+/// The metadata service's host, which the default transport never sends through a proxy.
+#[cfg(feature = "hyper")]
+pub(crate) const METADATA_HOST: &str = "metadata.tencentyun.com";
 const CREDENTIALS_PATH: &str = "/latest/meta-data/cam/security-credentials/";
+/// How long one metadata request may take: the service answers in milliseconds on an
+/// instance, and anywhere else the chain should move on quickly.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Fetches the instance role's temporary credentials from the metadata service, with a
-/// 1 s connect and 2 s total timeout per request. Wrap it in a
+/// Fetches the instance role's temporary credentials from the metadata service, with the
+/// calling client's transport and 2 s per request. Wrap it in a
 /// [`CachingProvider`](super::CachingProvider) (the default chain does).
 ///
-/// Not on a CVM instance (the metadata host cannot be reached) or no role bound (404):
-/// "not found", so a chain moves on. The endpoint comes from
-/// `TENCENTCLOUD_METADATA_ENDPOINT` when set, so tests and proxies can point it elsewhere.
+/// Not on a CVM instance (the metadata host cannot be reached or does not answer in
+/// time) or no role bound (404): "not found", so a chain moves on. The endpoint comes
+/// from `TENCENTCLOUD_METADATA_ENDPOINT` when set, so tests and proxies can point it
+/// elsewhere.
 #[derive(Clone, Debug)]
 pub struct CvmRoleProvider {
     endpoint: String,
     role: Option<String>,
-    transport: SharedTransport,
 }
 
 #[derive(Deserialize)]
@@ -44,9 +48,15 @@ struct RoleCredentials {
     code: Option<String>,
 }
 
+impl Default for CvmRoleProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CvmRoleProvider {
     /// A provider for the metadata endpoint the environment names, or the default one.
-    pub fn new() -> Result<Self, CredentialsError> {
+    pub fn new() -> Self {
         let endpoint = std::env::var("TENCENTCLOUD_METADATA_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
@@ -55,20 +65,11 @@ impl CvmRoleProvider {
     }
 
     /// A provider for the metadata service at `endpoint` (`http://host[:port]`).
-    pub fn with_endpoint(endpoint: impl Into<String>) -> Result<Self, CredentialsError> {
-        let transport = HyperTransport::builder()
-            .allow_http(true)
-            .proxy(ProxyConfig::none())
-            .connect_timeout(Duration::from_secs(1))
-            .request_timeout(Duration::from_secs(2))
-            .max_response_bytes(64 * 1024)
-            .build()
-            .map_err(|e| CredentialsError::provider(SOURCE, "cannot set up HTTP", e))?;
-        Ok(CvmRoleProvider {
+    pub fn with_endpoint(endpoint: impl Into<String>) -> Self {
+        CvmRoleProvider {
             endpoint: endpoint.into().trim_end_matches('/').to_owned(),
             role: None,
-            transport: SharedTransport::new(transport),
-        })
+        }
     }
 
     /// Uses this role instead of asking the metadata service which one is bound.
@@ -77,26 +78,22 @@ impl CvmRoleProvider {
         self
     }
 
-    /// Sends the metadata requests with `transport`.
-    pub fn transport(mut self, transport: impl Transport) -> Self {
-        self.transport = SharedTransport::new(transport);
-        self
-    }
-
-    async fn get(&self, path: &str) -> Result<Bytes, CredentialsError> {
+    async fn get(&self, transport: &dyn Transport, path: &str) -> Result<Bytes, CredentialsError> {
         let url = format!("{}{path}", self.endpoint);
         let request = http::Request::get(&url).body(Bytes::new()).map_err(|e| {
             CredentialsError::invalid(SOURCE, format!("bad metadata URL {url}: {e}"))
         })?;
-        let response = self
-            .transport
-            .send(request)
+        let not_here = || {
+            CredentialsError::not_found(
+                SOURCE,
+                "the instance metadata service is not reachable (not a CVM instance)",
+            )
+        };
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, transport.send(request))
             .await
+            .map_err(|_| not_here())?
             .map_err(|e| match e.kind() {
-                TransportErrorKind::Connect => CredentialsError::not_found(
-                    SOURCE,
-                    "the instance metadata service is not reachable (not a CVM instance)",
-                ),
+                TransportErrorKind::Connect => not_here(),
                 _ => CredentialsError::provider(SOURCE, "the instance metadata request failed", e),
             })?;
         match response.status().as_u16() {
@@ -112,11 +109,12 @@ impl CvmRoleProvider {
         }
     }
 
-    async fn fetch(&self) -> Result<Credentials, CredentialsError> {
+    async fn fetch(&self, context: &ProviderContext) -> Result<Credentials, CredentialsError> {
+        let transport = context.transport();
         let role = match &self.role {
             Some(role) => role.clone(),
             None => {
-                let body = self.get(CREDENTIALS_PATH).await?;
+                let body = self.get(transport, CREDENTIALS_PATH).await?;
                 let text = String::from_utf8_lossy(&body);
                 let role = text
                     .lines()
@@ -142,11 +140,16 @@ impl CvmRoleProvider {
                 "the metadata service named an invalid role",
             ));
         }
-        let body = self.get(&format!("{CREDENTIALS_PATH}{role}")).await?;
+        let body = self
+            .get(transport, &format!("{CREDENTIALS_PATH}{role}"))
+            .await?;
         let parsed: RoleCredentials = serde_json::from_slice(&body).map_err(|e| {
             CredentialsError::invalid(
                 SOURCE,
-                format!("the role credentials are not valid JSON: {e}"),
+                format!(
+                    "the role credentials are unreadable: {}",
+                    super::describe_json_error(&e)
+                ),
             )
         })?;
         if parsed.code.as_deref().is_some_and(|c| c != "Success") {
@@ -155,7 +158,9 @@ impl CvmRoleProvider {
                 "the metadata service did not return credentials",
             ));
         }
-        let expires = UNIX_EPOCH + Duration::from_secs(parsed.expired_time);
+        let expires = UNIX_EPOCH
+            .checked_add(Duration::from_secs(parsed.expired_time))
+            .ok_or_else(|| CredentialsError::invalid(SOURCE, "the expiry time is out of range"))?;
         if expires <= SystemTime::now() {
             return Err(CredentialsError::invalid(
                 SOURCE,
@@ -169,7 +174,10 @@ impl CvmRoleProvider {
 }
 
 impl ProvideCredentials for CvmRoleProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        Box::pin(self.fetch())
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
+        Box::pin(self.fetch(context))
     }
 }

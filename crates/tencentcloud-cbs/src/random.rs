@@ -1,0 +1,85 @@
+//! Random numbers for identifiers and jitter: trace ids, client tokens, backoff.
+//!
+//! Not for secrets. Each value is SipHash of a process-wide counter under keys the
+//! standard library draws from the operating system, so values never repeat within a
+//! process and differ between processes, without a random-number crate.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn keys() -> &'static RandomState {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new)
+}
+
+/// 64 random bits.
+pub(crate) fn next_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = keys().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+/// A number in `[0, 1)`.
+pub(crate) fn unit() -> f64 {
+    (next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A random UUID (version 4 layout), lower-case: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+pub(crate) fn uuid() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bits = u128::from(next_u64()) << 64 | u128::from(next_u64());
+    // Version 4 and the RFC 4122 variant.
+    let bits = bits & !(0xF000u128 << 64) | (0x4000u128 << 64);
+    let bits = bits & !(0xC000u128 << 48) | (0x8000u128 << 48);
+    let mut text = String::with_capacity(36);
+    for nibble in 0..32 {
+        if matches!(nibble, 8 | 12 | 16 | 20) {
+            text.push('-');
+        }
+        let digit = (bits >> (124 - 4 * nibble)) & 0xf;
+        text.push(char::from(HEX[digit as usize]));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_have_the_version_4_layout_and_differ() {
+        let ids: Vec<String> = (0..1000).map(|_| uuid()).collect();
+        for id in &ids {
+            let b = id.as_bytes();
+            assert_eq!(id.len(), 36);
+            assert!([8, 13, 18, 23].iter().all(|&i| b[i] == b'-'));
+            assert_eq!(b[14], b'4');
+            assert!(b"89ab".contains(&b[19]), "{id}");
+            assert!(
+                id.bytes()
+                    .all(|c| c == b'-' || c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+            );
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        // Every free hex position takes many values, not a few stuck ones.
+        for position in (0..36).filter(|p| ![8, 13, 14, 18, 19, 23].contains(p)) {
+            let mut seen: Vec<u8> = ids.iter().map(|id| id.as_bytes()[position]).collect();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), 16, "position {position}");
+        }
+    }
+
+    #[test]
+    fn unit_is_in_range_and_spread() {
+        let draws: Vec<f64> = (0..1000).map(|_| unit()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert!(draws.iter().any(|&d| d < 0.1) && draws.iter().any(|&d| d > 0.9));
+    }
+}
