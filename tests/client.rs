@@ -846,6 +846,106 @@ async fn typed_responses_through_the_client() {
     assert_eq!(snapshot.percent, Some(100));
 }
 
+#[tokio::test(start_paused = true)]
+async fn legacy_v1_signatures_reach_the_emulator() {
+    use tencentcloud_cbs::SignatureMethod;
+    let emulator = emulator();
+    for (method, regions) in [
+        (SignatureMethod::HmacSha1, ["ap-beijing", "ap-chengdu"]),
+        (SignatureMethod::HmacSha256, ["ap-seoul", "ap-tokyo"]),
+    ] {
+        let recorder = Recording::new(emulator.transport());
+        let client = client_builder(&emulator)
+            .transport(recorder.clone())
+            .signature_method(method)
+            .build()
+            .unwrap();
+        let page = client
+            .describe_snapshots()
+            .filters([tencentcloud_cbs::model::Filter::new(
+                "snapshot-id",
+                ["snap-demo0001"],
+            )])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.total_count, Some(1), "{method:?}");
+        let copy = client
+            .copy_snapshot_cross_regions()
+            .snapshot_id("snap-demo0001")
+            .destination_regions(regions)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(copy.started().count(), 2, "{copy:?}");
+        // A wrong key is refused as it would be with TC3.
+        let wrong = client_builder(&emulator)
+            .credentials(Credentials::new(SECRET_ID, "not-the-key"))
+            .signature_method(method)
+            .retry_config(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let err = wrong.describe_snapshots().send().await.unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::AuthFailureSignatureFailure));
+        assert_eq!(recorder.sent().len(), 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_v1_request_is_a_signed_form_without_tc_headers() {
+    use tencentcloud_cbs::SignatureMethod;
+    let mock = Arc::new(MockTransport::new());
+    mock.push_response(200, EMPTY_PAGE);
+    let client = Client::builder()
+        .region("ap-guangzhou")
+        .credentials(Credentials::new("AKIDmock", "mock-key").with_token("tok", None))
+        .transport(mock.clone())
+        .signature_method(SignatureMethod::HmacSha256)
+        .build()
+        .unwrap();
+    client
+        .describe_snapshots()
+        .snapshot_ids(["snap-1", "snap-2"])
+        .limit(5)
+        .send()
+        .await
+        .unwrap();
+    let request = &mock.requests()[0];
+    let h = request.headers();
+    assert_eq!(h["content-type"], "application/x-www-form-urlencoded");
+    assert!(
+        h.keys()
+            .all(|n| !n.as_str().starts_with("x-tc-") && n != "authorization")
+    );
+    let form = std::str::from_utf8(request.body()).unwrap();
+    let params: Vec<(String, String)> = tencentcloud_cbs::model::decode_query(form);
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("Action"), Some("DescribeSnapshots"));
+    assert_eq!(get("SnapshotIds.1"), Some("snap-2"));
+    assert_eq!(get("Limit"), Some("5"));
+    assert_eq!(get("Region"), Some("ap-guangzhou"));
+    assert_eq!(get("SignatureMethod"), Some("HmacSHA256"));
+    assert_eq!(get("Token"), Some("tok"));
+    // The signature verifies over what was sent.
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let now: u64 = get("Timestamp").unwrap().parse().unwrap();
+    tc3_sign::v1::verify(
+        &tc3_sign::v1::Request::new("POST", "cbs.tencentcloudapi.com", &pairs),
+        now,
+        300,
+        |_| Some("mock-key"),
+    )
+    .unwrap();
+}
+
 #[test]
 fn secrets_never_reach_debug_output_or_trace_logs() {
     let logs = CapturedLogs::default();

@@ -84,6 +84,52 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The parameters a request carries outside a JSON body: the query's (GET), or a form
+/// body's (legacy v1 POST).
+struct Params(Vec<(String, String)>);
+
+/// Parameters that belong to the envelope (signing, routing), not to the action.
+const COMMON_PARAMS: &[&str] = &[
+    "Action",
+    "Version",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Token",
+    "Language",
+    "RequestClient",
+];
+
+impl Params {
+    fn of(parts: &http::request::Parts, body: &Bytes) -> Self {
+        let form = header(&parts.headers, "content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let text = if parts.method == Method::POST && form {
+            String::from_utf8_lossy(body).into_owned()
+        } else {
+            parts.uri.query().unwrap_or("").to_owned()
+        };
+        Params(cbs_model::decode_query(&text))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The action's own members, as flattened parameters.
+    fn members(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0
+            .iter()
+            .filter(|(k, _)| !COMMON_PARAMS.contains(&k.as_str()))
+    }
+}
+
 /// Answers one request, arriving over a connection or in process.
 pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Answer
 where
@@ -91,22 +137,40 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let request_id = ids::request_id();
-    let query_params = request
-        .uri()
-        .query()
-        .map(cbs_model::decode_query)
-        .unwrap_or_default();
-    let from_query = |name: &str| {
-        query_params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+    let (parts, body) = request.into_parts();
+    let declared = header(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+        return Ok(error_envelope(
+            "RequestSizeLimitExceeded",
+            "The request body exceeds 10 MiB.",
+            &request_id,
+        ));
+    }
+    // A client that stops sending mid-body must not hold the connection forever.
+    let collected = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_REQUEST_BYTES).collect(),
+    )
+    .await
+    .map_err(|_| DropConnection)?;
+    let body = match collected {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Ok(error_envelope(
+                "RequestSizeLimitExceeded",
+                "The request body exceeds 10 MiB.",
+                &request_id,
+            ));
+        }
+        Err(_) => return Err(DropConnection),
     };
-    let action = header(request.headers(), "x-tc-action")
-        .map(str::to_owned)
-        .or_else(|| from_query("Action"));
+    let params = Params::of(&parts, &body);
+    let action = header(&parts.headers, "x-tc-action").or_else(|| params.get("Action"));
 
-    let fault = action.as_deref().and_then(|a| lock(&shared.faults).take(a));
+    let fault = action.and_then(|a| lock(&shared.faults).take(a));
     if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
         tokio::time::sleep(delay).await;
     }
@@ -138,38 +202,7 @@ where
         _ => {}
     }
 
-    let (parts, body) = request.into_parts();
-    let declared = header(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
-        return Ok(error_envelope(
-            "RequestSizeLimitExceeded",
-            "The request body exceeds 10 MiB.",
-            &request_id,
-        ));
-    }
-    // A client that stops sending mid-body must not hold the connection forever.
-    let collected = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        Limited::new(body, MAX_REQUEST_BYTES).collect(),
-    )
-    .await
-    .map_err(|_| DropConnection)?;
-    let body = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Ok(error_envelope(
-                "RequestSizeLimitExceeded",
-                "The request body exceeds 10 MiB.",
-                &request_id,
-            ));
-        }
-        Err(_) => return Err(DropConnection),
-    };
-
-    let outcome = process(&shared, &parts, &body, action.as_deref(), &from_query);
+    let outcome = process(&shared, &parts, &body, &params, action);
     match (outcome, fault) {
         (_, Some(FaultKind::DropAfterRead)) => Err(DropConnection),
         (Ok(_), Some(FaultKind::MalformedJson)) => Ok(json_response(
@@ -194,8 +227,8 @@ fn process(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &Bytes,
+    params: &Params,
     action: Option<&str>,
-    from_query: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Value, ApiFailure> {
     if parts.uri.path() != "/" {
         return Err(ApiFailure::new(
@@ -221,10 +254,7 @@ fn process(
             format!("The action `{action}` does not exist."),
         ));
     }
-    let version = header(&parts.headers, "x-tc-version")
-        .map(str::to_owned)
-        .or_else(|| from_query("Version"));
-    match version.as_deref() {
+    match header(&parts.headers, "x-tc-version").or_else(|| params.get("Version")) {
         None => {
             return Err(ApiFailure::new(
                 "MissingParameter",
@@ -240,7 +270,7 @@ fn process(
         }
     }
 
-    let secret_id = authenticate(shared, parts, body)?;
+    let secret_id = authenticate(shared, parts, body, params)?;
     if !lock(&shared.limiter).admit(&secret_id, action, Instant::now()) {
         return Err(ApiFailure::new(
             "RequestLimitExceeded",
@@ -248,21 +278,10 @@ fn process(
         ));
     }
 
-    let request_body = if parts.method == Method::GET {
-        let params: Vec<(String, String)> = parts
-            .uri
-            .query()
-            .map(cbs_model::decode_query)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "Action" | "Version" | "Region" | "Timestamp" | "Nonce" | "Language" | "Token"
-                )
-            })
-            .collect();
-        cbs_model::form_to_json(&format!("{action}Request"), params)
+    let json_body =
+        header(&parts.headers, "content-type").is_none_or(|t| t.starts_with("application/json"));
+    let request_body = if parts.method == Method::GET || !json_body {
+        cbs_model::form_to_json(&format!("{action}Request"), params.members().cloned())
             .map_err(|e| ApiFailure::new("InvalidParameter", e.to_string()))?
     } else if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
@@ -283,53 +302,78 @@ fn process(
             }
         }
     };
-    let region = header(&parts.headers, "x-tc-region")
-        .map(str::to_owned)
-        .or_else(|| from_query("Region"));
+    let region = header(&parts.headers, "x-tc-region").or_else(|| params.get("Region"));
     let now = shared.clock.now_ms();
-    let call = Call {
-        region: region.as_deref(),
-        now,
-    };
+    let call = Call { region, now };
     let mut world = lock(&shared.world);
     world.now_ms = now;
     actions::dispatch(&mut world, action, &call, request_body)
 }
 
-/// Verifies the signature and the token's validity; returns the secret id.
+/// Verifies the signature (TC3 with an `Authorization` header, else legacy v1 with a
+/// `Signature` parameter) and the token's validity; returns the secret id.
 fn authenticate(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &Bytes,
+    params: &Params,
 ) -> Result<String, ApiFailure> {
-    let headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .collect();
-    let received = ReceivedRequest::new(
-        parts.method.as_str(),
-        parts.uri.path(),
-        parts.uri.query().unwrap_or(""),
-        body,
-        &headers,
-    );
     let now = clock::wall_unix_secs();
     let store = shared
         .credentials
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let verified = shared
-        .verifier
-        .verify(&received, now, |id| store.get(id))
-        .map_err(|e| ApiFailure::new(e.api_code(), capitalize(e.detail())))?;
-    if store.expired(verified.secret_id(), now) {
+    let refused = |e: tc3_sign::VerifyError| ApiFailure::new(e.api_code(), capitalize(e.detail()));
+    let secret_id = if !parts.headers.contains_key(http::header::AUTHORIZATION)
+        && params.get(tc3_sign::v1::SIGNATURE).is_some()
+    {
+        let pairs: Vec<(&str, &str)> = params
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let host = header(&parts.headers, "host").unwrap_or("");
+        let request =
+            tc3_sign::v1::Request::new(parts.method.as_str(), host, &pairs).path(parts.uri.path());
+        let verified =
+            tc3_sign::v1::verify(&request, now, tc3_sign::DEFAULT_CLOCK_WINDOW_SECS, |id| {
+                store.get(id).map(|c| c.secret_key())
+            })
+            .map_err(refused)?;
+        let expected = store.get(&verified.secret_id).and_then(|c| c.token());
+        if expected.is_some() && params.get("Token") != expected {
+            return Err(ApiFailure::new(
+                "AuthFailure.TokenFailure",
+                "The Token parameter is missing or wrong.",
+            ));
+        }
+        verified.secret_id
+    } else {
+        let headers: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .collect();
+        let received = ReceivedRequest::new(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            body,
+            &headers,
+        );
+        let verified = shared
+            .verifier
+            .verify(&received, now, |id| store.get(id))
+            .map_err(refused)?;
+        verified.secret_id().to_owned()
+    };
+    if store.expired(&secret_id, now) {
         return Err(ApiFailure::new(
             "AuthFailure.TokenFailure",
             "The temporary credentials have expired.",
         ));
     }
-    Ok(verified.secret_id().to_owned())
+    Ok(secret_id)
 }
 
 fn capitalize(text: &str) -> String {

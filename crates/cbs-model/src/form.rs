@@ -1,20 +1,77 @@
-//! GET-style parameters (`Filters.0.Values.1=x`) to the JSON body they stand for.
+//! Form and GET parameters (`Filters.0.Values.1=x`) to and from the JSON body they stand
+//! for.
 
+#[cfg(feature = "schema")]
 use std::collections::BTreeMap;
+#[cfg(feature = "schema")]
 use std::fmt;
 
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
+#[cfg(feature = "schema")]
+use serde_json::{Map, Number};
 
+#[cfg(feature = "schema")]
 use crate::generated::schema::object_schema;
+#[cfg(feature = "schema")]
 use crate::schema::{MemberType, ObjectSchema};
 
+/// Flattens a JSON request body into the parameters a form or query carries: list items
+/// as `Name.0`, `Name.1`, object members as `Name.Member`; strings as they are, numbers
+/// as their JSON text, booleans as `true`/`false`; `null` members are left out.
+///
+/// ```
+/// let params = cbs_model::json_to_form(&serde_json::json!({
+///     "Limit": 5,
+///     "Filters": [{"Name": "snapshot-state", "Values": ["NORMAL", "CREATING"]}],
+///     "Offset": null,
+/// }));
+/// assert_eq!(params, [
+///     ("Filters.0.Name".to_owned(), "snapshot-state".to_owned()),
+///     ("Filters.0.Values.0".to_owned(), "NORMAL".to_owned()),
+///     ("Filters.0.Values.1".to_owned(), "CREATING".to_owned()),
+///     ("Limit".to_owned(), "5".to_owned()),
+/// ]);
+/// ```
+pub fn json_to_form(body: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        let child = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
+        match value {
+            Value::Null => {}
+            Value::Bool(b) => out.push((prefix.to_owned(), b.to_string())),
+            Value::Number(n) => out.push((prefix.to_owned(), n.to_string())),
+            Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(&child(&i.to_string()), item, out);
+                }
+            }
+            Value::Object(members) => {
+                for (name, member) in members {
+                    walk(&child(name), member, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", body, &mut out);
+    out
+}
+
 /// A form parameter that does not fit the object it is meant for.
+#[cfg(feature = "schema")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormError {
     key: String,
     reason: &'static str,
 }
 
+#[cfg(feature = "schema")]
 impl FormError {
     fn new(key: &str, reason: &'static str) -> Self {
         FormError {
@@ -34,14 +91,17 @@ impl FormError {
     }
 }
 
+#[cfg(feature = "schema")]
 impl fmt::Display for FormError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "parameter `{}`: {}", self.key, self.reason)
     }
 }
 
+#[cfg(feature = "schema")]
 impl std::error::Error for FormError {}
 
+#[cfg(feature = "schema")]
 enum Node {
     /// Just created; the parameter being placed decides what it becomes.
     Vacant,
@@ -50,6 +110,7 @@ enum Node {
     List(BTreeMap<usize, Node>),
 }
 
+#[cfg(feature = "schema")]
 impl Node {
     fn into_value(self) -> Value {
         match self {
@@ -65,7 +126,8 @@ impl Node {
     }
 }
 
-/// Turns flattened parameters into the JSON object they stand for, typed by the model:
+/// Turns flattened parameters into the JSON object they stand for, typed by the model
+/// (feature `schema`):
 /// `Limit=5` becomes a number, `Filters.0.Values.1=x` the second value of the first filter.
 ///
 /// `object` names the request object (`DescribeSnapshotsRequest`); parameters that are
@@ -83,6 +145,7 @@ impl Node {
 /// }));
 /// # Ok::<(), cbs_model::FormError>(())
 /// ```
+#[cfg(feature = "schema")]
 pub fn form_to_json<K: AsRef<str>, V: AsRef<str>>(
     object: &str,
     params: impl IntoIterator<Item = (K, V)>,
@@ -96,6 +159,7 @@ pub fn form_to_json<K: AsRef<str>, V: AsRef<str>>(
     Ok(Node::Object(root).into_value())
 }
 
+#[cfg(feature = "schema")]
 fn insert<'k>(
     into: &mut BTreeMap<String, Node>,
     schema: &ObjectSchema,
@@ -133,6 +197,7 @@ fn insert<'k>(
     )
 }
 
+#[cfg(feature = "schema")]
 fn place<'k>(
     slot: &mut Node,
     ty: MemberType,
@@ -166,6 +231,7 @@ fn place<'k>(
     Ok(())
 }
 
+#[cfg(feature = "schema")]
 fn scalar_value(ty: MemberType, value: &str) -> Option<Value> {
     Some(match ty {
         MemberType::String => Value::String(value.to_owned()),
@@ -223,10 +289,20 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "schema"))]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn flattening_and_unflattening_agree() {
+        let body = json!({"Limit": 5, "Filters": [{"Name": "disk-id", "Values": ["d-1", "d-2"]}], "Offset": 0});
+        let params = json_to_form(&body);
+        assert_eq!(
+            form_to_json("DescribeSnapshotsRequest", params).unwrap(),
+            body
+        );
+    }
 
     #[test]
     fn nested_lists_and_objects() {

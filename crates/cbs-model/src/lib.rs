@@ -56,7 +56,7 @@ mod de;
 #[cfg(feature = "json")]
 mod envelope;
 mod error_code;
-#[cfg(feature = "schema")]
+#[cfg(feature = "json")]
 mod form;
 mod generated;
 mod macros;
@@ -74,7 +74,9 @@ pub use copy::RegionCopy;
 #[cfg(feature = "json")]
 pub use envelope::{ApiError, DecodeError, DecodeErrorKind, parse_response};
 #[cfg(feature = "schema")]
-pub use form::{FormError, decode_query, form_to_json};
+pub use form::{FormError, form_to_json};
+#[cfg(feature = "json")]
+pub use form::{decode_query, json_to_form};
 pub use generated::actions::{ACTIONS, action_index, action_info, visit_action};
 pub use generated::enums::*;
 pub use generated::error_codes::ErrorCode;

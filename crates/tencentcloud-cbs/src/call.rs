@@ -147,6 +147,7 @@ impl Client {
             target: Target {
                 service: cbs_model::SERVICE,
                 action: A::NAME,
+                version: cbs_model::VERSION,
                 region: options.region.as_deref().or(self.inner.region.as_deref()),
                 action_header: const { HeaderValue::from_static(A::NAME) },
                 version_header: const { HeaderValue::from_static(cbs_model::VERSION) },
@@ -260,6 +261,7 @@ impl Client {
             target: Target {
                 service,
                 action,
+                version,
                 region: region.or(self.inner.region.as_deref()),
                 action_header: header(action)?,
                 version_header: header(version)?,

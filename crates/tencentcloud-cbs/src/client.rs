@@ -13,7 +13,7 @@ use crate::clock::{Clock, SkewedClock, SystemClock};
 use crate::credentials::{ChainProvider, ProvideCredentials, ProviderContext};
 use crate::endpoint::{self, DEFAULT_ROOT_DOMAIN, Endpoint};
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
-use crate::request::{self, SigningKeys};
+use crate::request::{self, SignatureMethod, SigningKeys};
 use crate::retry::RetryConfig;
 
 /// The language of the service's error messages (`X-TC-Language`).
@@ -140,6 +140,7 @@ pub struct ClientBuilder {
     attempt_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     allow_http: bool,
+    signature: SignatureMethod,
     /// Settings of the default transport only.
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -266,6 +267,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How requests are signed: TC3-HMAC-SHA256 by default, or a legacy v1 method for
+    /// APIs and gateways that want one.
+    pub fn signature_method(mut self, method: SignatureMethod) -> Self {
+        self.signature = method;
+        self
+    }
+
     /// Allows a plain `http` endpoint on a non-loopback host.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
@@ -339,6 +347,7 @@ impl ClientBuilder {
                 region: self.region,
                 request: request::Settings {
                     endpoint,
+                    signature: self.signature,
                     request_client,
                     language: self
                         .language

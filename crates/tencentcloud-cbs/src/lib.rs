@@ -1,13 +1,16 @@
 //! A client for Tencent Cloud Block Storage (CBS), API version 2017-03-12.
 //!
-//! - Typed operations for all 44 actions, in a fluent style:
+//! - Typed operations for all 61 actions (both sites' models), in a fluent style:
 //!   `client.copy_snapshot_cross_regions().snapshot_id("snap-…").destination_regions(["ap-beijing"]).send().await`,
 //!   validated before anything is sent.
-//! - Retries that are safe: throttling, clock-skew rejections and connections that never
-//!   sent anything are retried for every action; transient failures only for read-only
-//!   ones, so a copy is never started twice because an answer got lost.
-//! - A client-side rate limiter per action, so concurrent callers wait instead of
-//!   collecting `RequestLimitExceeded`.
+//! - Retries that are safe, by one rule: throttling, clock-skew rejections and
+//!   connections that never sent anything are retried for every action; transient
+//!   failures only for read-only ones and for idempotent ones, whose empty `ClientToken`
+//!   the client fills once per call; so a copy is never started twice because an answer
+//!   got lost. [`Error::is_retryable`] and [`Error::may_have_executed`] answer by the
+//!   same rule.
+//! - A client-side rate limiter per action, taken by every attempt, so concurrent
+//!   callers and their retries wait instead of collecting `RequestLimitExceeded`.
 //! - Clock-skew recovery: a request rejected for its timestamp is re-signed with the
 //!   service's time and sent again.
 //! - One small [`Error`] with the code, message and request id, and whether the request
@@ -74,6 +77,7 @@ pub use error::{
 pub use paginator::{Items, Paginator};
 pub use rate_limit::RateLimitConfig;
 pub use replicate::{CopyAndWait, RegionOutcome};
+pub use request::SignatureMethod;
 pub use retry::{RetryConfig, RetryQuota};
 pub use waiter::{SnapshotProgress, SnapshotWaiter, WaiterError};
 

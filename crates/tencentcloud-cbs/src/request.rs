@@ -20,9 +20,27 @@ pub(crate) const X_TC_TOKEN: HeaderName = HeaderName::from_static("x-tc-token");
 pub(crate) const X_TC_TRACE_ID: HeaderName = HeaderName::from_static("x-tc-traceid");
 pub(crate) const X_TC_REQUEST_CLIENT: HeaderName = HeaderName::from_static("x-tc-requestclient");
 
+/// How requests are signed.
+///
+/// TC3-HMAC-SHA256 (the default) signs headers and a JSON body. The legacy v1 methods
+/// sign a form body that carries everything as parameters; the service still accepts
+/// them, and some older APIs and gateways want them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureMethod {
+    /// `TC3-HMAC-SHA256`.
+    #[default]
+    Tc3HmacSha256,
+    /// Legacy v1 `HmacSHA1`.
+    HmacSha1,
+    /// Legacy v1 `HmacSHA256`.
+    HmacSha256,
+}
+
 /// What every request of a client shares.
 pub(crate) struct Settings {
     pub endpoint: Endpoint,
+    pub signature: SignatureMethod,
     /// `X-TC-RequestClient`: the SDK name and version, and the caller's tag.
     pub request_client: HeaderValue,
     /// `X-TC-Language`, when set.
@@ -36,6 +54,7 @@ pub(crate) struct Target<'a> {
     pub service: &'a str,
     pub action: &'a str,
     pub region: Option<&'a str>,
+    pub version: &'a str,
     /// `X-TC-Action`, `X-TC-Version` and `X-TC-TraceId`, ready to send.
     pub action_header: HeaderValue,
     pub version_header: HeaderValue,
@@ -110,6 +129,23 @@ pub(crate) fn build(
         .path_and_query(http::uri::PathAndQuery::from_static("/"))
         .build()
         .map_err(|_| unsendable("the endpoint"))?;
+    let algorithm = match settings.signature {
+        SignatureMethod::Tc3HmacSha256 => None,
+        SignatureMethod::HmacSha1 => Some(tc3_sign::v1::Algorithm::HmacSha1),
+        SignatureMethod::HmacSha256 => Some(tc3_sign::v1::Algorithm::HmacSha256),
+    };
+    if let Some(algorithm) = algorithm {
+        return build_v1(
+            settings,
+            target,
+            body,
+            credentials,
+            timestamp,
+            algorithm,
+            uri,
+            host_header,
+        );
+    }
     let key = settings
         .signing_keys
         .key(credentials, target.service, timestamp)
@@ -152,6 +188,79 @@ pub(crate) fn build(
         headers.insert(X_TC_TOKEN, token);
     }
     headers.insert(AUTHORIZATION, authorization);
+    Ok(request)
+}
+
+/// A legacy v1 request: the body's members flattened, and the common parameters, in a
+/// signed form body; no `X-TC-*` headers.
+#[allow(clippy::too_many_arguments)]
+fn build_v1(
+    settings: &Settings,
+    target: &Target<'_>,
+    body: &Bytes,
+    credentials: &Credentials,
+    timestamp: u64,
+    algorithm: tc3_sign::v1::Algorithm,
+    uri: http::Uri,
+    host_header: HeaderValue,
+) -> Result<cbs_transport::HttpRequest, Error> {
+    let invalid = |what: String| Error::invalid_input(target.action, None, what);
+    let members: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("cannot be sent as a form: {e}")))?;
+    let mut params = cbs_model::json_to_form(&members);
+    let timestamp = timestamp.to_string();
+    // A positive nonce, as the SDKs send.
+    let nonce = (crate::random::next_u64() % 1_000_000_000 + 1).to_string();
+    let mut common = vec![
+        ("Action", target.action),
+        ("Version", target.version),
+        ("Timestamp", timestamp.as_str()),
+        ("Nonce", nonce.as_str()),
+        ("SecretId", credentials.secret_id()),
+        ("SignatureMethod", algorithm.as_str()),
+    ];
+    if let Some(region) = target.region {
+        common.push(("Region", region));
+    }
+    if let Some(token) = credentials.token() {
+        common.push(("Token", token));
+    }
+    if let Some(language) = settings.language.as_ref().and_then(|l| l.to_str().ok()) {
+        common.push(("Language", language));
+    }
+    if let Ok(client) = settings.request_client.to_str() {
+        common.push(("RequestClient", client));
+    }
+    for (name, _) in &common {
+        if params.iter().any(|(n, _)| n == name) {
+            return Err(invalid(format!(
+                "has a member `{name}`, which v1 signing uses for itself"
+            )));
+        }
+    }
+    params.extend(
+        common
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned())),
+    );
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let host = uri.authority().map_or("", |a| a.as_str());
+    let signature = tc3_sign::v1::Request::new("POST", host, &pairs)
+        .sign(credentials.secret_key(), algorithm)
+        .map_err(|e| invalid(format!("cannot be signed: {e}")))?;
+    let form = tc3_sign::v1::form_body(&pairs, &signature);
+    let mut request = http::Request::new(Bytes::from(form));
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(HOST, host_header);
     Ok(request)
 }
 
