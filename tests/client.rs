@@ -79,7 +79,10 @@ async fn the_wire_format_over_a_socket() {
     let emulator = tcp_emulator().await;
     let client = tcp_client_builder(&emulator).build().unwrap();
     let page = client.describe_snapshots().send().await.unwrap();
-    assert_eq!(page.total_count, Some(2));
+    assert_eq!(
+        page.total_count,
+        Some(emulator.snapshots("ap-guangzhou").len() as u64)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -342,7 +345,10 @@ async fn bad_gateway_pages_are_decode_errors_and_retried_only_when_repeatable() 
             .times(2),
     );
     let page = client.describe_snapshots().send().await.unwrap();
-    assert_eq!(page.total_count, Some(2));
+    assert_eq!(
+        page.total_count,
+        Some(emulator.snapshots("ap-guangzhou").len() as u64)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -450,7 +456,10 @@ async fn a_mutating_call_dropped_after_it_ran_is_not_sent_again() {
             .times(1),
     );
     let page = client.describe_snapshots().send().await.unwrap();
-    assert_eq!(page.total_count, Some(2));
+    assert_eq!(
+        page.total_count,
+        Some(emulator.snapshots("ap-guangzhou").len() as u64)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -604,7 +613,10 @@ async fn a_clock_ten_minutes_off_recovers() {
             .build()
             .unwrap();
         let page = client.describe_snapshots().send().await.unwrap();
-        assert_eq!(page.total_count, Some(2));
+        assert_eq!(
+            page.total_count,
+            Some(emulator.snapshots("ap-guangzhou").len() as u64)
+        );
         assert!(
             (client.clock_offset_secs() + offset).abs() <= 2,
             "learned {}",
@@ -702,7 +714,8 @@ async fn every_attempt_is_signed_afresh() {
 async fn a_hundred_concurrent_copies_meet_no_rate_limit() {
     let emulator = emulator_builder(Duration::from_secs(1))
         .snapshot_quota(10_000)
-        .start_in_process();
+        .start_in_process()
+        .expect("emulator starts");
     let sources = emulator.add_snapshots("ap-guangzhou", 100);
     // No retries: a RequestLimitExceeded from the service would surface.
     let client = client_builder(&emulator)
@@ -752,7 +765,8 @@ async fn retries_are_paced_like_first_attempts() {
     // bursts of 2. Retries included, no second may see more than 5 + 2 sends.
     let emulator = emulator_builder(Duration::from_secs(1))
         .rate_limit(0)
-        .start_in_process();
+        .start_in_process()
+        .expect("emulator starts");
     emulator.inject(throttle().action("DescribeSnapshots").times(30));
     let recorder = Recording::new(emulator.transport());
     let client = client_builder(&emulator)
@@ -805,7 +819,10 @@ async fn call_json_reaches_any_action() {
         )
         .await
         .unwrap();
-    assert_eq!(response["TotalCount"], 2);
+    assert_eq!(
+        response["TotalCount"],
+        emulator.snapshots("ap-guangzhou").len()
+    );
     assert_eq!(response["SnapshotSet"].as_array().unwrap().len(), 1);
     assert!(
         client
@@ -960,7 +977,8 @@ fn secrets_never_reach_debug_output_or_trace_logs() {
         let emulator = cbs_emulator::Emulator::builder()
             .temporary_credential(SECRET_ID, SECRET_KEY, token, u64::MAX)
             .seed_demo(true)
-            .start_in_process();
+            .start_in_process()
+            .expect("emulator starts");
         let client = client_builder(&emulator)
             .credentials(Credentials::new(SECRET_ID, SECRET_KEY).with_token(token, None))
             .build()

@@ -553,7 +553,8 @@ async fn a_token_failure_refreshes_once_and_retries() {
     let emulator = cbs_emulator::Emulator::builder()
         .temporary_credential("AKIDtemp", "temp-key", "fresh-token", unix_now() + 3600)
         .seed_demo(true)
-        .start_in_process();
+        .start_in_process()
+        .expect("emulator starts");
     let expiry = Some(SystemTime::now() + Duration::from_secs(3600));
     let provider = Scripted::new(vec![
         Answer::Ok(Credentials::new("AKIDtemp", "temp-key").with_token("revoked-token", expiry)),
@@ -564,7 +565,10 @@ async fn a_token_failure_refreshes_once_and_retries() {
         .build()
         .unwrap();
     let page = client.describe_snapshots().send().await.unwrap();
-    assert_eq!(page.total_count, Some(2));
+    assert_eq!(
+        page.total_count,
+        Some(emulator.snapshots("ap-guangzhou").len() as u64)
+    );
     assert_eq!(
         provider.calls.load(Ordering::SeqCst),
         2,

@@ -52,7 +52,9 @@ async fn partial_success_is_split_by_region() {
 
 #[tokio::test(start_paused = true)]
 async fn the_waiter_sees_percent_rise_and_ends_normal() {
-    let emulator = emulator_builder(Duration::from_millis(1500)).start_in_process();
+    let emulator = emulator_builder(Duration::from_millis(1500))
+        .start_in_process()
+        .expect("emulator starts");
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -87,7 +89,9 @@ async fn the_waiter_sees_percent_rise_and_ends_normal() {
 
 #[tokio::test(start_paused = true)]
 async fn a_snapshot_deleted_while_waiting_ends_the_wait() {
-    let emulator = emulator_builder(Duration::from_secs(60)).start_in_process();
+    let emulator = emulator_builder(Duration::from_secs(60))
+        .start_in_process()
+        .expect("emulator starts");
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -123,7 +127,9 @@ async fn a_snapshot_deleted_while_waiting_ends_the_wait() {
 
 #[tokio::test(start_paused = true)]
 async fn the_max_wait_is_honoured() {
-    let emulator = emulator_builder(Duration::from_secs(120)).start_in_process();
+    let emulator = emulator_builder(Duration::from_secs(120))
+        .start_in_process()
+        .expect("emulator starts");
     let client = client(&emulator);
     let output = client
         .copy_snapshot_cross_regions()
@@ -171,7 +177,9 @@ async fn a_snapshot_that_never_appears_counts_as_vanished() {
 
 #[tokio::test(start_paused = true)]
 async fn copy_and_wait_reports_every_region() {
-    let emulator = emulator_builder(Duration::from_millis(800)).start_in_process();
+    let emulator = emulator_builder(Duration::from_millis(800))
+        .start_in_process()
+        .expect("emulator starts");
     let client = client(&emulator);
     let progress = Arc::new(Mutex::new(BTreeSet::new()));
     let log = progress.clone();
@@ -379,7 +387,9 @@ async fn a_service_ignoring_offset_cannot_loop_the_paginator() {
 
 #[tokio::test(start_paused = true)]
 async fn copy_and_wait_answers_per_requested_region_in_order() {
-    let emulator = emulator_builder(Duration::from_millis(800)).start_in_process();
+    let emulator = emulator_builder(Duration::from_millis(800))
+        .start_in_process()
+        .expect("emulator starts");
     let client = client(&emulator);
     // The service answers in another order and leaves ap-shanghai out.
     emulator.inject(

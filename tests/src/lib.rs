@@ -30,7 +30,9 @@ pub fn emulator_builder(copy: Duration) -> EmulatorBuilder {
 
 /// An emulator in process with the test credential and demo data.
 pub fn emulator() -> EmulatorHandle {
-    emulator_builder(Duration::from_secs(1)).start_in_process()
+    emulator_builder(Duration::from_secs(1))
+        .start_in_process()
+        .expect("emulator starts")
 }
 
 /// An emulator listening on 127.0.0.1, for the tests of the wire itself.

@@ -27,6 +27,15 @@ impl EmuClock {
         }
     }
 
+    /// The same clock, but reading `unix_ms` now (if that is later than it reads): a
+    /// restarted emulator's time goes on from its saved state, never backwards.
+    pub(crate) fn resume_at(self, unix_ms: u64) -> Self {
+        EmuClock {
+            started_unix_ms: self.started_unix_ms.max(unix_ms),
+            ..self
+        }
+    }
+
     /// Emulated Unix milliseconds.
     pub(crate) fn now_ms(&self) -> u64 {
         let elapsed = self.started.elapsed().as_secs_f64() * 1000.0 * self.scale;
@@ -46,13 +55,21 @@ fn wall_unix_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC, the way the service writes `CreateTime`.
-pub(crate) fn datetime(unix_ms: u64) -> String {
-    let unix_secs = unix_ms / 1000;
-    let date = tc3_sign::UtcDate::from_unix(unix_secs)
+/// China Standard Time, UTC+8, in which the service writes and reads its times.
+const CST_OFFSET_MS: u64 = 8 * 3_600_000;
+
+/// The date (`YYYY-MM-DD`) and the seconds into that day, in China Standard Time.
+fn cst(unix_ms: u64) -> (String, u64) {
+    let secs = (unix_ms + CST_OFFSET_MS) / 1000;
+    let date = tc3_sign::UtcDate::from_unix(secs)
         .map(|d| d.to_string())
         .unwrap_or_else(|_| "9999-12-31".to_owned());
-    let secs = unix_secs % 86_400;
+    (date, secs % 86_400)
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, the way the service writes `CreateTime` (UTC+8).
+pub(crate) fn datetime(unix_ms: u64) -> String {
+    let (date, secs) = cst(unix_ms);
     format!(
         "{date} {:02}:{:02}:{:02}",
         secs / 3600,
@@ -61,13 +78,87 @@ pub(crate) fn datetime(unix_ms: u64) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SS+08:00`, the way the service writes its ISO times.
+pub(crate) fn iso(unix_ms: u64) -> String {
+    let (date, secs) = cst(unix_ms);
+    format!(
+        "{date}T{:02}:{:02}:{:02}+08:00",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `YYYY-MM-DD` (UTC+8).
+pub(crate) fn date(unix_ms: u64) -> String {
+    cst(unix_ms).0
+}
+
+/// `yyyyMMdd_HH` (UTC+8), as scheduled snapshots are named.
+pub(crate) fn compact_hour(unix_ms: u64) -> String {
+    let (date, secs) = cst(unix_ms);
+    format!("{}_{:02}", date.replace('-', ""), secs / 3600)
+}
+
+/// `(day number, weekday with 0 for Sunday, day of the month, hour)` in UTC+8.
+pub(crate) fn calendar(unix_ms: u64) -> (u64, u64, u64, u64) {
+    let local = (unix_ms + CST_OFFSET_MS) / 1000;
+    let day = local / 86_400;
+    let (date, secs) = cst(unix_ms);
+    let day_of_month = date[8..10].parse().unwrap_or(1);
+    // 1970-01-01 was a Thursday.
+    (day, (day + 4) % 7, day_of_month, secs / 3600)
+}
+
+/// Reads `YYYY-MM-DD HH:MM:SS` (UTC+8), as a request's `Deadline` is written.
+pub(crate) fn parse_datetime(text: &str) -> Option<u64> {
+    let (date, time) = text.trim().split_once(' ')?;
+    let mut d = date.split('-').map(|p| p.parse::<u64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || s > 59
+    {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (era-based conversion).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    let local_ms = (days * 86_400 + h * 3600 + m * 60 + s) * 1000;
+    local_ms.checked_sub(CST_OFFSET_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn formats() {
-        assert_eq!(datetime(1_700_000_000_000), "2023-11-14 22:13:20");
+    fn formats_in_china_standard_time() {
+        // 2023-11-14T22:13:20Z is 2023-11-15 06:13:20 in UTC+8, a Wednesday.
+        assert_eq!(datetime(1_700_000_000_000), "2023-11-15 06:13:20");
+        assert_eq!(iso(1_700_000_000_000), "2023-11-15T06:13:20+08:00");
+        assert_eq!(compact_hour(1_700_000_000_000), "20231115_06");
+        let (_, weekday, day_of_month, hour) = calendar(1_700_000_000_000);
+        assert_eq!((weekday, day_of_month, hour), (3, 15, 6));
+        assert_eq!(
+            parse_datetime("2023-11-15 06:13:20"),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(parse_datetime("2023-13-15 06:13:20"), None);
+        assert_eq!(parse_datetime("soon"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,12 +17,9 @@ pub enum FaultKind {
         #[serde(default)]
         message: String,
     },
-    /// Wait this long before handling the call normally.
-    Delay {
-        /// Milliseconds to wait.
-        millis: u64,
-    },
-    /// Close the connection before reading the request body: the action does not run.
+    /// Wait before handling the call normally, for a time drawn from a distribution.
+    Delay(Latency),
+    /// Close the connection before the request is handled: the action does not run.
     DropBeforeRead,
     /// Read the request and run the action, then close the connection without
     /// answering: the client cannot know whether it ran (it did).
@@ -47,6 +44,77 @@ fn ok() -> u16 {
     200
 }
 
+/// How long a [`Delay`](FaultKind::Delay) waits: `millis`, plus a random extra of up
+/// to `jitter_millis` spread as `spread` says.
+///
+/// In a fault file: `{"kind": "delay", "millis": 200, "jitter_millis": 800, "spread":
+/// "exponential"}`; `jitter_millis` and `spread` may be left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Latency {
+    /// The least wait, in milliseconds.
+    pub millis: u64,
+    /// The scale of the random extra, in milliseconds.
+    #[serde(default)]
+    pub jitter_millis: u64,
+    /// How the extra is spread.
+    #[serde(default)]
+    pub spread: Spread,
+}
+
+/// How the random part of a [`Latency`] is spread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Spread {
+    /// Evenly between zero and the jitter.
+    #[default]
+    Uniform,
+    /// A long tail: exponential with the jitter as its mean, cut at ten times it, as
+    /// a congested network's latencies are.
+    Exponential,
+}
+
+impl Latency {
+    /// Always exactly `duration`.
+    pub fn fixed(duration: Duration) -> Self {
+        Latency {
+            millis: duration.as_millis() as u64,
+            jitter_millis: 0,
+            spread: Spread::Uniform,
+        }
+    }
+
+    /// Evenly between `least` and `most`.
+    pub fn uniform(least: Duration, most: Duration) -> Self {
+        let millis = least.as_millis() as u64;
+        Latency {
+            millis,
+            jitter_millis: (most.as_millis() as u64).saturating_sub(millis),
+            spread: Spread::Uniform,
+        }
+    }
+
+    /// `least` plus an exponential extra with mean `mean_extra`.
+    pub fn long_tail(least: Duration, mean_extra: Duration) -> Self {
+        Latency {
+            millis: least.as_millis() as u64,
+            jitter_millis: mean_extra.as_millis() as u64,
+            spread: Spread::Exponential,
+        }
+    }
+
+    /// One wait drawn from the distribution, given `unit` uniform in [0, 1).
+    fn sample(&self, unit: f64) -> Duration {
+        let jitter = self.jitter_millis as f64;
+        let extra = match self.spread {
+            Spread::Uniform => unit * jitter,
+            Spread::Exponential => (-(1.0 - unit).ln() * jitter).min(10.0 * jitter),
+        };
+        Duration::from_millis(self.millis.saturating_add(extra as u64))
+    }
+}
+
 /// An injected fault: which calls it hits and how often.
 ///
 /// ```
@@ -61,6 +129,10 @@ pub struct Fault {
     /// The action it applies to; every action when `None`.
     #[serde(default)]
     pub action: Option<String>,
+    /// The region it applies to (the request's `X-TC-Region`); every region when
+    /// `None`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// What it does.
     #[serde(flatten)]
     pub kind: FaultKind,
@@ -81,6 +153,7 @@ impl Fault {
     pub fn new(kind: FaultKind) -> Self {
         Fault {
             action: None,
+            region: None,
             kind,
             times: None,
             probability: 1.0,
@@ -90,6 +163,12 @@ impl Fault {
     /// Only calls of `action`.
     pub fn action(mut self, action: impl Into<String>) -> Self {
         self.action = Some(action.into());
+        self
+    }
+
+    /// Only calls addressed to `region`: one destination slow or failing.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
         self
     }
 
@@ -119,13 +198,13 @@ impl FaultList {
         self.0.clear();
     }
 
-    /// The fault for a call of `action`, consuming one use of it.
-    pub(crate) fn take(&mut self, action: &str) -> Option<FaultKind> {
+    /// The fault for a call of `action` to `region`, consuming one use of it.
+    pub(crate) fn take(&mut self, action: &str, region: Option<&str>) -> Option<FaultKind> {
         let index = self.0.iter().position(|f| {
             f.action.as_deref().is_none_or(|a| a == action)
+                && f.region.as_deref().is_none_or(|r| Some(r) == region)
                 && f.times != Some(0)
-                && (f.probability >= 1.0
-                    || (crate::ids::next_u64() as f64 / u64::MAX as f64) < f.probability)
+                && (f.probability >= 1.0 || unit() < f.probability)
         })?;
         let fault = &mut self.0[index];
         let kind = fault.kind.clone();
@@ -144,10 +223,16 @@ pub fn parse_fault_file(text: &str) -> Result<Vec<Fault>, String> {
     serde_json::from_str(text).map_err(|e| format!("fault file: {e}"))
 }
 
+/// A random number in [0, 1).
+fn unit() -> f64 {
+    (crate::ids::next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 impl FaultKind {
+    /// How long to wait before handling the call, drawn now.
     pub(crate) fn delay(&self) -> Option<Duration> {
         match self {
-            FaultKind::Delay { millis } => Some(Duration::from_millis(*millis)),
+            FaultKind::Delay(latency) => Some(latency.sample(unit())),
             _ => None,
         }
     }
@@ -165,10 +250,47 @@ mod tests {
                 .action("DescribeSnapshots")
                 .times(2),
         );
-        assert_eq!(list.take("CreateSnapshot"), None);
-        assert_eq!(list.take("DescribeSnapshots"), Some(FaultKind::BadGateway));
-        assert_eq!(list.take("DescribeSnapshots"), Some(FaultKind::BadGateway));
-        assert_eq!(list.take("DescribeSnapshots"), None);
+        assert_eq!(list.take("CreateSnapshot", None), None);
+        assert_eq!(
+            list.take("DescribeSnapshots", None),
+            Some(FaultKind::BadGateway)
+        );
+        assert_eq!(
+            list.take("DescribeSnapshots", None),
+            Some(FaultKind::BadGateway)
+        );
+        assert_eq!(list.take("DescribeSnapshots", None), None);
+    }
+
+    #[test]
+    fn region_filter() {
+        let mut list = FaultList::default();
+        list.push(Fault::new(FaultKind::BadGateway).region("ap-tokyo"));
+        assert_eq!(list.take("DescribeSnapshots", Some("ap-seoul")), None);
+        assert_eq!(list.take("DescribeSnapshots", None), None);
+        assert_eq!(
+            list.take("DescribeSnapshots", Some("ap-tokyo")),
+            Some(FaultKind::BadGateway)
+        );
+    }
+
+    #[test]
+    fn latency_distributions_stay_in_their_bounds() {
+        let ms = Duration::from_millis;
+        let uniform = Latency::uniform(ms(100), ms(300));
+        assert_eq!(uniform.sample(0.0), ms(100));
+        assert_eq!(uniform.sample(0.5), ms(200));
+        assert!(uniform.sample(0.999_999) < ms(300));
+        let tail = Latency::long_tail(ms(50), ms(100));
+        assert_eq!(tail.sample(0.0), ms(50));
+        // The median of an exponential is ln 2 times its mean.
+        assert_eq!(tail.sample(0.5), ms(50 + 69));
+        assert_eq!(tail.sample(1.0 - 1e-12), ms(50 + 1000), "cut at ten means");
+        assert_eq!(Latency::fixed(ms(7)).sample(0.9), ms(7));
+        for _ in 0..1000 {
+            let drawn = FaultKind::Delay(uniform).delay().unwrap();
+            assert!(drawn >= ms(100) && drawn < ms(300), "{drawn:?}");
+        }
     }
 
     #[test]
@@ -176,10 +298,24 @@ mod tests {
         let faults = parse_fault_file(
             r#"[{"action": "CopySnapshotCrossRegions", "kind": "drop_after_read", "times": 1},
                 {"kind": "error", "code": "InternalError", "probability": 0.5},
-                {"kind": "delay", "millis": 20}]"#,
+                {"kind": "delay", "millis": 20},
+                {"kind": "delay", "millis": 20, "jitter_millis": 80, "spread": "exponential",
+                 "region": "ap-tokyo"}]"#,
         )
         .unwrap();
-        assert_eq!(faults.len(), 3);
+        assert_eq!(faults.len(), 4);
+        assert_eq!(
+            faults[2].kind,
+            FaultKind::Delay(Latency::fixed(Duration::from_millis(20)))
+        );
+        assert_eq!(
+            faults[3].kind,
+            FaultKind::Delay(Latency::long_tail(
+                Duration::from_millis(20),
+                Duration::from_millis(80)
+            ))
+        );
+        assert_eq!(faults[3].region.as_deref(), Some("ap-tokyo"));
         assert_eq!(faults[0].kind, FaultKind::DropAfterRead);
         assert_eq!(faults[1].probability, 0.5);
         assert!(parse_fault_file("[{\"kind\": \"explode\"}]").is_err());

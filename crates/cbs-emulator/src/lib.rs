@@ -1,19 +1,22 @@
-//! A local Tencent Cloud CBS endpoint for tests, demos and offline development.
+//! A local Tencent Cloud CBS for tests, demos and offline development.
 //!
-//! It speaks the real protocol (API 3.0 over HTTP, `POST` JSON or `GET` form), checks
-//! TC3-HMAC-SHA256 signatures with [`tc3_sign`]'s verifier, answers every failure with
-//! the service's error envelope and code, and keeps disks and snapshots per region.
-//! Cross-region snapshot copies take time and report progress, so code that copies and
-//! waits can be exercised end to end. Faults can be injected: error codes, delays,
-//! dropped connections, broken bodies, 502 pages.
+//! It speaks the real protocol (API 3.0 over HTTP or HTTPS: `POST` JSON, `GET` form,
+//! and the legacy v1 signed forms), checks signatures with [`tc3_sign`]'s verifiers,
+//! answers every failure with the service's error envelope and code, and implements
+//! every action of the API (both sites' models) with state: disks attached to instances,
+//! snapshots created and copied across regions over emulated time, auto snapshot
+//! policies that fire on schedule and prune by retention, backups, snapshot groups,
+//! share permissions, remote disks, prices and quotas. Requests with the same
+//! `ClientToken` run once.
 //!
-//! Implemented for real: `CopySnapshotCrossRegions`, `DescribeSnapshots`,
-//! `CreateSnapshot`, `DeleteSnapshots`, `ModifySnapshotAttribute`, `DescribeDisks`,
-//! `CreateDisks`, `DescribeSnapshotOverview`. Every other action of the API answers
-//! `UnsupportedOperation`; unknown actions answer `InvalidAction`.
+//! Emulated time runs on tokio's clock, scaled ([`time_scale`](EmulatorBuilder::time_scale)),
+//! so tests under paused time are exact and a demo can compress hours into minutes. The
+//! state can persist in a file ([`state_file`](EmulatorBuilder::state_file)). Faults can
+//! be injected per action and per region: error codes, delays, dropped connections,
+//! broken bodies, 502 pages, answers of any shape.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use cbs_emulator::Emulator;
 //!
@@ -24,7 +27,7 @@
 //!     .start()
 //!     .await?;
 //! println!("endpoint {}", emulator.endpoint());
-//! // … point a client at it …
+//! // … point a client at it (or use `emulator.transport()` in process) …
 //! emulator.shutdown().await;
 //! # Ok(())
 //! # }
@@ -37,12 +40,15 @@ mod clock;
 mod faults;
 mod ids;
 mod local;
+mod persist;
 mod protocol;
 mod rate_limit;
 mod server;
-mod world;
+mod state;
+mod tls;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -51,18 +57,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use actions::IMPLEMENTED;
-pub use faults::{Fault, FaultKind, parse_fault_file};
+pub use faults::{Fault, FaultKind, Latency, Spread, parse_fault_file};
 pub use local::LocalTransport;
+pub use persist::StateFileError;
 pub use protocol::MAX_REQUEST_BYTES;
-pub use world::REGIONS;
+pub use state::REGIONS;
 
 use auth::CredentialStore;
 use clock::EmuClock;
 use faults::FaultList;
+use persist::StateFile;
 use protocol::{Shared, lock};
 use rate_limit::RateLimiter;
-use world::{Progress, World};
+use state::{Settings, World};
 
 /// The secret id the emulator accepts when no credential is configured.
 pub const DEMO_SECRET_ID: &str = "AKIDLOCALEMULATOR0000000000000000000";
@@ -81,18 +88,51 @@ impl Emulator {
     }
 }
 
+/// Why an emulator could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The socket could not be bound.
+    Bind(std::io::Error),
+    /// The state file cannot be used.
+    State(StateFileError),
+    /// The TLS certificate could not be made or written.
+    Tls(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+            StartError::State(e) => e.fmt(f),
+            StartError::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Bind(e) => Some(e),
+            StartError::State(e) => Some(e),
+            StartError::Tls(_) => None,
+        }
+    }
+}
+
 /// Settings for an emulator.
 #[derive(Debug)]
 pub struct EmulatorBuilder {
     bind: SocketAddr,
     credentials: Vec<(Credentials, Option<u64>)>,
     seed_demo: bool,
-    copy_duration: Duration,
-    create_duration: Duration,
+    settings: Settings,
     rate_limit: u32,
-    snapshot_quota: usize,
     faults: Vec<Fault>,
     time_scale: f64,
+    state_file: Option<PathBuf>,
+    instances: Vec<(String, String, String)>,
+    tls_certificate: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -101,12 +141,13 @@ impl Default for EmulatorBuilder {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: Vec::new(),
             seed_demo: false,
-            copy_duration: Duration::from_secs(10),
-            create_duration: Duration::ZERO,
+            settings: Settings::default(),
             rate_limit: 20,
-            snapshot_quota: 1000,
             faults: Vec::new(),
             time_scale: 1.0,
+            state_file: None,
+            instances: Vec::new(),
+            tls_certificate: None,
         }
     }
 }
@@ -130,8 +171,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Accepts temporary credentials: requests must carry `token` in `X-TC-Token`, and
-    /// fail with `AuthFailure.TokenFailure` from `expires_unix` on.
+    /// Accepts temporary credentials: requests must carry `token` (`X-TC-Token`, or the
+    /// `Token` parameter of a v1 request), and fail with `AuthFailure.TokenFailure` from
+    /// `expires_unix` on.
     pub fn temporary_credential(
         mut self,
         secret_id: impl Into<String>,
@@ -146,35 +188,37 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Starts with a few disks and `NORMAL` snapshots in several regions, among them
-    /// `snap-demo0001` in `ap-guangzhou`.
+    /// Starts with demo data: disks and `NORMAL` snapshots in several regions (among them
+    /// `snap-demo0001` in `ap-guangzhou`), instances to attach disks to in `ap-guangzhou`,
+    /// `ap-shanghai` and `ap-beijing`, and a small production fleet (`prod-db-1`,
+    /// `prod-db-2`, `prod-web-1` in `ap-guangzhou`) with snapshots of several ages.
     pub fn seed_demo(mut self, seed: bool) -> Self {
         self.seed_demo = seed;
         self
     }
 
-    /// How long a cross-region copy takes (10 s by default).
+    /// Knows an instance, `id` in `zone` of `region`, that disks can attach to.
+    pub fn instance(
+        mut self,
+        region: impl Into<String>,
+        zone: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Self {
+        self.instances.push((region.into(), zone.into(), id.into()));
+        self
+    }
+
+    /// How long, in emulated time, a cross-region copy of a 100 GB snapshot takes
+    /// (10 s by default); copies of other sizes take proportionally longer or shorter.
     pub fn copy_duration(mut self, duration: Duration) -> Self {
-        self.copy_duration = duration;
+        self.settings.copy_ms_per_100gb = duration.as_millis() as u64;
         self
     }
 
-    /// How long `CreateSnapshot` takes to reach `NORMAL` (immediately by default).
+    /// How long, in emulated time, creating a snapshot of a 100 GB disk takes (5 s by
+    /// default; zero: at once), proportional to size like copies.
     pub fn create_duration(mut self, duration: Duration) -> Self {
-        self.create_duration = duration;
-        self
-    }
-
-    /// Requests per second per credential and action before `RequestLimitExceeded`
-    /// (20 by default, as the service documents; 0 turns the limit off).
-    pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = per_second;
-        self
-    }
-
-    /// How many snapshots a region may hold before `InsufficientSnapshotQuota`.
-    pub fn snapshot_quota(mut self, quota: usize) -> Self {
-        self.snapshot_quota = quota;
+        self.settings.create_ms_per_100gb = duration.as_millis() as u64;
         self
     }
 
@@ -189,6 +233,40 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Requests per second per credential and action before `RequestLimitExceeded`
+    /// (20 by default, as the service documents; 0 turns the limit off).
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = per_second;
+        self
+    }
+
+    /// How many snapshots a region may hold before `InsufficientSnapshotQuota`, instead
+    /// of the service's 64 plus 64 per disk.
+    pub fn snapshot_quota(mut self, quota: usize) -> Self {
+        self.settings.snapshot_quota = Some(quota);
+        self
+    }
+
+    /// The account id (UIN) the credentials belong to.
+    pub fn account(mut self, uin: impl Into<String>) -> Self {
+        self.settings.account = uin.into();
+        self
+    }
+
+    /// Keeps the state in `path`: loaded at start if the file exists (a file that cannot
+    /// be read is refused, not overwritten), saved atomically after every change.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// Serves HTTPS with a self-signed certificate for `127.0.0.1` and `localhost`,
+    /// written (PEM) to `certificate`, for clients that only speak HTTPS.
+    pub fn tls(mut self, certificate: impl Into<PathBuf>) -> Self {
+        self.tls_certificate = Some(certificate.into());
+        self
+    }
+
     /// Injects a fault from the start.
     pub fn fault(mut self, fault: Fault) -> Self {
         self.faults.push(fault);
@@ -197,14 +275,26 @@ impl EmulatorBuilder {
 
     /// Binds the socket and starts serving on the current Tokio runtime. The handle's
     /// [`transport`](EmulatorHandle::transport) reaches the same emulator in process.
-    pub async fn start(self) -> std::io::Result<EmulatorHandle> {
-        let listener = TcpListener::bind(self.bind).await?;
-        let addr = listener.local_addr()?;
-        let shared = self.into_shared();
+    pub async fn start(self) -> Result<EmulatorHandle, StartError> {
+        let listener = TcpListener::bind(self.bind)
+            .await
+            .map_err(StartError::Bind)?;
+        let addr = listener.local_addr().map_err(StartError::Bind)?;
+        let tls = match &self.tls_certificate {
+            Some(path) => Some(tls::acceptor(path).map_err(StartError::Tls)?),
+            None => None,
+        };
+        let shared = self.into_shared()?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, shared.clone(), stopped));
+        let task = tokio::spawn(server::serve(
+            listener,
+            tls.clone(),
+            shared.clone(),
+            stopped,
+        ));
         Ok(EmulatorHandle {
             addr: Some(addr),
+            tls: tls.is_some(),
             shared,
             stop,
             task: Some(task),
@@ -213,17 +303,18 @@ impl EmulatorBuilder {
 
     /// Starts the emulator in process only, without a socket: reach it with the
     /// handle's [`transport`](EmulatorHandle::transport).
-    pub fn start_in_process(self) -> EmulatorHandle {
+    pub fn start_in_process(self) -> Result<EmulatorHandle, StartError> {
         let (stop, _) = watch::channel(false);
-        EmulatorHandle {
+        Ok(EmulatorHandle {
             addr: None,
-            shared: self.into_shared(),
+            tls: false,
+            shared: self.into_shared()?,
             stop,
             task: None,
-        }
+        })
     }
 
-    fn into_shared(self) -> Arc<Shared> {
+    fn into_shared(self) -> Result<Arc<Shared>, StartError> {
         let mut store = CredentialStore::default();
         if self.credentials.is_empty() {
             store.add(Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY), None);
@@ -231,29 +322,54 @@ impl EmulatorBuilder {
         for (credentials, expiry) in self.credentials {
             store.add(credentials, expiry);
         }
-        let clock = EmuClock::new(self.time_scale);
-        let mut world = World::new(
-            self.copy_duration,
-            self.create_duration,
-            self.snapshot_quota,
-        );
-        world.now_ms = clock.now_ms();
-        if self.seed_demo {
-            world.seed_demo();
+        let state_file = self.state_file.map(StateFile::new);
+        let restored = match &state_file {
+            Some(file) => file.load().map_err(StartError::State)?,
+            None => None,
+        };
+        let mut clock = EmuClock::new(self.time_scale);
+        let world = match restored {
+            Some(mut world) => {
+                // Emulated time goes on from where the saved state left it.
+                clock = clock.resume_at(world.now_ms);
+                world.settings = self.settings;
+                world
+            }
+            None => {
+                let mut world = World::new(self.settings);
+                world.now_ms = clock.now_ms();
+                if self.seed_demo {
+                    world.seed_demo();
+                }
+                world
+            }
+        };
+        let mut world = world;
+        for (region, zone, id) in &self.instances {
+            world.add_instance(region, zone, id);
+        }
+        if let Some(file) = &state_file {
+            file.save(&world)
+                .map_err(|e| StartError::State(persist_error(file, e)))?;
         }
         let mut faults = FaultList::default();
         for fault in self.faults {
             faults.push(fault);
         }
-        Arc::new(Shared {
+        Ok(Arc::new(Shared {
             world: Mutex::new(world),
             credentials: RwLock::new(store),
             faults: Mutex::new(faults),
             limiter: Mutex::new(RateLimiter::new(self.rate_limit)),
             verifier: Verifier::new(cbs_model::SERVICE),
             clock,
-        })
+            state_file,
+        }))
     }
+}
+
+fn persist_error(file: &StateFile, e: std::io::Error) -> StateFileError {
+    file.error(e.to_string())
 }
 
 /// A running emulator. Dropping it stops the server; [`shutdown`](Self::shutdown) also
@@ -261,6 +377,7 @@ impl EmulatorBuilder {
 #[derive(Debug)]
 pub struct EmulatorHandle {
     addr: Option<SocketAddr>,
+    tls: bool,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -280,6 +397,8 @@ pub struct SnapshotInfo {
     pub state: String,
     /// Progress in percent.
     pub percent: u64,
+    /// The disk it was taken of.
+    pub disk_id: String,
     /// The source snapshot, for a cross-region copy.
     pub copied_from: Option<String>,
 }
@@ -296,6 +415,8 @@ pub struct DiskInfo {
     pub name: String,
     /// Its size in GB.
     pub size_gb: u64,
+    /// The instance it is attached to.
+    pub instance_id: Option<String>,
 }
 
 impl EmulatorHandle {
@@ -304,10 +425,11 @@ impl EmulatorHandle {
         self.addr
     }
 
-    /// The endpoint URL, `http://IP:PORT`; in process only, a loopback URL the
-    /// [`transport`](Self::transport) ignores.
+    /// The endpoint URL, `http://IP:PORT` (or `https://` with TLS); in process only, a
+    /// loopback URL the [`transport`](Self::transport) ignores.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.host())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host())
     }
 
     /// The host clients put in `Host` and sign, `IP:PORT`.
@@ -344,66 +466,74 @@ impl EmulatorHandle {
             .add(Credentials::new(secret_id, secret_key), None);
     }
 
-    /// Every snapshot of `region`, oldest first.
-    pub fn snapshots(&self, region: &str) -> Vec<SnapshotInfo> {
-        let world = lock(&self.shared.world);
-        let now = self.shared.clock.now_ms();
-        let mut records: Vec<_> = world.snapshots_in(region).collect();
-        records.sort_by_key(|s| s.seq);
-        records
-            .into_iter()
-            .map(|s| {
-                let (state, percent) = s.status(now);
-                SnapshotInfo {
-                    id: s.id.clone(),
-                    region: s.region.clone(),
-                    name: s.name.clone(),
-                    state: state.as_str().to_owned(),
-                    percent,
-                    copied_from: s.copied_from.as_ref().map(|(id, _)| id.clone()),
-                }
-            })
-            .collect()
+    /// Knows another instance from now on.
+    pub fn add_instance(&self, region: &str, zone: &str, id: &str) {
+        self.shared
+            .change(|world| world.add_instance(region, zone, id));
     }
 
-    /// Every disk of `region`, oldest first.
+    /// Every snapshot of `region`, oldest first, as of now.
+    pub fn snapshots(&self, region: &str) -> Vec<SnapshotInfo> {
+        self.shared.change(|world| {
+            let mut records: Vec<_> = world.snapshots_in(region).collect();
+            records.sort_by_key(|s| (s.created_ms, s.seq));
+            records
+                .into_iter()
+                .map(|s| {
+                    let view = world.snapshot_view(s);
+                    SnapshotInfo {
+                        id: s.id.clone(),
+                        region: s.region.clone(),
+                        name: s.name.clone(),
+                        state: view
+                            .snapshot_state
+                            .map(|v| v.as_str().to_owned())
+                            .unwrap_or_default(),
+                        percent: view.percent.unwrap_or(0),
+                        disk_id: s.disk_id.clone(),
+                        copied_from: s.copied_from.as_ref().map(|(id, _)| id.clone()),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// Every disk of `region` (those in the recycle bin aside), oldest first.
     pub fn disks(&self, region: &str) -> Vec<DiskInfo> {
-        let world = lock(&self.shared.world);
-        let mut records: Vec<_> = world
-            .disks
-            .values()
-            .filter(|d| d.region == region)
-            .collect();
-        records.sort_by_key(|d| d.seq);
-        records
-            .into_iter()
-            .map(|d| DiskInfo {
-                id: d.id.clone(),
-                region: d.region.clone(),
-                name: d.name.clone(),
-                size_gb: d.size,
-            })
-            .collect()
+        self.shared.change(|world| {
+            let mut records: Vec<_> = world.disks_in(region).filter(|d| !d.recycled).collect();
+            records.sort_by_key(|d| d.seq);
+            records
+                .into_iter()
+                .map(|d| DiskInfo {
+                    id: d.id.clone(),
+                    region: d.region.clone(),
+                    name: d.name.clone(),
+                    size_gb: d.size_gb,
+                    instance_id: d.instance_id.clone(),
+                })
+                .collect()
+        })
     }
 
     /// Adds `count` `NORMAL` snapshots to `region` directly (no API calls, no rate
-    /// limit); returns their ids.
+    /// limit, no quota), of one new 50 GB disk; returns their ids.
     pub fn add_snapshots(&self, region: &str, count: usize) -> Vec<String> {
-        let mut world = lock(&self.shared.world);
-        (0..count)
-            .map(|i| {
-                world.add_snapshot(None, region, &format!("bulk-{i:04}"), None, Progress::Done)
-            })
-            .collect()
+        self.shared.change(|world| {
+            let zone = state::default_zone(region);
+            let disk_id = world.add_disk(region, &zone, "bulk", 50, "CLOUD_PREMIUM");
+            let disk = world.disks[&disk_id].clone();
+            (0..count)
+                .map(|i| world.add_snapshot_of(&disk, &format!("bulk-{i:04}"), 0))
+                .collect()
+        })
     }
 
     /// Removes a snapshot directly, as if someone deleted it elsewhere; `false` when
     /// there was none.
     pub fn remove_snapshot(&self, snapshot_id: &str) -> bool {
-        lock(&self.shared.world)
-            .snapshots
-            .remove(snapshot_id)
-            .is_some()
+        self.shared
+            .change(|world| world.snapshots.remove(snapshot_id).is_some())
     }
 
     /// Stops accepting connections and waits (up to 5 s) for open exchanges to finish.

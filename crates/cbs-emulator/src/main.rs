@@ -1,95 +1,188 @@
 //! `cbs-emulator`: run the local CBS endpoint.
 //!
-//! ```text
-//! cbs-emulator [--bind ADDR] [--credential ID:KEY]... [--seed-demo]
-//!              [--copy-duration SECONDS] [--rate-limit N] [--faults FILE]
-//! ```
-//!
-//! Prints `listening on http://IP:PORT` once ready and serves until interrupted.
+//! Prints `listening on http://IP:PORT` once ready (and, with `--tls`, where the
+//! certificate was written), then serves until interrupted. `cbs-emulator --help` lists
+//! every flag.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cbs_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, parse_fault_file};
+use clap::Parser;
 
-const USAGE: &str = "usage: cbs-emulator [--bind ADDR] [--credential ID:KEY]... [--seed-demo] [--copy-duration SECONDS] [--rate-limit N] [--faults FILE]";
+use cbs_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, EmulatorBuilder, parse_fault_file};
+
+/// A local Tencent Cloud CBS (API 2017-03-12): every action with state, signatures
+/// checked, emulated time, optional persistence and faults.
+#[derive(Debug, Parser)]
+#[command(name = "cbs-emulator", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    bind: SocketAddr,
+
+    /// Accept this credential (repeatable). With a third part the credential is
+    /// temporary: requests must carry that token (X-TC-Token, or the v1 Token
+    /// parameter). Without any --credential the demo credential is accepted.
+    #[arg(long, value_name = "ID:KEY[:TOKEN]", value_parser = parse_credential)]
+    credential: Vec<(String, String, Option<String>)>,
+
+    /// Start with demo data: disks, instances and snapshots in several regions, and a
+    /// small production fleet in ap-guangzhou.
+    #[arg(long)]
+    seed_demo: bool,
+
+    /// Know an instance disks can attach to (repeatable).
+    #[arg(long, value_name = "REGION:ZONE:ID", value_parser = parse_instance)]
+    instance: Vec<(String, String, String)>,
+
+    /// How many times faster than real time emulated time runs (60: a second is a
+    /// minute).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
+    time_scale: f64,
+
+    /// Emulated seconds a cross-region copy of a 100 GB snapshot takes (proportional to
+    /// size).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    copy_duration: Option<Duration>,
+
+    /// Emulated seconds creating a snapshot of a 100 GB disk takes (proportional to
+    /// size; 0: at once).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    create_duration: Option<Duration>,
+
+    /// Keep the state in this file: loaded at start, saved atomically after every
+    /// change. A file that cannot be read is refused, never overwritten.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
+    /// Inject the faults listed in this JSON file (a list of {"action", "region",
+    /// "kind", "times", "probability", ...}).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+
+    /// Requests per second per credential and action before RequestLimitExceeded
+    /// (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    rate_limit: u32,
+
+    /// Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 and localhost,
+    /// written (PEM) to this file for clients to trust.
+    #[arg(long, value_name = "CERT_FILE")]
+    tls: Option<PathBuf>,
+}
+
+fn parse_credential(text: &str) -> Result<(String, String, Option<String>), String> {
+    let mut parts = text.splitn(3, ':');
+    let id = parts.next().unwrap_or_default();
+    let key = parts.next().unwrap_or_default();
+    let token = parts.next();
+    if id.is_empty() || key.is_empty() || token == Some("") {
+        return Err("expected ID:KEY or ID:KEY:TOKEN, every part non-empty".into());
+    }
+    Ok((id.to_owned(), key.to_owned(), token.map(str::to_owned)))
+}
+
+fn parse_instance(text: &str) -> Result<(String, String, String), String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        [region, zone, id] if cbs_emulator::REGIONS.contains(region) && !id.is_empty() => {
+            if !zone.starts_with(&format!("{region}-")) {
+                return Err(format!("the zone `{zone}` is not in {region}"));
+            }
+            Ok((region.to_string(), zone.to_string(), id.to_string()))
+        }
+        [region, _, _] if !cbs_emulator::REGIONS.contains(region) => {
+            Err(format!("unknown region `{region}`"))
+        }
+        _ => Err("expected REGION:ZONE:ID, e.g. ap-guangzhou:ap-guangzhou-3:ins-7x9k2m4q".into()),
+    }
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    let scale: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if scale.is_finite() && scale > 0.0 && scale <= 1e6 {
+        Ok(scale)
+    } else {
+        Err("must be a number above 0 and at most 1000000".into())
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=86_400.0 * 30.0).contains(&secs) {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err("must be between 0 and 2592000 seconds".into())
+    }
+}
 
 fn main() -> ExitCode {
-    match run() {
+    let args = Args::parse();
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("cbs-emulator: {message}\n{USAGE}");
-            ExitCode::from(2)
+            eprintln!("cbs-emulator: {message}");
+            ExitCode::from(1)
         }
     }
 }
 
-fn run() -> Result<(), String> {
-    let mut builder = Emulator::builder();
-    let mut args = std::env::args().skip(1);
-    let mut any_credential = false;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--bind" => {
-                let addr: SocketAddr = value("--bind")?
-                    .parse()
-                    .map_err(|e| format!("--bind: {e}"))?;
-                builder = builder.bind(addr);
-            }
-            "--credential" => {
-                let pair = value("--credential")?;
-                let (id, key) = pair.split_once(':').ok_or("--credential takes ID:KEY")?;
-                if id.is_empty() || key.is_empty() {
-                    return Err("--credential takes ID:KEY, both non-empty".into());
-                }
-                builder = builder.credential(id, key);
-                any_credential = true;
-            }
-            "--seed-demo" => builder = builder.seed_demo(true),
-            "--copy-duration" => {
-                let secs: f64 = value("--copy-duration")?
-                    .parse()
-                    .map_err(|e| format!("--copy-duration: {e}"))?;
-                if !(0.0..=86_400.0).contains(&secs) {
-                    return Err("--copy-duration must be between 0 and 86400 seconds".into());
-                }
-                builder = builder.copy_duration(Duration::from_secs_f64(secs));
-            }
-            "--rate-limit" => {
-                let n: u32 = value("--rate-limit")?
-                    .parse()
-                    .map_err(|e| format!("--rate-limit: {e}"))?;
-                builder = builder.rate_limit(n);
-            }
-            "--faults" => {
-                let path = value("--faults")?;
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-                for fault in parse_fault_file(&text)? {
-                    builder = builder.fault(fault);
-                }
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument `{other}`")),
+fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
+    let mut builder = Emulator::builder()
+        .bind(args.bind)
+        .seed_demo(args.seed_demo)
+        .time_scale(args.time_scale)
+        .rate_limit(args.rate_limit);
+    for (id, key, token) in &args.credential {
+        builder = match token {
+            None => builder.credential(id, key),
+            Some(token) => builder.temporary_credential(id, key, token, u64::MAX),
+        };
+    }
+    for (region, zone, id) in &args.instance {
+        builder = builder.instance(region, zone, id);
+    }
+    if let Some(duration) = args.copy_duration {
+        builder = builder.copy_duration(duration);
+    }
+    if let Some(duration) = args.create_duration {
+        builder = builder.create_duration(duration);
+    }
+    if let Some(path) = &args.state {
+        builder = builder.state_file(path);
+    }
+    if let Some(path) = &args.tls {
+        builder = builder.tls(path);
+    }
+    if let Some(path) = &args.faults {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for fault in parse_fault_file(&text)? {
+            builder = builder.fault(fault);
         }
     }
+    Ok(builder)
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let builder = builder(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let handle = builder
-            .start()
-            .await
-            .map_err(|e| format!("cannot listen: {e}"))?;
+        let handle = builder.start().await.map_err(|e| e.to_string())?;
         println!("listening on {}", handle.endpoint());
-        if !any_credential {
+        if let Some(path) = &args.tls {
+            println!("certificate {}", path.display());
+        }
+        if args.credential.is_empty() {
             println!("credential {DEMO_SECRET_ID}:{DEMO_SECRET_KEY}");
+        }
+        if let Some(path) = &args.state {
+            println!("state {}", path.display());
         }
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;

@@ -16,8 +16,9 @@ use crate::auth::CredentialStore;
 use crate::clock::{self, EmuClock};
 use crate::faults::{FaultKind, FaultList};
 use crate::ids;
+use crate::persist::StateFile;
 use crate::rate_limit::RateLimiter;
-use crate::world::World;
+use crate::state::World;
 
 /// The largest request body accepted (10 MiB), as the service enforces.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -34,6 +35,30 @@ pub(crate) struct Shared {
     pub limiter: Mutex<RateLimiter>,
     pub verifier: Verifier,
     pub clock: EmuClock,
+    pub state_file: Option<StateFile>,
+}
+
+impl Shared {
+    /// Runs `change` on the world brought up to now, then saves the world if a state
+    /// file is kept. Saving after every change is what makes a kill at any moment lose
+    /// at most the exchange in flight.
+    pub(crate) fn change<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
+        let mut world = lock(&self.world);
+        world.advance_to(self.clock.now_ms());
+        let result = change(&mut world);
+        self.save(&world);
+        result
+    }
+
+    /// Saves the world when a state file is kept. A failed save is reported on standard
+    /// error and retried with the next change: the emulator keeps serving.
+    fn save(&self, world: &World) {
+        if let Some(file) = &self.state_file
+            && let Err(e) = file.save(world)
+        {
+            eprintln!("cbs-emulator: {}", file.error(e.to_string()));
+        }
+    }
 }
 
 /// Returned to hyper to close the connection without an answer.
@@ -170,7 +195,8 @@ where
     let params = Params::of(&parts, &body);
     let action = header(&parts.headers, "x-tc-action").or_else(|| params.get("Action"));
 
-    let fault = action.and_then(|a| lock(&shared.faults).take(a));
+    let region = header(&parts.headers, "x-tc-region").or_else(|| params.get("Region"));
+    let fault = action.and_then(|a| lock(&shared.faults).take(a, region));
     if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
         tokio::time::sleep(delay).await;
     }
@@ -303,11 +329,16 @@ fn process(
         }
     };
     let region = header(&parts.headers, "x-tc-region").or_else(|| params.get("Region"));
-    let now = shared.clock.now_ms();
-    let call = Call { region, now };
     let mut world = lock(&shared.world);
-    world.now_ms = now;
-    actions::dispatch(&mut world, action, &call, request_body)
+    let moved = world.advance_to(shared.clock.now_ms());
+    let call = Call { region };
+    let answer = actions::dispatch(&mut world, action, &call, request_body);
+    let read_only = cbs_model::action_info(action)
+        .is_some_and(|info| info.safety == cbs_model::Safety::ReadOnly);
+    if moved || (answer.is_ok() && !read_only) {
+        shared.save(&world);
+    }
+    answer
 }
 
 /// Verifies the signature (TC3 with an `Authorization` header, else legacy v1 with a

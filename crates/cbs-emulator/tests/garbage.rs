@@ -20,6 +20,7 @@ fn garbage_requests_get_envelopes() {
             .credential(ID, KEY)
             .seed_demo(true)
             .start_in_process()
+            .expect("emulator starts")
     });
     let client = emulator.transport();
     let header_value = "[ -~]{0,60}";

@@ -21,7 +21,7 @@ fn builder() -> cbs_emulator::EmulatorBuilder {
 }
 
 async fn emulator() -> EmulatorHandle {
-    builder().start_in_process()
+    builder().start_in_process().expect("emulator starts")
 }
 
 /// One listening on 127.0.0.1, for what only a socket shows.
@@ -63,7 +63,7 @@ async fn envelope_errors() {
                 "AttachDisks",
                 r#"{"DiskIds":["disk-1"],"InstanceId":"ins-1"}"#,
             ),
-            "UnsupportedOperation",
+            "InvalidInstanceId.NotFound",
         ),
         (
             Call::new("DescribeSnapshots", "{not json"),
@@ -294,7 +294,8 @@ async fn the_rate_limit_answers_request_limit_exceeded() {
         .credential(ID, KEY)
         .seed_demo(true)
         .rate_limit(2)
-        .start_in_process();
+        .start_in_process()
+        .expect("emulator starts");
     let mut limited = 0;
     for _ in 0..10 {
         let response = Call::new("DescribeSnapshots", "{}").send(&emulator).await;
