@@ -1009,3 +1009,51 @@ fn secrets_never_reach_debug_output_or_trace_logs() {
         assert!(!debug.contains(secret), "{secret} appeared in Debug output");
     }
 }
+
+#[tokio::test]
+async fn https_with_the_emulators_self_signed_certificate() {
+    let certificate = std::env::temp_dir().join(format!(
+        "cbs-e2e-tls-{}-{}.pem",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let emulator = emulator_builder(Duration::from_secs(1))
+        .tls(&certificate)
+        .start()
+        .await
+        .expect("emulator starts with TLS");
+    assert!(emulator.endpoint().starts_with("https://127.0.0.1:"));
+    let pem = std::fs::read(&certificate).expect("the certificate was written");
+    let trusted = tcp_client_builder(&emulator)
+        .add_root_certificate(pem)
+        .build()
+        .unwrap();
+    let page = trusted.describe_snapshots().send().await.unwrap();
+    assert_eq!(
+        page.total_count,
+        Some(emulator.snapshots("ap-guangzhou").len() as u64)
+    );
+    // Trusting another emulator's certificate instead, the handshake fails: each makes
+    // its own.
+    let other_certificate = certificate.with_extension("other.pem");
+    let other = emulator_builder(Duration::from_secs(1))
+        .tls(&other_certificate)
+        .start()
+        .await
+        .unwrap();
+    let untrusted = tcp_client_builder(&emulator)
+        .add_root_certificate(std::fs::read(&other_certificate).unwrap())
+        .build()
+        .unwrap();
+    let error = untrusted.describe_snapshots().send().await.unwrap_err();
+    assert!(
+        matches!(error, tencentcloud_cbs::Error::Transport(_)),
+        "{error:?}"
+    );
+    drop(other);
+    let _ = std::fs::remove_file(certificate);
+    let _ = std::fs::remove_file(other_certificate);
+}

@@ -14,7 +14,7 @@ fi
 
 cargo build --quiet -p cbs-emulator
 log=$(mktemp)
-"$root/target/debug/cbs-emulator" --seed-demo --credential AKIDinterop0000000000000000000000000:interop-secret-key --copy-duration 2 >"$log" &
+"$root/target/debug/cbs-emulator" --seed-demo --credential AKIDinterop0000000000000000000000000:interop-secret-key --copy-duration 2 --create-duration 1 >"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 

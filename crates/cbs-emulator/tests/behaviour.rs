@@ -397,3 +397,50 @@ async fn deleting_a_copy_in_flight_removes_it() {
     .await;
     assert_eq!(view["TotalCount"], 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn faults_can_target_one_region_and_time_can_run_faster() {
+    let emulator = Emulator::builder()
+        .credential(ID, KEY)
+        .seed_demo(true)
+        .rate_limit(0)
+        .time_scale(60.0)
+        .copy_duration(Duration::from_secs(600))
+        .fault(
+            Fault::new(FaultKind::Error {
+                code: "InternalError".into(),
+                message: String::new(),
+            })
+            .action("DescribeSnapshots")
+            .region("ap-tokyo"),
+        )
+        .start_in_process()
+        .expect("emulator starts");
+    let tokyo = describe(&emulator, "ap-tokyo", "{}").await;
+    assert_eq!(code(&tokyo), Some("InternalError"));
+    let seoul = describe(&emulator, "ap-seoul", "{}").await;
+    assert_eq!(code(&seoul), None, "{seoul}");
+
+    // A 100 GB copy takes 600 emulated seconds: ten real seconds at 60 times the speed.
+    let copied = copy(
+        &emulator,
+        r#"{"SnapshotId":"snap-demo0001","DestinationRegions":["ap-seoul"]}"#,
+    )
+    .await;
+    let replica = copied["SnapshotCopyResultSet"][0]["SnapshotId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let state = |emulator: &EmulatorHandle| {
+        emulator
+            .snapshots("ap-seoul")
+            .into_iter()
+            .find(|s| s.id == replica)
+            .unwrap()
+            .state
+    };
+    tokio::time::advance(Duration::from_secs(9)).await;
+    assert_eq!(state(&emulator), "COPYING_FROM_REMOTE");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_eq!(state(&emulator), "NORMAL");
+}

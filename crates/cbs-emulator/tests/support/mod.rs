@@ -61,17 +61,21 @@ impl Call {
     }
 
     pub fn request(&self, emulator: &EmulatorHandle) -> cbs_transport::HttpRequest {
-        let host = emulator.host();
+        self.request_to(&emulator.endpoint(), &emulator.host())
+    }
+
+    /// The signed request for an emulator at `endpoint` (`http://HOST`).
+    pub fn request_to(&self, endpoint: &str, host: &str) -> cbs_transport::HttpRequest {
         let extra: Vec<(&str, &str)> = self
             .extra_signed
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        let signable = SignableRequest::post_json(&host, &self.body).sign_headers(&extra);
+        let signable = SignableRequest::post_json(host, &self.body).sign_headers(&extra);
         let signed = sign(&signable, &self.credentials, "cbs", self.timestamp).unwrap();
-        let mut builder = http::Request::post(format!("{}/", emulator.endpoint()))
+        let mut builder = http::Request::post(format!("{endpoint}/"))
             .header("content-type", "application/json")
-            .header("host", &host)
+            .header("host", host)
             .header("x-tc-action", &self.action)
             .header("x-tc-version", &self.version);
         if let Some(region) = &self.region {
