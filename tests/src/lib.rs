@@ -66,6 +66,45 @@ pub fn client(emulator: &EmulatorHandle) -> Client {
     client_builder(emulator).build().expect("client builds")
 }
 
+/// A clock that starts at the system time and then follows tokio's clock, so ages
+/// measured under paused time agree with the emulator's emulated time.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    wall: std::time::SystemTime,
+    start: Instant,
+}
+
+impl TokioClock {
+    /// Reads the system time now, and tokio's time from then on.
+    pub fn new() -> Self {
+        TokioClock {
+            wall: std::time::SystemTime::now(),
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl tencentcloud_cbs::Clock for TokioClock {
+    fn now(&self) -> std::time::SystemTime {
+        self.wall + self.start.elapsed()
+    }
+}
+
+/// How many requests of each action went out.
+pub fn counts(sent: &[(Instant, String)]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (_, action) in sent {
+        *counts.entry(action.clone()).or_default() += 1;
+    }
+    counts
+}
+
 /// A transport that notes when each request goes out (on tokio's clock) and which
 /// action it carries, then hands it on.
 #[derive(Debug, Clone)]

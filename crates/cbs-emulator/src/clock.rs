@@ -69,13 +69,7 @@ fn cst(unix_ms: u64) -> (String, u64) {
 
 /// `YYYY-MM-DD HH:MM:SS`, the way the service writes `CreateTime` (UTC+8).
 pub(crate) fn datetime(unix_ms: u64) -> String {
-    let (date, secs) = cst(unix_ms);
-    format!(
-        "{date} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    cbs_model::format_service_time((unix_ms / 1000) as i64)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS+08:00`, the way the service writes its ISO times.
@@ -112,33 +106,8 @@ pub(crate) fn calendar(unix_ms: u64) -> (u64, u64, u64, u64) {
 
 /// Reads `YYYY-MM-DD HH:MM:SS` (UTC+8), as a request's `Deadline` is written.
 pub(crate) fn parse_datetime(text: &str) -> Option<u64> {
-    let (date, time) = text.trim().split_once(' ')?;
-    let mut d = date.split('-').map(|p| p.parse::<u64>().ok());
-    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
-    if !(1970..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || h > 23
-        || m > 59
-        || s > 59
-    {
-        return None;
-    }
-    // Days from 1970-01-01 to the civil date (era-based conversion).
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    let local_ms = (days * 86_400 + h * 3600 + m * 60 + s) * 1000;
-    local_ms.checked_sub(CST_OFFSET_MS)
+    let secs = cbs_model::parse_service_time(text)?;
+    u64::try_from(secs).ok().map(|s| s * 1000)
 }
 
 #[cfg(test)]

@@ -529,6 +529,24 @@ impl EmulatorHandle {
         })
     }
 
+    /// Adds `count` disks named `{prefix}-0000`, `{prefix}-0001`, … to `region`, each
+    /// with one `NORMAL` snapshot, directly (no API calls, no rate limit, no quota), as
+    /// a fleet to replicate; returns the disk ids.
+    pub fn add_fleet(&self, region: &str, prefix: &str, count: usize, size_gb: u64) -> Vec<String> {
+        self.shared.change(|world| {
+            let zone = state::default_zone(region);
+            (0..count)
+                .map(|i| {
+                    let name = format!("{prefix}-{i:04}");
+                    let disk_id = world.add_disk(region, &zone, &name, size_gb, "CLOUD_SSD");
+                    let disk = world.disks[&disk_id].clone();
+                    world.add_snapshot_of(&disk, &format!("{name} nightly"), 0);
+                    disk_id
+                })
+                .collect()
+        })
+    }
+
     /// Removes a snapshot directly, as if someone deleted it elsewhere; `false` when
     /// there was none.
     pub fn remove_snapshot(&self, snapshot_id: &str) -> bool {

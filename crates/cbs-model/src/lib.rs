@@ -60,9 +60,11 @@ mod error_code;
 mod form;
 mod generated;
 mod macros;
+mod regions;
 mod retry_class;
 #[cfg(feature = "schema")]
 mod schema;
+mod service_time;
 
 pub(crate) use macros::{error_codes, open_enum};
 
@@ -86,9 +88,11 @@ pub use generated::responses::*;
 #[cfg(feature = "schema")]
 pub use generated::schema::object_schema;
 pub use macros::UnknownValue;
+pub use regions::{REGIONS, is_region};
 pub use retry_class::RetryClass;
 #[cfg(feature = "schema")]
 pub use schema::{MemberSchema, MemberType, ObjectSchema};
+pub use service_time::{SERVICE_UTC_OFFSET_SECS, format_service_time, parse_service_time};
 
 /// The service name, as used in the host name and the credential scope.
 pub const SERVICE: &str = "cbs";

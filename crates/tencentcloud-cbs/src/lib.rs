@@ -57,6 +57,7 @@ mod paginator;
 mod random;
 mod rate_limit;
 mod replicate;
+pub mod replication;
 mod request;
 mod retry;
 mod waiter;

@@ -14,30 +14,11 @@ pub(crate) use records::*;
 use crate::clock;
 use crate::ids::resource_id;
 
-/// The regions the emulator serves, as the real service names them.
-pub const REGIONS: &[&str] = &[
-    "ap-bangkok",
-    "ap-beijing",
-    "ap-chengdu",
-    "ap-chongqing",
-    "ap-guangzhou",
-    "ap-hongkong",
-    "ap-jakarta",
-    "ap-mumbai",
-    "ap-nanjing",
-    "ap-seoul",
-    "ap-shanghai",
-    "ap-singapore",
-    "ap-tokyo",
-    "eu-frankfurt",
-    "na-ashburn",
-    "na-siliconvalley",
-    "na-toronto",
-    "sa-saopaulo",
-];
+/// The regions the emulator serves: every region CBS is offered in.
+pub use cbs_model::REGIONS;
 
 pub(crate) fn is_region(name: &str) -> bool {
-    REGIONS.contains(&name)
+    cbs_model::is_region(name)
 }
 
 /// Zones `region-1` to `region-3` exist in every region.

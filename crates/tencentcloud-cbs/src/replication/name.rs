@@ -1,0 +1,141 @@
+//! The replica's name: the only lineage a copy can carry.
+//!
+//! The copy API takes no idempotency token and no tags, and a replica has no field
+//! naming its source, but it does take a name, and `DescribeSnapshots` can filter by
+//! name. So a replica is named after its source snapshot, the source region and when
+//! the source was taken: `tccbs_snap-8dkx2lq9_ap-guangzhou_20261201083000`. A snapshot
+//! whose name does not parse is not this tool's and is never deleted.
+
+use std::fmt;
+
+/// What every replica name starts with.
+pub const REPLICA_NAME_PREFIX: &str = "tccbs_";
+
+/// The longest snapshot name the service accepts.
+pub const MAX_SNAPSHOT_NAME_CHARS: usize = 60;
+
+/// The lineage a replica's name encodes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct ReplicaName {
+    /// The snapshot copied.
+    pub source_snapshot_id: String,
+    /// The region it was copied from.
+    pub source_region: String,
+    /// When the source snapshot was taken (Unix seconds): the age of the data.
+    pub source_created_unix: i64,
+}
+
+impl ReplicaName {
+    /// The lineage of a copy of `source_snapshot_id`, taken at `source_created_unix`
+    /// in `source_region`.
+    pub fn new(
+        source_snapshot_id: impl Into<String>,
+        source_region: impl Into<String>,
+        source_created_unix: i64,
+    ) -> Self {
+        ReplicaName {
+            source_snapshot_id: source_snapshot_id.into(),
+            source_region: source_region.into(),
+            source_created_unix,
+        }
+    }
+
+    /// Reads a snapshot name; `None` unless it is exactly a replica name.
+    ///
+    /// ```
+    /// use tencentcloud_cbs::replication::ReplicaName;
+    /// let name = ReplicaName::parse("tccbs_snap-8dkx2lq9_ap-guangzhou_20261201083000").unwrap();
+    /// assert_eq!(name.source_snapshot_id, "snap-8dkx2lq9");
+    /// assert_eq!(name.to_string(), "tccbs_snap-8dkx2lq9_ap-guangzhou_20261201083000");
+    /// assert!(ReplicaName::parse("nightly backup").is_none());
+    /// ```
+    pub fn parse(name: &str) -> Option<ReplicaName> {
+        let rest = name.strip_prefix(REPLICA_NAME_PREFIX)?;
+        let mut parts = rest.split('_');
+        let (snapshot, region, stamp) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let id_ok = snapshot
+            .strip_prefix("snap-")
+            .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let region_ok = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok || !region_ok {
+            return None;
+        }
+        let created = parse_stamp(stamp)?;
+        let parsed = ReplicaName::new(snapshot, region, created);
+        // Only the canonical spelling: one name per lineage.
+        (parsed.to_string() == name).then_some(parsed)
+    }
+
+    /// Whether the name fits the service's limit.
+    pub fn fits(&self) -> bool {
+        self.to_string().chars().count() <= MAX_SNAPSHOT_NAME_CHARS
+    }
+}
+
+impl fmt::Display for ReplicaName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{REPLICA_NAME_PREFIX}{}_{}_{}",
+            self.source_snapshot_id,
+            self.source_region,
+            stamp(self.source_created_unix)
+        )
+    }
+}
+
+/// `yyyyMMddHHmmss` in UTC.
+fn stamp(unix: i64) -> String {
+    // The service's formatter writes UTC+8; shift back so the stamp is UTC.
+    let text = cbs_model::format_service_time(unix - cbs_model::SERVICE_UTC_OFFSET_SECS);
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn parse_stamp(stamp: &str) -> Option<i64> {
+    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let text = format!(
+        "{}-{}-{} {}:{}:{}",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[8..10],
+        &stamp[10..12],
+        &stamp[12..14]
+    );
+    cbs_model::parse_service_time(&text).map(|t| t + cbs_model::SERVICE_UTC_OFFSET_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_near_misses() {
+        let name = ReplicaName::new("snap-8dkx2lq9", "na-siliconvalley", 1_764_577_800);
+        let text = name.to_string();
+        assert_eq!(text, "tccbs_snap-8dkx2lq9_na-siliconvalley_20251201083000");
+        assert!(name.fits(), "{} chars", text.len());
+        assert_eq!(ReplicaName::parse(&text), Some(name));
+        for near in [
+            "tccbs_snap-8dkx2lq9_ap-guangzhou_2025120108300",
+            "tccbs_snap-8dkx2lq9_ap-guangzhou_20251301083000",
+            "tccbs_disk-8dkx2lq9_ap-guangzhou_20251201083000",
+            "tccbs_snap-8dkx2lq9_AP-guangzhou_20251201083000",
+            "tccbs_snap-8dkx2lq9_ap-guangzhou_20251201083000_x",
+            "tccbs_snap-_ap-guangzhou_20251201083000",
+            "Copied snap-8dkx2lq9 from ap-guangzhou",
+            "TCCBS_snap-8dkx2lq9_ap-guangzhou_20251201083000",
+        ] {
+            assert_eq!(ReplicaName::parse(near), None, "{near}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! What the regions report: the selected disks' snapshots in each source region and
+//! this tool's replicas in each destination. A plan is made from this alone; there is
+//! no local state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cbs_model::{Filter, Snapshot, SnapshotState};
+use tokio::task::JoinSet;
+
+use super::name::ReplicaName;
+use super::policy::{Policy, Rule};
+use crate::{Client, Error};
+
+/// The most ids one `DescribeSnapshots` call may name.
+pub(crate) const IDS_PER_CALL: usize = 100;
+
+/// A `NORMAL` snapshot in a source region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SourceSnapshot {
+    pub id: String,
+    pub disk_id: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub size_gb: u64,
+    /// Regions a copy of it is in flight to, whoever started it.
+    pub copying_to: Vec<String>,
+}
+
+impl SourceSnapshot {
+    fn from_snapshot(s: Snapshot) -> Option<SourceSnapshot> {
+        Some(SourceSnapshot {
+            id: s.snapshot_id?,
+            disk_id: s.disk_id?,
+            created: s
+                .create_time
+                .as_deref()
+                .and_then(cbs_model::parse_service_time)?,
+            size_gb: s.disk_size.unwrap_or(0),
+            copying_to: s.copying_to_regions.unwrap_or_default(),
+        })
+    }
+}
+
+/// Where a replica stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ReplicaState {
+    /// Ready to restore from.
+    Normal,
+    /// Still being copied (or checked after the copy).
+    Copying { percent: u64 },
+    /// Any other state (being deleted, say): neither usable nor in flight.
+    Other(String),
+}
+
+/// Where a copy stands, from one snapshot record.
+pub(crate) fn replica_state(snapshot: &Snapshot) -> ReplicaState {
+    match &snapshot.snapshot_state {
+        Some(SnapshotState::Normal) => ReplicaState::Normal,
+        Some(SnapshotState::CopyingFromRemote)
+        | Some(SnapshotState::CheckingCopied)
+        | Some(SnapshotState::Creating) => ReplicaState::Copying {
+            percent: snapshot.percent.unwrap_or(0).min(100),
+        },
+        Some(other) => ReplicaState::Other(other.as_str().to_owned()),
+        None => ReplicaState::Other("unknown".to_owned()),
+    }
+}
+
+/// One of this tool's replicas, recognised by its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Replica {
+    pub id: String,
+    pub region: String,
+    pub name: ReplicaName,
+    /// The source disk (a copy keeps its source's `DiskId`).
+    pub disk_id: String,
+    pub state: ReplicaState,
+    pub size_gb: u64,
+    /// The zone it is in, where a disk made from it goes.
+    pub zone: Option<String>,
+}
+
+impl Replica {
+    pub(crate) fn from_snapshot(s: Snapshot, region: &str) -> Option<Replica> {
+        let name = ReplicaName::parse(s.snapshot_name.as_deref()?)?;
+        let state = replica_state(&s);
+        Some(Replica {
+            id: s.snapshot_id?,
+            region: region.to_owned(),
+            name,
+            disk_id: s.disk_id.unwrap_or_default(),
+            state,
+            size_gb: s.disk_size.unwrap_or(0),
+            zone: s.placement.and_then(|p| p.zone),
+        })
+    }
+}
+
+/// What one rule selects in its source region.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuleSources {
+    /// The selected disks, sorted.
+    pub disks: BTreeSet<String>,
+    /// Their `NORMAL` snapshots, newest first.
+    pub snapshots: Vec<SourceSnapshot>,
+}
+
+/// Everything a plan is made from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Observation {
+    /// Per rule, in the policy's order.
+    pub rules: Vec<RuleSources>,
+    /// This tool's replicas per destination region.
+    pub replicas: BTreeMap<String, Vec<Replica>>,
+}
+
+/// Lists every region the policy touches, concurrently.
+pub(crate) async fn observe(client: &Client, policy: &Policy) -> Result<Observation, Error> {
+    let mut sources: BTreeSet<String> = BTreeSet::new();
+    let mut by_name: BTreeSet<String> = BTreeSet::new();
+    for rule in policy.rules() {
+        sources.insert(rule.source_region.clone());
+        if rule.disk_name_pattern.is_some() {
+            by_name.insert(rule.source_region.clone());
+        }
+    }
+    let mut tasks = JoinSet::new();
+    for region in &sources {
+        let (client, region) = (client.clone(), region.clone());
+        tasks.spawn(async move {
+            let found = list_sources(&client, &region).await;
+            Listing::Sources(region, found)
+        });
+    }
+    for region in &by_name {
+        let (client, region) = (client.clone(), region.clone());
+        tasks.spawn(async move {
+            let found = list_disks(&client, &region).await;
+            Listing::Disks(region, found)
+        });
+    }
+    for region in policy.destinations() {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let found = list_replicas(&client, &region).await;
+            Listing::Replicas(region, found)
+        });
+    }
+    let mut snapshots = BTreeMap::new();
+    let mut disks = BTreeMap::new();
+    let mut replicas = BTreeMap::new();
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("listing tasks do not panic") {
+            Listing::Sources(region, found) => {
+                snapshots.insert(region, found?);
+            }
+            Listing::Disks(region, found) => {
+                disks.insert(region, found?);
+            }
+            Listing::Replicas(region, found) => {
+                replicas.insert(region, found?);
+            }
+        }
+    }
+    let rules = policy
+        .rules()
+        .iter()
+        .map(|rule| select(rule, &snapshots, &disks))
+        .collect();
+    Ok(Observation { rules, replicas })
+}
+
+enum Listing {
+    Sources(String, Result<Vec<SourceSnapshot>, Error>),
+    Disks(String, Result<Vec<(String, Option<String>)>, Error>),
+    Replicas(String, Result<Vec<Replica>, Error>),
+}
+
+/// A rule's disks and their snapshots, from its region's listings.
+fn select(
+    rule: &Rule,
+    snapshots: &BTreeMap<String, Vec<SourceSnapshot>>,
+    disks: &BTreeMap<String, Vec<(String, Option<String>)>>,
+) -> RuleSources {
+    let mut selected: BTreeSet<String> = rule.disk_ids.iter().cloned().collect();
+    for (id, name) in disks.get(&rule.source_region).into_iter().flatten() {
+        if rule.selects_disk(id, name.as_deref()) {
+            selected.insert(id.clone());
+        }
+    }
+    let mut chosen: Vec<SourceSnapshot> = snapshots
+        .get(&rule.source_region)
+        .into_iter()
+        .flatten()
+        .filter(|s| selected.contains(&s.disk_id))
+        .cloned()
+        .collect();
+    chosen.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    RuleSources {
+        disks: selected,
+        snapshots: chosen,
+    }
+}
+
+/// The region's `NORMAL` snapshots that are not replicas themselves.
+async fn list_sources(client: &Client, region: &str) -> Result<Vec<SourceSnapshot>, Error> {
+    let mut items = client
+        .describe_snapshots()
+        .region(region)
+        .filters([Filter::new("snapshot-state", ["NORMAL"])])
+        .limit(IDS_PER_CALL as u64)
+        .into_paginator()
+        .items();
+    let mut found = Vec::new();
+    while let Some(snapshot) = items.next_item().await {
+        let snapshot = snapshot?;
+        let is_replica = snapshot
+            .snapshot_name
+            .as_deref()
+            .is_some_and(|n| ReplicaName::parse(n).is_some());
+        if !is_replica {
+            found.extend(SourceSnapshot::from_snapshot(snapshot));
+        }
+    }
+    Ok(found)
+}
+
+/// Every disk of the region, as `(id, name)`.
+async fn list_disks(client: &Client, region: &str) -> Result<Vec<(String, Option<String>)>, Error> {
+    let mut items = client
+        .describe_disks()
+        .region(region)
+        .limit(IDS_PER_CALL as u64)
+        .into_paginator()
+        .items();
+    let mut found = Vec::new();
+    while let Some(disk) = items.next_item().await {
+        let disk = disk?;
+        if let Some(id) = disk.disk_id {
+            found.push((id, disk.disk_name));
+        }
+    }
+    Ok(found)
+}
+
+/// This tool's replicas in `region` (every snapshot is listed; those whose names are
+/// not replica names are dropped at once, so memory follows the replicas).
+pub(crate) async fn list_replicas(client: &Client, region: &str) -> Result<Vec<Replica>, Error> {
+    let mut items = client
+        .describe_snapshots()
+        .region(region)
+        .limit(IDS_PER_CALL as u64)
+        .into_paginator()
+        .items();
+    let mut found = Vec::new();
+    while let Some(snapshot) = items.next_item().await {
+        found.extend(Replica::from_snapshot(snapshot?, region));
+    }
+    Ok(found)
+}
+
+/// The current records of `ids` in `region`, `IDS_PER_CALL` per call.
+pub(crate) async fn describe_ids(
+    client: &Client,
+    region: &str,
+    ids: &[String],
+) -> Result<Vec<Snapshot>, Error> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IDS_PER_CALL) {
+        let page = client
+            .describe_snapshots()
+            .region(region)
+            .snapshot_ids(chunk.iter().cloned())
+            .limit(IDS_PER_CALL as u64)
+            .send()
+            .await?;
+        found.extend(page.snapshot_set.unwrap_or_default());
+    }
+    Ok(found)
+}

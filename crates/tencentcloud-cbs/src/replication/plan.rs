@@ -1,0 +1,531 @@
+//! From what the regions report to what to do: a pure function, so a plan can be shown
+//! without side effects and re-made at any moment from a fresh look.
+
+use std::collections::BTreeMap;
+
+use super::name::ReplicaName;
+use super::observe::{Observation, Replica, ReplicaState, SourceSnapshot};
+use super::policy::{Policy, Rule, Selection};
+
+/// What to do about one source snapshot in one destination, or one replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlanAction {
+    /// Start a copy.
+    Copy,
+    /// A copy is already in flight: wait for it instead of starting another. The
+    /// replica id is known when the copy is this tool's (found by name); `None` when
+    /// the source reports a copy to the destination (`CopyingToRegions`) that is not
+    /// visible there yet, or was started by someone else.
+    Adopt {
+        /// The replica being copied, when known.
+        replica_id: Option<String>,
+        /// How far it is, in percent.
+        percent: u64,
+    },
+    /// A `NORMAL` replica exists.
+    UpToDate {
+        /// The replica.
+        replica_id: String,
+    },
+    /// One of this tool's replicas that retention no longer keeps.
+    Prune {
+        /// The replica.
+        replica_id: String,
+        /// Why.
+        reason: PruneReason,
+    },
+    /// The disk has no `NORMAL` snapshot (within `max_snapshot_age`) to replicate.
+    NoSnapshot,
+}
+
+impl PlanAction {
+    /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanAction::Copy => "copy",
+            PlanAction::Adopt { .. } => "adopt",
+            PlanAction::UpToDate { .. } => "up_to_date",
+            PlanAction::Prune { .. } => "prune",
+            PlanAction::NoSnapshot => "no_snapshot",
+        }
+    }
+}
+
+/// Why a replica is pruned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PruneReason {
+    /// More replicas of the disk than `keep`; this is among the oldest.
+    BeyondKeep,
+    /// Its data is older than `max_replica_age`.
+    TooOld,
+    /// Another replica of the same source snapshot is kept.
+    Duplicate,
+}
+
+impl PruneReason {
+    /// `beyond_keep`, `too_old`, `duplicate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PruneReason::BeyondKeep => "beyond_keep",
+            PruneReason::TooOld => "too_old",
+            PruneReason::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// One line of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlanItem {
+    /// The rule it comes from.
+    pub rule: String,
+    /// The source disk.
+    pub disk_id: String,
+    /// The source region.
+    pub source_region: String,
+    /// The source snapshot (for [`NoSnapshot`](PlanAction::NoSnapshot), none).
+    pub source_snapshot_id: Option<String>,
+    /// When the source snapshot was taken (Unix seconds).
+    pub source_created_unix: Option<i64>,
+    /// The destination region (for [`NoSnapshot`](PlanAction::NoSnapshot), none).
+    pub destination: Option<String>,
+    /// The snapshot's size in GB.
+    pub size_gb: u64,
+    /// What to do.
+    pub action: PlanAction,
+}
+
+impl PlanItem {
+    /// The name the replica has (or will have).
+    pub fn replica_name(&self) -> Option<ReplicaName> {
+        Some(ReplicaName::new(
+            self.source_snapshot_id.clone()?,
+            self.source_region.clone(),
+            self.source_created_unix?,
+        ))
+    }
+}
+
+/// Counts and sizes of a plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlanTotals {
+    /// Copies to start.
+    pub copies: usize,
+    /// Their size in GB.
+    pub copy_gb: u64,
+    /// Copies in flight, to wait for.
+    pub in_flight: usize,
+    /// Replicas already there.
+    pub up_to_date: usize,
+    /// Replicas to prune.
+    pub prunes: usize,
+    /// Their size in GB.
+    pub prune_gb: u64,
+    /// Disks without a snapshot to replicate.
+    pub no_snapshot: usize,
+}
+
+/// Everything to do, in a stable order (rule, disk, source snapshot, destination).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    items: Vec<PlanItem>,
+}
+
+impl Plan {
+    /// The items.
+    pub fn items(&self) -> &[PlanItem] {
+        &self.items
+    }
+
+    /// Whether there is nothing to copy, wait for or prune.
+    pub fn is_converged(&self) -> bool {
+        self.items
+            .iter()
+            .all(|i| matches!(i.action, PlanAction::UpToDate { .. }))
+    }
+
+    /// Counts and sizes.
+    pub fn totals(&self) -> PlanTotals {
+        let mut t = PlanTotals::default();
+        for item in &self.items {
+            match item.action {
+                PlanAction::Copy => {
+                    t.copies += 1;
+                    t.copy_gb += item.size_gb;
+                }
+                PlanAction::Adopt { .. } => t.in_flight += 1,
+                PlanAction::UpToDate { .. } => t.up_to_date += 1,
+                PlanAction::Prune { .. } => {
+                    t.prunes += 1;
+                    t.prune_gb += item.size_gb;
+                }
+                PlanAction::NoSnapshot => t.no_snapshot += 1,
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+        t
+    }
+}
+
+/// The source snapshots a rule keeps replicated for one disk, newest first.
+pub(crate) fn wanted<'o>(
+    rule: &Rule,
+    snapshots: &'o [SourceSnapshot],
+    disk_id: &str,
+    now: i64,
+) -> Vec<&'o SourceSnapshot> {
+    let fresh = |s: &&SourceSnapshot| {
+        rule.max_snapshot_age
+            .is_none_or(|age| now - s.created <= age.as_secs() as i64)
+    };
+    let mut of_disk = snapshots
+        .iter()
+        .filter(|s| s.disk_id == disk_id)
+        .filter(fresh);
+    match rule.snapshots {
+        Selection::Latest => of_disk.next().into_iter().collect(),
+        Selection::All => of_disk
+            .take(rule.keep as usize)
+            .enumerate()
+            // Copying what retention would prune at once is waste; the newest stays.
+            .filter(|(i, s)| *i == 0 || !too_old(rule, s.created, now))
+            .map(|(_, s)| s)
+            .collect(),
+    }
+}
+
+fn too_old(rule: &Rule, created: i64, now: i64) -> bool {
+    rule.max_replica_age
+        .is_some_and(|age| now - created > age.as_secs() as i64)
+}
+
+/// This rule's replicas in `destination` of one disk.
+fn replicas_of<'o>(
+    rule: &Rule,
+    observation: &'o Observation,
+    destination: &str,
+    disk_id: &str,
+) -> Vec<&'o Replica> {
+    observation
+        .replicas
+        .get(destination)
+        .into_iter()
+        .flatten()
+        .filter(|r| r.name.source_region == rule.source_region && r.disk_id == disk_id)
+        .collect()
+}
+
+/// The plan for `policy` given what the regions report, at `now` (Unix seconds).
+pub(crate) fn plan(policy: &Policy, observation: &Observation, now: i64) -> Plan {
+    let mut items = Vec::new();
+    for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
+        for disk_id in &sources.disks {
+            let item = |snapshot: Option<&SourceSnapshot>,
+                        destination: Option<&str>,
+                        size_gb,
+                        action| PlanItem {
+                rule: rule.name.clone(),
+                disk_id: disk_id.clone(),
+                source_region: rule.source_region.clone(),
+                source_snapshot_id: snapshot.map(|s| s.id.clone()),
+                source_created_unix: snapshot.map(|s| s.created),
+                destination: destination.map(str::to_owned),
+                size_gb,
+                action,
+            };
+            let wanted = wanted(rule, &sources.snapshots, disk_id, now);
+            if wanted.is_empty() {
+                items.push(item(None, None, 0, PlanAction::NoSnapshot));
+            }
+            for destination in &rule.destinations {
+                let replicas = replicas_of(rule, observation, destination, disk_id);
+                for snapshot in &wanted {
+                    let ours = |state: fn(&ReplicaState) -> bool| {
+                        replicas
+                            .iter()
+                            .filter(|r| r.name.source_snapshot_id == snapshot.id && state(&r.state))
+                            .min_by(|a, b| a.id.cmp(&b.id))
+                    };
+                    let action = if let Some(ready) = ours(|s| *s == ReplicaState::Normal) {
+                        PlanAction::UpToDate {
+                            replica_id: ready.id.clone(),
+                        }
+                    } else if let Some(copying) =
+                        ours(|s| matches!(s, ReplicaState::Copying { .. }))
+                    {
+                        let percent = match copying.state {
+                            ReplicaState::Copying { percent } => percent,
+                            _ => 0,
+                        };
+                        PlanAction::Adopt {
+                            replica_id: Some(copying.id.clone()),
+                            percent,
+                        }
+                    } else if snapshot.copying_to.contains(destination) {
+                        PlanAction::Adopt {
+                            replica_id: None,
+                            percent: 0,
+                        }
+                    } else {
+                        PlanAction::Copy
+                    };
+                    items.push(item(
+                        Some(snapshot),
+                        Some(destination),
+                        snapshot.size_gb,
+                        action,
+                    ));
+                }
+                for (replica, reason) in prunable(rule, &replicas, &wanted, now) {
+                    items.push(PlanItem {
+                        rule: rule.name.clone(),
+                        disk_id: disk_id.clone(),
+                        source_region: rule.source_region.clone(),
+                        source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
+                        source_created_unix: Some(replica.name.source_created_unix),
+                        destination: Some(destination.clone()),
+                        size_gb: replica.size_gb,
+                        action: PlanAction::Prune {
+                            replica_id: replica.id.clone(),
+                            reason,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    Plan { items }
+}
+
+/// The replicas of one disk in one destination that retention lets go. Only `NORMAL`
+/// replicas are ever pruned; the newest of them never; nor one whose source is wanted.
+fn prunable<'o>(
+    rule: &Rule,
+    replicas: &[&'o Replica],
+    wanted: &[&SourceSnapshot],
+    now: i64,
+) -> Vec<(&'o Replica, PruneReason)> {
+    let mut by_source: BTreeMap<&str, Vec<&'o Replica>> = BTreeMap::new();
+    for replica in replicas.iter().filter(|r| r.state == ReplicaState::Normal) {
+        by_source
+            .entry(replica.name.source_snapshot_id.as_str())
+            .or_default()
+            .push(replica);
+    }
+    let mut out = Vec::new();
+    let mut kept: Vec<&'o Replica> = Vec::new();
+    for (_, mut group) in by_source {
+        group.sort_by(|a, b| a.id.cmp(&b.id));
+        kept.push(group[0]);
+        out.extend(group[1..].iter().map(|r| (*r, PruneReason::Duplicate)));
+    }
+    // Newest data first; ties by id, so the choice is stable.
+    kept.sort_by(|a, b| {
+        b.name
+            .source_created_unix
+            .cmp(&a.name.source_created_unix)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    for (i, replica) in kept.into_iter().enumerate() {
+        if i == 0
+            || wanted
+                .iter()
+                .any(|s| s.id == replica.name.source_snapshot_id)
+        {
+            continue;
+        }
+        if i >= rule.keep as usize {
+            out.push((replica, PruneReason::BeyondKeep));
+        } else if too_old(rule, replica.name.source_created_unix, now) {
+            out.push((replica, PruneReason::TooOld));
+        }
+    }
+    out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::observe::RuleSources;
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    const NOW: i64 = 1_800_000_000;
+
+    fn source(id: &str, disk: &str, age_days: i64) -> SourceSnapshot {
+        SourceSnapshot {
+            id: id.into(),
+            disk_id: disk.into(),
+            created: NOW - age_days * DAY,
+            size_gb: 100,
+            copying_to: Vec::new(),
+        }
+    }
+
+    fn replica(id: &str, of: &SourceSnapshot, state: ReplicaState) -> Replica {
+        Replica {
+            id: id.into(),
+            region: "ap-beijing".into(),
+            name: ReplicaName::new(of.id.clone(), "ap-guangzhou", of.created),
+            disk_id: of.disk_id.clone(),
+            state,
+            size_gb: of.size_gb,
+            zone: None,
+        }
+    }
+
+    fn observed(snapshots: Vec<SourceSnapshot>, replicas: Vec<Replica>) -> Observation {
+        let mut sorted = snapshots;
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.created));
+        Observation {
+            rules: vec![RuleSources {
+                disks: ["disk-a".to_owned()].into(),
+                snapshots: sorted,
+            }],
+            replicas: [("ap-beijing".to_owned(), replicas)].into(),
+        }
+    }
+
+    fn policy(rule: Rule) -> Policy {
+        Policy::new(vec![rule.disk_ids(["disk-a"])]).unwrap()
+    }
+
+    fn actions(plan: &Plan) -> Vec<(Option<String>, &'static str, Option<String>)> {
+        plan.items()
+            .iter()
+            .map(|i| {
+                let replica = match &i.action {
+                    PlanAction::UpToDate { replica_id } | PlanAction::Prune { replica_id, .. } => {
+                        Some(replica_id.clone())
+                    }
+                    PlanAction::Adopt { replica_id, .. } => replica_id.clone(),
+                    _ => None,
+                };
+                (i.source_snapshot_id.clone(), i.action.as_str(), replica)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn latest_copies_the_newest_and_recognises_what_is_there() {
+        let rule = Rule::new("prod", "ap-guangzhou", ["ap-beijing"]);
+        let (old, new) = (
+            source("snap-old", "disk-a", 2),
+            source("snap-new", "disk-a", 1),
+        );
+        let nothing = plan(
+            &policy(rule.clone()),
+            &observed(vec![old.clone(), new.clone()], vec![]),
+            NOW,
+        );
+        assert_eq!(actions(&nothing), [(Some("snap-new".into()), "copy", None)]);
+
+        let copying = replica("snap-r1", &new, ReplicaState::Copying { percent: 40 });
+        let adopt = plan(
+            &policy(rule.clone()),
+            &observed(vec![new.clone()], vec![copying]),
+            NOW,
+        );
+        assert_eq!(
+            actions(&adopt),
+            [(Some("snap-new".into()), "adopt", Some("snap-r1".into()))]
+        );
+
+        let mut busy = new.clone();
+        busy.copying_to = vec!["ap-beijing".into()];
+        let foreign = plan(&policy(rule.clone()), &observed(vec![busy], vec![]), NOW);
+        assert_eq!(
+            actions(&foreign),
+            [(Some("snap-new".into()), "adopt", None)]
+        );
+
+        let done = replica("snap-r2", &new, ReplicaState::Normal);
+        let there = plan(
+            &policy(rule.clone()),
+            &observed(vec![new.clone()], vec![done]),
+            NOW,
+        );
+        assert!(there.is_converged());
+
+        let none = plan(&policy(rule), &observed(vec![], vec![]), NOW);
+        assert_eq!(actions(&none), [(None, "no_snapshot", None)]);
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_and_prunes_only_normal_replicas() {
+        let rule = Rule::new("prod", "ap-guangzhou", ["ap-beijing"])
+            .keep(2)
+            .max_replica_age(Duration::from_secs(10 * DAY as u64));
+        let s: Vec<SourceSnapshot> = (1..=5)
+            .map(|d| source(&format!("snap-{d}"), "disk-a", d * 4))
+            .collect();
+        // Replicas of sources aged 4, 8, 12 (too old) and 16 days; one duplicate of the
+        // 8-day one; the 20-day one still copying.
+        let replicas = vec![
+            replica("r-4", &s[0], ReplicaState::Normal),
+            replica("r-8", &s[1], ReplicaState::Normal),
+            replica("r-8b", &s[1], ReplicaState::Normal),
+            replica("r-12", &s[2], ReplicaState::Normal),
+            replica("r-16", &s[3], ReplicaState::Normal),
+            replica("r-20", &s[4], ReplicaState::Copying { percent: 5 }),
+        ];
+        // Only the newest source is wanted: the disk's sources list holds just it.
+        let planned = plan(
+            &policy(rule.clone()),
+            &observed(vec![s[0].clone()], replicas.clone()),
+            NOW,
+        );
+        let pruned: Vec<(String, PruneReason)> = planned
+            .items()
+            .iter()
+            .filter_map(|i| match &i.action {
+                PlanAction::Prune { replica_id, reason } => Some((replica_id.clone(), *reason)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            pruned,
+            [
+                ("r-12".to_owned(), PruneReason::BeyondKeep),
+                ("r-16".to_owned(), PruneReason::BeyondKeep),
+                ("r-8b".to_owned(), PruneReason::Duplicate),
+            ]
+        );
+        // The newest NORMAL replica is never pruned, however old.
+        let ancient = vec![replica(
+            "r-old",
+            &source("snap-x", "disk-a", 400),
+            ReplicaState::Normal,
+        )];
+        let kept = plan(&policy(rule), &observed(vec![], ancient), NOW);
+        assert!(kept.items().iter().all(|i| i.action.as_str() != "prune"));
+    }
+
+    #[test]
+    fn all_takes_as_many_as_keep_within_the_ages() {
+        let rule = Rule::new("prod", "ap-guangzhou", ["ap-beijing"])
+            .snapshots(Selection::All)
+            .keep(3)
+            .max_snapshot_age(Duration::from_secs(30 * DAY as u64))
+            .max_replica_age(Duration::from_secs(7 * DAY as u64));
+        let snapshots = vec![
+            source("snap-1", "disk-a", 1),
+            source("snap-3", "disk-a", 3),
+            source("snap-9", "disk-a", 9),
+            source("snap-20", "disk-a", 20),
+            source("snap-40", "disk-a", 40),
+        ];
+        let planned = plan(&policy(rule), &observed(snapshots, vec![]), NOW);
+        let copies: Vec<_> = actions(&planned)
+            .into_iter()
+            .map(|a| a.0.unwrap())
+            .collect();
+        assert_eq!(copies, ["snap-1", "snap-3"]);
+    }
+}

@@ -1,0 +1,393 @@
+//! What to replicate: rules naming source disks, destinations and retention, checked
+//! before anything is called.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How many copies may be in flight to one destination region at a time, unless the
+/// policy says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT_PER_REGION: u32 = 20;
+
+/// Which snapshots of a disk a rule replicates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Selection {
+    /// The newest `NORMAL` snapshot of each disk.
+    #[default]
+    Latest,
+    /// Every `NORMAL` snapshot (within `max_snapshot_age`), newest first, as many as
+    /// `keep` retains.
+    All,
+}
+
+/// One rule: the disks of a source region to keep replicated into destination regions.
+///
+/// ```
+/// use std::time::Duration;
+/// use tencentcloud_cbs::replication::{Policy, Rule};
+///
+/// let policy = Policy::new(vec![
+///     Rule::new("prod", "ap-guangzhou", ["ap-beijing", "ap-shanghai"])
+///         .disk_ids(["disk-aaaa1111"])
+///         .disk_name_pattern("prod-*")
+///         .keep(3)
+///         .max_replica_age(Duration::from_secs(30 * 86_400)),
+/// ])?;
+/// assert_eq!(policy.rules().len(), 1);
+/// # Ok::<(), tencentcloud_cbs::replication::PolicyError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rule {
+    /// The rule's name, unique in its policy.
+    pub name: String,
+    /// Where the disks and their snapshots are.
+    pub source_region: String,
+    /// Disks by id.
+    pub disk_ids: Vec<String>,
+    /// Disks by name: `*` matches any run of characters, `?` any one.
+    pub disk_name_pattern: Option<String>,
+    /// Which snapshots of each disk.
+    pub snapshots: Selection,
+    /// Only snapshots younger than this.
+    pub max_snapshot_age: Option<Duration>,
+    /// Where to keep replicas.
+    pub destinations: Vec<String>,
+    /// Replicas to keep per disk per destination.
+    pub keep: u32,
+    /// Replicas whose data is older than this are pruned (the newest good one never).
+    pub max_replica_age: Option<Duration>,
+    /// Whether this rule's surplus replicas are deleted when applying, without being
+    /// asked on the command line.
+    pub prune: bool,
+}
+
+impl Rule {
+    /// A rule replicating the newest snapshot of disks yet to be named (with
+    /// [`disk_ids`](Self::disk_ids) or [`disk_name_pattern`](Self::disk_name_pattern))
+    /// into `destinations`, keeping one replica each.
+    pub fn new(
+        name: impl Into<String>,
+        source_region: impl Into<String>,
+        destinations: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Rule {
+            name: name.into(),
+            source_region: source_region.into(),
+            disk_ids: Vec::new(),
+            disk_name_pattern: None,
+            snapshots: Selection::Latest,
+            max_snapshot_age: None,
+            destinations: destinations.into_iter().map(Into::into).collect(),
+            keep: 1,
+            max_replica_age: None,
+            prune: false,
+        }
+    }
+
+    /// Adds disks by id.
+    pub fn disk_ids(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.disk_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds the disks whose names match `pattern` (`*`, `?` wildcards).
+    pub fn disk_name_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.disk_name_pattern = Some(pattern.into());
+        self
+    }
+
+    /// Which snapshots of each disk.
+    pub fn snapshots(mut self, selection: Selection) -> Self {
+        self.snapshots = selection;
+        self
+    }
+
+    /// Only snapshots younger than `age`.
+    pub fn max_snapshot_age(mut self, age: Duration) -> Self {
+        self.max_snapshot_age = Some(age);
+        self
+    }
+
+    /// Replicas to keep per disk per destination (at least 1).
+    pub fn keep(mut self, keep: u32) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// Prunes replicas whose data is older than `age`.
+    pub fn max_replica_age(mut self, age: Duration) -> Self {
+        self.max_replica_age = Some(age);
+        self
+    }
+
+    /// Prunes this rule's surplus replicas whenever it is applied.
+    pub fn prune(mut self, prune: bool) -> Self {
+        self.prune = prune;
+        self
+    }
+
+    /// Whether a disk is one this rule selects.
+    pub fn selects_disk(&self, disk_id: &str, disk_name: Option<&str>) -> bool {
+        self.disk_ids.iter().any(|d| d == disk_id)
+            || self
+                .disk_name_pattern
+                .as_deref()
+                .zip(disk_name)
+                .is_some_and(|(pattern, name)| glob_match(pattern, name))
+    }
+
+    /// What is wrong with the rule, as `(field, message)`.
+    pub(crate) fn problem(&self) -> Option<(&'static str, String)> {
+        if self.name.trim().is_empty() {
+            return Some(("name", "a rule needs a name".into()));
+        }
+        if !cbs_model::is_region(&self.source_region) {
+            return Some((
+                "source_region",
+                format!("`{}` is not a CBS region", self.source_region),
+            ));
+        }
+        if self.disk_ids.is_empty() && self.disk_name_pattern.is_none() {
+            return Some((
+                "disk_ids",
+                "name the disks with `disk_ids`, `disk_name`, or both".into(),
+            ));
+        }
+        if let Some(id) = self.disk_ids.iter().find(|id| !id.starts_with("disk-")) {
+            return Some(("disk_ids", format!("`{id}` is not a disk id (disk-…)")));
+        }
+        if self.destinations.is_empty() {
+            return Some((
+                "destinations",
+                "name at least one destination region".into(),
+            ));
+        }
+        for (i, region) in self.destinations.iter().enumerate() {
+            if !cbs_model::is_region(region) {
+                return Some(("destinations", format!("`{region}` is not a CBS region")));
+            }
+            if *region == self.source_region {
+                return Some(("destinations", format!("`{region}` is the source region")));
+            }
+            if self.destinations[..i].contains(region) {
+                return Some(("destinations", format!("`{region}` is named twice")));
+            }
+        }
+        if self.keep == 0 {
+            return Some(("keep", "keep at least one replica".into()));
+        }
+        None
+    }
+}
+
+/// A replication policy: one or more rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    rules: Vec<Rule>,
+    max_in_flight_per_region: u32,
+}
+
+impl Policy {
+    /// A policy of `rules`, checked: names unique, regions known, destinations neither
+    /// empty, repeated nor the source, disks named, `keep` at least 1.
+    pub fn new(rules: Vec<Rule>) -> Result<Policy, PolicyError> {
+        let policy = Policy {
+            rules,
+            max_in_flight_per_region: DEFAULT_MAX_IN_FLIGHT_PER_REGION,
+        };
+        policy.check(|_, _| None)?;
+        Ok(policy)
+    }
+
+    /// A policy of `rules` not yet checked; the caller checks it.
+    pub(crate) fn new_unchecked(rules: Vec<Rule>) -> Policy {
+        Policy {
+            rules,
+            max_in_flight_per_region: DEFAULT_MAX_IN_FLIGHT_PER_REGION,
+        }
+    }
+
+    /// Checks every rule; `line` finds the line of a rule's field, for file errors.
+    pub(crate) fn check(
+        &self,
+        line: impl Fn(usize, &str) -> Option<usize>,
+    ) -> Result<(), PolicyError> {
+        if self.rules.is_empty() {
+            return Err(PolicyError::new(None, "the policy has no rules"));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let Some((field, message)) = rule.problem() {
+                return Err(PolicyError::new(
+                    line(i, field),
+                    format!("rule `{}`: {field}: {message}", rule.name),
+                ));
+            }
+            if self.rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(PolicyError::new(
+                    line(i, "name"),
+                    format!("two rules are named `{}`", rule.name),
+                ));
+            }
+        }
+        if self.max_in_flight_per_region == 0 {
+            return Err(PolicyError::new(
+                None,
+                "max_in_flight_per_region must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many copies may be in flight to one destination at a time.
+    pub fn max_in_flight_per_region(&self) -> u32 {
+        self.max_in_flight_per_region
+    }
+
+    /// Sets how many copies may be in flight to one destination at a time (at least 1).
+    pub fn with_max_in_flight_per_region(mut self, max: u32) -> Self {
+        self.max_in_flight_per_region = max.max(1);
+        self
+    }
+
+    /// Every destination region of the policy, sorted, once each.
+    pub fn destinations(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.destinations.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// Why a policy cannot be used; nothing was called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    line: Option<usize>,
+    message: String,
+}
+
+impl PolicyError {
+    pub(crate) fn new(line: Option<usize>, message: impl Into<String>) -> Self {
+        PolicyError {
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The line of the policy file at fault (1-based), when known.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// `*` matches any run of characters (none included), `?` exactly one.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`: linear in
+    // practice, no recursion.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star_p, star_t)) = star {
+            pi = star_p + 1;
+            ti = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("prod-*", "prod-db-1"));
+        assert!(glob_match("prod-*", "prod-"));
+        assert!(!glob_match("prod-*", "staging-db"));
+        assert!(glob_match("*-db-?", "prod-db-1"));
+        assert!(!glob_match("*-db-?", "prod-db-12"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-x-c-y-b"));
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let rule = || Rule::new("prod", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]);
+        assert!(Policy::new(vec![rule()]).is_ok());
+        let cases = [
+            (rule().keep(0), "keep"),
+            (
+                Rule::new("prod", "ap-guangzhou", Vec::<String>::new()).disk_ids(["disk-1"]),
+                "destinations",
+            ),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-nowhere"]).disk_ids(["disk-1"]),
+                "destinations",
+            ),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-guangzhou"]).disk_ids(["disk-1"]),
+                "destinations",
+            ),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-beijing", "ap-beijing"])
+                    .disk_ids(["disk-1"]),
+                "destinations",
+            ),
+            (
+                Rule::new("prod", "mars-1", ["ap-beijing"]).disk_ids(["disk-1"]),
+                "source_region",
+            ),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-beijing"]),
+                "disk_ids",
+            ),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-beijing"]).disk_ids(["snap-1"]),
+                "disk_ids",
+            ),
+        ];
+        for (rule, field) in cases {
+            let error = Policy::new(vec![rule]).unwrap_err();
+            assert!(error.message().contains(field), "{error}");
+        }
+        let twice = Policy::new(vec![rule(), rule()]).unwrap_err();
+        assert!(twice.message().contains("two rules"), "{twice}");
+        assert!(Policy::new(vec![]).is_err());
+    }
+}
