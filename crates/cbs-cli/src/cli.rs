@@ -49,6 +49,11 @@ pub struct Global {
     #[arg(long, global = true)]
     pub local: bool,
 
+    /// Keep the --local emulator's state in FILE, so runs build on each other (apply,
+    /// then check, then drill) as they would against the service.
+    #[arg(long, global = true, value_name = "FILE", requires = "local")]
+    pub local_state: Option<PathBuf>,
+
     /// How long a copy takes in the --local emulator.
     #[arg(long, global = true, hide = true, value_parser = parse_duration, default_value = "6s")]
     pub local_copy_duration: Duration,
@@ -83,6 +88,9 @@ pub enum Command {
     /// Snapshots: copy across regions, list, wait.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Disaster-recovery replication of a fleet of disks, from a policy file.
+    #[command(subcommand)]
+    Replicate(ReplicateCommand),
     /// Call any CBS action with a JSON body; prints the JSON response.
     Call(CallArgs),
     /// List every CBS action.
@@ -97,6 +105,64 @@ pub enum SnapshotCommand {
     List(ListArgs),
     /// Wait until a snapshot is NORMAL.
     Wait(WaitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplicateCommand {
+    /// Show what `apply` would do: copies to start, copies in flight, replicas up to
+    /// date, replicas to prune, with sizes. Only reads.
+    Plan(PolicyArgs),
+    /// Carry the policy out, exactly once: copy what is missing, wait, prune if asked.
+    /// Safe to run again at any moment (from cron, after a crash): it starts from what
+    /// the regions report. Exit status 0 when everything converged, 1 on failure, 3
+    /// when some items failed and others succeeded.
+    Apply(ApplyArgs),
+    /// The RPO check: exit status 4 when a selected disk's newest NORMAL replica in any
+    /// destination is missing or older than --max-age. Only reads.
+    Check(CheckArgs),
+    /// The restore test: make a disk from the newest replica of each selected disk in
+    /// --region, wait until it is usable, report, and delete it again unless --keep.
+    Drill(DrillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The policy file (TOML; see examples/dr.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Delete replicas retention lets go (rules with `prune = true` always do).
+    #[arg(long)]
+    pub prune: bool,
+    /// The longest to wait for copies; what is still in flight is adopted by the next run.
+    #[arg(long, value_parser = parse_duration, default_value = "6h")]
+    pub max_wait: Duration,
+    /// Copies in flight per destination region at most (overrides the policy).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// The oldest the newest replica's data may be (e.g. 24h, 90m).
+    #[arg(long, value_parser = parse_duration)]
+    pub max_age: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Keep the restored disks instead of deleting them.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,41 +214,15 @@ pub struct CallArgs {
     pub json_file: Option<PathBuf>,
 }
 
-/// `90`, `90s`, `30m`, `2h`, `1h30m`.
+/// `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `7d`: the policy file's durations
+/// (humantime's), plus bare seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => {
-                return Err(format!(
-                    "`{text}` is not a duration (use e.g. 90s, 30m, 2h)"
-                ));
-            }
-        };
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration (use e.g. 90s, 30m, 2h)"))?;
-        total = total.saturating_add(value.saturating_mul(unit));
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 && !text.starts_with('0') {
-        return Err(format!(
-            "`{text}` is not a duration (use e.g. 90s, 30m, 2h)"
-        ));
-    }
-    Ok(Duration::from_secs(total))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}; use e.g. 90s, 30m, 2h, 7d)"))
 }
 
 #[cfg(test)]
@@ -195,6 +235,10 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("5m3").is_err());

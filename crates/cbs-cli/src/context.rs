@@ -30,6 +30,9 @@ impl Context {
             let mut emulator_builder = cbs_emulator::Emulator::builder()
                 .seed_demo(true)
                 .copy_duration(global.local_copy_duration);
+            if let Some(path) = &global.local_state {
+                emulator_builder = emulator_builder.state_file(path);
+            }
             if let Some(path) = &global.local_faults {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;

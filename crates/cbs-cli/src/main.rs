@@ -1,20 +1,22 @@
 //! `tccbs`: Tencent Cloud Block Storage from the command line.
 //!
 //! Exit status: 0 when everything asked for succeeded; 1 when it failed; 2 for a usage
-//! error; 3 when a copy succeeded in some regions and failed in others.
+//! error; 3 when some items (regions of a copy, items of a replication run) succeeded
+//! and others failed; 4 when `replicate check` finds the recovery point missed.
 
 mod cli;
 mod commands;
 mod context;
 mod failure;
 mod progress;
+mod replicate;
 mod table;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, SnapshotCommand};
+use crate::cli::{Cli, Command, ReplicateCommand, SnapshotCommand};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
@@ -48,11 +50,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Actions = cli.command {
         return commands::actions(cli.global.output);
     }
+    let explicit_region = cli.global.region.clone();
     let ctx = context::Context::build(&cli.global).await?;
     match cli.command {
         Command::Snapshot(SnapshotCommand::Copy(args)) => commands::snapshot_copy(&ctx, args).await,
         Command::Snapshot(SnapshotCommand::List(args)) => commands::snapshot_list(&ctx, args).await,
         Command::Snapshot(SnapshotCommand::Wait(args)) => commands::snapshot_wait(&ctx, args).await,
+        Command::Replicate(ReplicateCommand::Plan(args)) => replicate::plan(&ctx, args).await,
+        Command::Replicate(ReplicateCommand::Apply(args)) => replicate::apply(&ctx, args).await,
+        Command::Replicate(ReplicateCommand::Check(args)) => replicate::check(&ctx, args).await,
+        Command::Replicate(ReplicateCommand::Drill(args)) => {
+            replicate::drill(&ctx, args, explicit_region).await
+        }
         Command::Call(args) => commands::call(&ctx, args).await,
         Command::Actions => commands::actions(cli.global.output),
     }
