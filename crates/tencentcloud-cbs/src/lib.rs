@@ -16,6 +16,11 @@
 //! - One small [`Error`] with the code, message and request id, and whether the request
 //!   may have run.
 //! - `tracing` spans per call; no secret, token or signature is ever logged.
+//! - Waiters ([`Client::wait_until_snapshot_normal`], [`Client::copy_snapshot_and_wait`])
+//!   and paginators (`into_paginator()` on every `Describe*` builder).
+//! - Disaster-recovery replication of a fleet ([`replication`]): policies, plans,
+//!   exactly-once copies, retention, RPO checks and restore drills. The `policy-file`
+//!   feature reads policies from TOML.
 //!
 //! ```no_run
 //! use tencentcloud_cbs::{Client, Credentials};

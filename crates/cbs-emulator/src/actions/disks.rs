@@ -180,14 +180,14 @@ pub(super) fn describe(
                 .as_ref()
                 .is_none_or(|ids| ids.contains(&d.id))
         })
-        .map(|d| (d, world.disk_view(d)))
-        .filter(|(d, view)| {
+        .filter(|d| {
+            // The full view (which counts snapshots and backups) only for the page.
             filters.matches(|name| match name {
                 "disk-id" => one(&d.id),
                 "disk-name" => one(&d.name),
                 "disk-usage" => one(&d.usage),
                 "disk-type" => one(&d.disk_type),
-                "disk-state" => one(view.disk_state.as_ref().map_or("", |s| s.as_str())),
+                "disk-state" => one(world.disk_state(d)),
                 "disk-charge-type" => one(&d.charge_type),
                 "portable" => one(d.portable.to_string().to_uppercase()),
                 "project-id" => one(d.project_id),
@@ -202,13 +202,13 @@ pub(super) fn describe(
         &mut matching,
         request.order.as_deref(),
         request.order_field.as_deref(),
-        |(d, _), field| match field {
+        |d, field| match field {
             "DEADLINE" => d.deadline_ms.unwrap_or(u64::MAX),
             _ => d.created_ms * 1_000_000 + d.seq % 1_000_000,
         },
     )?;
-    let views = matching.into_iter().map(|(_, view)| view).collect();
-    let (total, page) = page(views, request.offset, request.limit)?;
+    let (total, page) = page(matching, request.offset, request.limit)?;
+    let page = page.into_iter().map(|d| world.disk_view(d)).collect();
     let mut response = DescribeDisksResponse::default();
     response.total_count = Some(total);
     response.disk_set = Some(page);

@@ -141,6 +141,7 @@ pub(super) fn copy_cross_regions(
             ),
         ));
     }
+    let mut copying_to = world.copying_to(&source.id);
     let mut results = Vec::new();
     for destination in &request.destination_regions {
         let mut result = SnapshotCopyResult::default();
@@ -155,7 +156,7 @@ pub(super) fn copy_cross_regions(
                 "InvalidParameterValue",
                 format!("The snapshot is already in `{destination}`."),
             ))
-        } else if world.copying_to(&source.id).contains(destination) {
+        } else if copying_to.contains(destination) {
             Some((
                 "ResourceInUse.CopySnapshotConflict",
                 format!("The snapshot is already being copied to `{destination}`."),
@@ -199,6 +200,7 @@ pub(super) fn copy_cross_regions(
                 copy.shared_with = Vec::new();
                 copy.seq = seq;
                 world.snapshots.insert(id.clone(), copy);
+                copying_to.push(destination.clone());
                 result.code = Some("Success".to_owned());
                 result.message = Some(String::new());
                 result.snapshot_id = Some(id);
@@ -240,21 +242,25 @@ pub(super) fn describe(
             "tag:",
         ],
     )?;
+    let wanted: Option<std::collections::HashSet<&str>> = request
+        .snapshot_ids
+        .as_ref()
+        .map(|ids| ids.iter().map(String::as_str).collect());
     let mut matching: Vec<_> = world
         .snapshots_in(region)
         .filter(|s| {
-            request
-                .snapshot_ids
+            wanted
                 .as_ref()
-                .is_none_or(|ids| ids.contains(&s.id))
+                .is_none_or(|ids| ids.contains(s.id.as_str()))
         })
-        .map(|s| (s, world.snapshot_view(s)))
-        .filter(|(s, view)| {
+        .filter(|s| {
+            // Only what filters need is worked out for every snapshot; the full view
+            // (which looks for copies in flight) only for the page returned.
             filters.matches(|name| match name {
                 "snapshot-id" => one(&s.id),
                 "snapshot-name" => one(&s.name),
-                "snapshot-state" => one(view.snapshot_state.as_ref().map_or("", |v| v.as_str())),
-                "snapshot-type" => one(view.snapshot_type.as_ref().map_or("", |v| v.as_str())),
+                "snapshot-state" => one(world.snapshot_state(s).0),
+                "snapshot-type" => one(world.snapshot_type(s).as_str()),
                 "disk-id" => one(&s.disk_id),
                 "disk-usage" => one(&s.disk_usage),
                 "encrypt" => one(s.encrypt.to_string().to_uppercase()),
@@ -268,13 +274,13 @@ pub(super) fn describe(
         &mut matching,
         request.order.as_deref(),
         request.order_field.as_deref(),
-        |(s, _), field| match field {
+        |s, field| match field {
             "DISK_SIZE" => s.disk_size_gb,
             _ => s.created_ms * 1_000_000 + s.seq % 1_000_000,
         },
     )?;
-    let views: Vec<cbs_model::Snapshot> = matching.into_iter().map(|(_, view)| view).collect();
-    let (total, page) = page(views, request.offset, request.limit)?;
+    let (total, page) = page(matching, request.offset, request.limit)?;
+    let page = world.snapshot_views(&page);
     let mut response = DescribeSnapshotsResponse::default();
     response.total_count = Some(total);
     response.snapshot_set = Some(page);

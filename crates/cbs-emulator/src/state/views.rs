@@ -23,15 +23,60 @@ fn tags(tags: &[Tag]) -> Vec<model::Tag> {
 impl World {
     /// A snapshot: `CREATING` or `COPYING_FROM_REMOTE` with a rising `Percent` until
     /// done, then `NORMAL`.
+    /// A snapshot's state and percent now: its transition's while one runs, else
+    /// `NORMAL` at 100.
+    pub(crate) fn snapshot_state<'s>(&self, record: &'s Snapshot) -> (&'s str, u64) {
+        record
+            .progress
+            .as_ref()
+            .and_then(|p| p.at(self.now_ms))
+            .unwrap_or(("NORMAL", 100))
+    }
+
+    /// Shared with another account or not.
+    pub(crate) fn snapshot_type(&self, record: &Snapshot) -> model::SnapshotType {
+        if record.shared_with.is_empty() {
+            model::SnapshotType::PrivateSnapshot
+        } else {
+            model::SnapshotType::SharedSnapshot
+        }
+    }
+
+    /// One snapshot as the API shows it.
     pub(crate) fn snapshot_view(&self, record: &Snapshot) -> model::Snapshot {
-        let (state, percent) = match record.progress.as_ref().and_then(|p| p.at(self.now_ms)) {
-            Some((state, percent)) => (state.to_owned(), percent),
-            None => ("NORMAL".to_owned(), 100),
-        };
+        self.snapshot_views(&[record]).pop().unwrap_or_default()
+    }
+
+    /// Snapshots as the API shows them, finding the copies in flight of all of them in
+    /// one pass over the world (a page of a hundred would otherwise take a hundred).
+    pub(crate) fn snapshot_views(&self, records: &[&Snapshot]) -> Vec<model::Snapshot> {
+        let wanted: std::collections::HashSet<&str> =
+            records.iter().map(|r| r.id.as_str()).collect();
+        let mut copying: std::collections::HashMap<&str, Vec<String>> = Default::default();
+        for copy in self.snapshots.values() {
+            if let Some((source, _)) = &copy.copied_from {
+                if wanted.contains(source.as_str()) && self.is_running(copy) {
+                    copying.entry(source).or_default().push(copy.region.clone());
+                }
+            }
+        }
+        records
+            .iter()
+            .map(|record| {
+                let mut regions = copying.remove(record.id.as_str()).unwrap_or_default();
+                regions.sort();
+                regions.dedup();
+                self.snapshot_view_copying(record, regions)
+            })
+            .collect()
+    }
+
+    fn snapshot_view_copying(&self, record: &Snapshot, copying_to: Vec<String>) -> model::Snapshot {
+        let (state, percent) = self.snapshot_state(record);
         let mut s = model::Snapshot::default();
         s.snapshot_id = Some(record.id.clone());
         s.snapshot_name = Some(record.name.clone());
-        s.snapshot_state = Some(state.as_str().into());
+        s.snapshot_state = Some(state.into());
         s.percent = Some(percent);
         s.disk_id = Some(record.disk_id.clone());
         s.disk_size = Some(record.disk_size_gb);
@@ -43,12 +88,8 @@ impl World {
         s.latest_modify_time = Some(clock::iso(record.modified_ms));
         s.placement = Some(placement(&record.zone, 0));
         s.copy_from_remote = Some(record.copied_from.is_some());
-        s.copying_to_regions = Some(self.copying_to(&record.id));
-        s.snapshot_type = Some(if record.shared_with.is_empty() {
-            model::SnapshotType::PrivateSnapshot
-        } else {
-            model::SnapshotType::SharedSnapshot
-        });
+        s.copying_to_regions = Some(copying_to);
+        s.snapshot_type = Some(self.snapshot_type(record));
         s.share_reference = Some(record.shared_with.len() as u64);
         s.time_start_share = record.shared_with.first().map(|(_, at)| clock::date(*at));
         s.images = Some(Vec::new());
@@ -62,9 +103,10 @@ impl World {
 
     /// A disk: `UNATTACHED` or `ATTACHED`, `ROLLBACKING` during a rollback, `TORECYCLE`
     /// once terminated.
-    pub(crate) fn disk_view(&self, record: &Disk) -> model::Disk {
+    /// A disk's state now.
+    pub(crate) fn disk_state(&self, record: &Disk) -> &'static str {
         let rollback = record.rollback.as_ref().and_then(|r| r.at(self.now_ms));
-        let state = if record.recycled {
+        if record.recycled {
             "TORECYCLE"
         } else if rollback.is_some() {
             "ROLLBACKING"
@@ -72,7 +114,12 @@ impl World {
             "ATTACHED"
         } else {
             "UNATTACHED"
-        };
+        }
+    }
+
+    pub(crate) fn disk_view(&self, record: &Disk) -> model::Disk {
+        let rollback = record.rollback.as_ref().and_then(|r| r.at(self.now_ms));
+        let state = self.disk_state(record);
         let mut d = model::Disk::default();
         d.disk_id = Some(record.id.clone());
         d.disk_name = Some(record.name.clone());

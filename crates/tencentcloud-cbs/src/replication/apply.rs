@@ -240,7 +240,7 @@ impl Replication {
         let mut targets = Vec::new();
         let mut no_snapshot = Vec::new();
         let mut seen = BTreeSet::new();
-        for item in plan.items() {
+        for item in plan.into_items() {
             let status = match &item.action {
                 PlanAction::Copy => Status::Pending { tries: 0 },
                 PlanAction::Adopt {
@@ -260,7 +260,7 @@ impl Replication {
                     replica_id: replica_id.clone(),
                 },
                 PlanAction::NoSnapshot => {
-                    no_snapshot.push(item.clone());
+                    no_snapshot.push(item);
                     continue;
                 }
                 // Pruning is decided after the copies, from a fresh look.
@@ -277,7 +277,7 @@ impl Replication {
             }
             let was_up_to_date = matches!(status, Status::Done { .. });
             targets.push(Target {
-                item: item.clone(),
+                item,
                 status,
                 sent_by_us: false,
                 was_up_to_date,
@@ -285,19 +285,18 @@ impl Replication {
         }
 
         self.converge(&mut targets).await;
+        let mut report = Report {
+            converged: false,
+            items: targets.iter().map(target_report).collect(),
+        };
+        drop(targets);
 
         // The final look: what converged, and what retention lets go.
         let (final_plan, _) = self.observe_and_plan().await?;
-        let mut report = Report {
-            converged: final_plan
-                .items()
-                .iter()
-                .all(|i| !matches!(i.action, PlanAction::Copy | PlanAction::Adopt { .. })),
-            items: Vec::new(),
-        };
-        for target in &targets {
-            report.items.push(target_report(target));
-        }
+        report.converged = final_plan
+            .items()
+            .iter()
+            .all(|i| !matches!(i.action, PlanAction::Copy | PlanAction::Adopt { .. }));
         for item in no_snapshot {
             report.items.push(ReportItem {
                 rule: item.rule,
@@ -450,20 +449,22 @@ impl Replication {
         for (region, ids) in by_region {
             let client = self.client.clone();
             polls.spawn(async move {
-                let found = observe::describe_ids(&client, &region, &ids).await;
+                let found = observe::describe_ids(&client, &region, &ids, |snapshot| {
+                    let state = observe::replica_state(&snapshot);
+                    Some((snapshot.snapshot_id?, state))
+                })
+                .await;
                 (region, found)
             });
         }
-        let mut seen = BTreeMap::new();
+        let mut seen: BTreeMap<(String, String), ReplicaState> = BTreeMap::new();
         let mut failed_regions = BTreeSet::new();
         while let Some(done) = polls.join_next().await {
             let (region, found) = done.expect("poll tasks do not panic");
             match found {
-                Ok(snapshots) => {
-                    for snapshot in snapshots {
-                        if let Some(id) = snapshot.snapshot_id.clone() {
-                            seen.insert((region.clone(), id), snapshot);
-                        }
+                Ok(states) => {
+                    for (id, state) in states {
+                        seen.insert((region.clone(), id), state);
                     }
                 }
                 Err(error) => {
@@ -484,8 +485,8 @@ impl Replication {
                 continue;
             }
             let key = (target.destination().to_owned(), replica_id.clone());
-            target.status = match seen.get(&key) {
-                Some(snapshot) => match observe::replica_state(snapshot) {
+            target.status = match seen.remove(&key) {
+                Some(state) => match state {
                     ReplicaState::Normal => Status::Done {
                         replica_id: replica_id.clone(),
                     },
@@ -621,15 +622,18 @@ impl Replication {
         for (region, mut ids) in sources {
             ids.sort();
             ids.dedup();
-            for snapshot in observe::describe_ids(&self.client, &region, &ids).await? {
-                if snapshot.snapshot_state == Some(SnapshotState::Normal)
-                    && let Some(id) = snapshot.snapshot_id
-                {
-                    copying.insert(
-                        (region.clone(), id),
-                        snapshot.copying_to_regions.unwrap_or_default(),
-                    );
+            let normal = observe::describe_ids(&self.client, &region, &ids, |snapshot| {
+                if snapshot.snapshot_state != Some(SnapshotState::Normal) {
+                    return None;
                 }
+                Some((
+                    snapshot.snapshot_id?,
+                    snapshot.copying_to_regions.unwrap_or_default(),
+                ))
+            })
+            .await?;
+            for (id, regions) in normal {
+                copying.insert((region.clone(), id), regions);
             }
         }
         Ok((found, copying))

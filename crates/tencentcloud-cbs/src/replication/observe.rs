@@ -259,12 +259,15 @@ pub(crate) async fn list_replicas(client: &Client, region: &str) -> Result<Vec<R
     Ok(found)
 }
 
-/// The current records of `ids` in `region`, `IDS_PER_CALL` per call.
-pub(crate) async fn describe_ids(
+/// What `keep` makes of the current records of `ids` in `region`, `IDS_PER_CALL` per
+/// call. Each page is reduced as it arrives, so a large poll holds what it needs, not
+/// every record.
+pub(crate) async fn describe_ids<T>(
     client: &Client,
     region: &str,
     ids: &[String],
-) -> Result<Vec<Snapshot>, Error> {
+    keep: impl Fn(Snapshot) -> Option<T>,
+) -> Result<Vec<T>, Error> {
     let mut found = Vec::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
         let page = client
@@ -274,7 +277,12 @@ pub(crate) async fn describe_ids(
             .limit(IDS_PER_CALL as u64)
             .send()
             .await?;
-        found.extend(page.snapshot_set.unwrap_or_default());
+        found.extend(
+            page.snapshot_set
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(&keep),
+        );
     }
     Ok(found)
 }

@@ -140,6 +140,11 @@ impl Plan {
         &self.items
     }
 
+    /// The items, by value.
+    pub fn into_items(self) -> Vec<PlanItem> {
+        self.items
+    }
+
     /// Whether there is nothing to copy, wait for or prune.
     pub fn is_converged(&self) -> bool {
         self.items
