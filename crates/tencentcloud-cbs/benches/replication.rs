@@ -191,11 +191,10 @@ fn client() {
                 if std::env::var("CBS_BENCH_TRACE").is_ok() {
                     eprintln!("{:>8.2}s {event:?}", started_at.elapsed().as_secs_f64());
                 }
-                if let ReplicationEvent::Progress { destination, .. } = event {
-                    if destination == DESTINATIONS[0] {
+                if let ReplicationEvent::Progress { destination, .. } = event
+                    && destination == DESTINATIONS[0] {
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
-                }
             })
             .apply()
             .await

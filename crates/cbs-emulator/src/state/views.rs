@@ -54,10 +54,11 @@ impl World {
             records.iter().map(|r| r.id.as_str()).collect();
         let mut copying: std::collections::HashMap<&str, Vec<String>> = Default::default();
         for copy in self.snapshots.values() {
-            if let Some((source, _)) = &copy.copied_from {
-                if wanted.contains(source.as_str()) && self.is_running(copy) {
-                    copying.entry(source).or_default().push(copy.region.clone());
-                }
+            if let Some((source, _)) = &copy.copied_from
+                && wanted.contains(source.as_str())
+                && self.is_running(copy)
+            {
+                copying.entry(source).or_default().push(copy.region.clone());
             }
         }
         records
