@@ -15,10 +15,11 @@ use crate::failure::Failure;
 use crate::progress::Display;
 use crate::table;
 
-/// Exit status when some regions succeeded and others failed.
+/// Exit status when some items (regions, replicas) succeeded and others failed.
 const PARTIAL_FAILURE: u8 = 3;
 
-fn exit_for(succeeded: usize, total: usize) -> ExitCode {
+/// 0 when all of `total` succeeded, 1 when none did, 3 in between.
+pub fn exit_for(succeeded: usize, total: usize) -> ExitCode {
     match succeeded {
         n if n == total => ExitCode::SUCCESS,
         0 => ExitCode::FAILURE,
@@ -26,7 +27,7 @@ fn exit_for(succeeded: usize, total: usize) -> ExitCode {
     }
 }
 
-fn print_json(value: &Value) {
+pub fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())

@@ -14,12 +14,11 @@ use tencentcloud_cbs::replication::{
 };
 
 use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PolicyArgs};
+use crate::commands::{exit_for, print_json};
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::table;
 
-/// Exit status when some items failed and others succeeded.
-const PARTIAL_FAILURE: u8 = 3;
 /// Exit status of `check` when the recovery point is not met.
 const RPO_MISSED: u8 = 4;
 
@@ -33,21 +32,6 @@ fn replication(ctx: &Context, policy: Policy) -> Replication {
     ctx.client
         .replication(policy)
         .poll_interval(Duration::from_secs(2), Duration::from_secs(30))
-}
-
-fn exit_for(succeeded: usize, total: usize) -> ExitCode {
-    match succeeded {
-        n if n == total => ExitCode::SUCCESS,
-        0 => ExitCode::FAILURE,
-        _ => ExitCode::from(PARTIAL_FAILURE),
-    }
-}
-
-fn print_json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
 }
 
 fn opt(value: &Option<String>) -> String {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Replication;
-use super::observe::{self, ReplicaState};
+use super::observe;
 use crate::Error;
 
 /// One (disk, destination) of an RPO check.
@@ -57,17 +57,7 @@ impl Replication {
         for (rule, sources) in self.policy.rules().iter().zip(&observation.rules) {
             for disk_id in &sources.disks {
                 for destination in &rule.destinations {
-                    let newest = observation
-                        .replicas
-                        .get(destination)
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| {
-                            r.disk_id == *disk_id
-                                && r.name.source_region == rule.source_region
-                                && r.state == ReplicaState::Normal
-                        })
-                        .max_by_key(|r| r.name.source_created_unix);
+                    let newest = observation.newest_normal(rule, disk_id, destination);
                     let data_age = newest.map(|r| {
                         Duration::from_secs((now - r.name.source_created_unix).max(0) as u64)
                     });

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::Replication;
 use super::apply::ItemFailure;
-use super::observe::{self, ReplicaState};
+use super::observe;
 use crate::Error;
 
 /// One restored disk.
@@ -64,18 +64,7 @@ impl Replication {
                 continue;
             }
             for disk_id in &sources.disks {
-                let newest = observation
-                    .replicas
-                    .get(region)
-                    .into_iter()
-                    .flatten()
-                    .filter(|r| {
-                        r.disk_id == *disk_id
-                            && r.name.source_region == rule.source_region
-                            && r.state == ReplicaState::Normal
-                    })
-                    .max_by_key(|r| r.name.source_created_unix)
-                    .cloned();
+                let newest = observation.newest_normal(rule, disk_id, region).cloned();
                 wanted.push((rule, disk_id.clone(), newest));
             }
         }

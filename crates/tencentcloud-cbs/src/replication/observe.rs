@@ -114,6 +114,27 @@ pub(crate) struct Observation {
     pub replicas: BTreeMap<String, Vec<Replica>>,
 }
 
+impl Observation {
+    /// The `NORMAL` replica of `rule`'s `disk_id` in `region` with the newest data.
+    pub(crate) fn newest_normal(
+        &self,
+        rule: &Rule,
+        disk_id: &str,
+        region: &str,
+    ) -> Option<&Replica> {
+        self.replicas
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r.disk_id == disk_id
+                    && r.name.source_region == rule.source_region
+                    && r.state == ReplicaState::Normal
+            })
+            .max_by_key(|r| r.name.source_created_unix)
+    }
+}
+
 /// Lists every region the policy touches, concurrently.
 pub(crate) async fn observe(client: &Client, policy: &Policy) -> Result<Observation, Error> {
     let mut sources: BTreeSet<String> = BTreeSet::new();

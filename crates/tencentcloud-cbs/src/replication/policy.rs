@@ -201,6 +201,7 @@ impl Policy {
     }
 
     /// A policy of `rules` not yet checked; the caller checks it.
+    #[cfg(feature = "policy-file")]
     pub(crate) fn new_unchecked(rules: Vec<Rule>) -> Policy {
         Policy {
             rules,
