@@ -449,3 +449,33 @@ async fn waiting_is_batched_per_destination() {
     let per_replica_per_round = (describes - listing) as f64 / (500.0 * poll_rounds as f64);
     assert!(per_replica_per_round <= 0.05, "{per_replica_per_round}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_runs_adopt_each_others_copies() {
+    // Cron started the next run before the last one finished: both plan the same
+    // copies; whichever copies second is told the copy is in flight and adopts it.
+    let emulator = emulator();
+    let recording = Recording::new(emulator.transport());
+    let client = client_builder(&emulator)
+        .transport(recording.clone())
+        .build()
+        .unwrap();
+    let first = replication(&client, fleet_policy());
+    let second = replication(&client, fleet_policy());
+    let (a, b) = tokio::join!(first.apply(), second.apply());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.converged && b.converged);
+    assert_eq!(a.failed() + b.failed(), 0, "{a:#?} {b:#?}");
+    let copied = |r: &tencentcloud_cbs::replication::Report| {
+        r.items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Copied)
+            .count()
+    };
+    assert_eq!(
+        copied(&a) + copied(&b),
+        6,
+        "each copy made once: {a:#?} {b:#?}"
+    );
+    assert_exactly_once(&emulator);
+}
