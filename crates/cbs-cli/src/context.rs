@@ -1,18 +1,23 @@
 //! The client a command uses: the real service, or the embedded emulator.
 
+#[cfg(feature = "local")]
 use cbs_emulator::EmulatorHandle;
-use tencentcloud_cbs::{Client, Credentials, Language, ProfileProvider};
+#[cfg(feature = "local")]
+use tencentcloud_cbs::ClientBuilder;
+use tencentcloud_cbs::{Client, Language, ProfileProvider};
 
 use crate::cli::{Global, LanguageArg, Output};
 use crate::failure::Failure;
 
 /// The region `--local` uses unless told otherwise.
+#[cfg(feature = "local")]
 const LOCAL_REGION: &str = "ap-guangzhou";
 
 pub struct Context {
     pub client: Client,
     pub output: Output,
     /// Keeps the local emulator running for the command's lifetime.
+    #[cfg(feature = "local")]
     _emulator: Option<EmulatorHandle>,
 }
 
@@ -25,44 +30,20 @@ impl Context {
                 LanguageArg::EnUs => Language::EnUs,
             });
         }
+        #[cfg(feature = "local")]
         let mut emulator = None;
         if global.local {
-            let mut emulator_builder = cbs_emulator::Emulator::builder()
-                .seed_demo(true)
-                .copy_duration(global.local_copy_duration);
-            if let Some(path) = &global.local_state {
-                emulator_builder = emulator_builder.state_file(path);
+            #[cfg(feature = "local")]
+            {
+                let (local, handle) = local(builder, global).await?;
+                builder = local;
+                emulator = Some(handle);
             }
-            if let Some(path) = &global.local_faults {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
-                for fault in cbs_emulator::parse_fault_file(&text).map_err(Failure::Usage)? {
-                    emulator_builder = emulator_builder.fault(fault);
-                }
-            }
-            let handle = emulator_builder
-                .start()
-                .await
-                .map_err(|e| Failure::Other(format!("cannot start the local emulator: {e}")))?;
-            if global.output == Output::Table {
-                eprintln!(
-                    "using a local emulator at {} (demo data, no account)",
-                    handle.endpoint()
-                );
-            }
-            builder = builder
-                .endpoint(handle.endpoint())
-                .credentials(Credentials::new(
-                    cbs_emulator::DEMO_SECRET_ID,
-                    cbs_emulator::DEMO_SECRET_KEY,
-                ))
-                .region(
-                    global
-                        .region
-                        .clone()
-                        .unwrap_or_else(|| LOCAL_REGION.to_owned()),
-                );
-            emulator = Some(handle);
+            #[cfg(not(feature = "local"))]
+            return Err(Failure::Usage(
+                "this tccbs was built without the `local` feature, so --local is not available"
+                    .into(),
+            ));
         } else {
             let region = global.region.clone().or_else(|| {
                 std::env::var("TENCENTCLOUD_REGION")
@@ -85,6 +66,7 @@ impl Context {
         Ok(Context {
             client,
             output: global.output,
+            #[cfg(feature = "local")]
             _emulator: emulator,
         })
     }
@@ -92,4 +74,48 @@ impl Context {
     pub fn region(&self) -> Option<&str> {
         self.client.region()
     }
+}
+
+/// Starts the embedded emulator and points `builder` at it.
+#[cfg(feature = "local")]
+async fn local(
+    mut builder: ClientBuilder,
+    global: &Global,
+) -> Result<(ClientBuilder, EmulatorHandle), Failure> {
+    let mut emulator_builder = cbs_emulator::Emulator::builder()
+        .seed_demo(true)
+        .copy_duration(global.local_copy_duration);
+    if let Some(path) = &global.local_state {
+        emulator_builder = emulator_builder.state_file(path);
+    }
+    if let Some(path) = &global.local_faults {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        for fault in cbs_emulator::parse_fault_file(&text).map_err(Failure::Usage)? {
+            emulator_builder = emulator_builder.fault(fault);
+        }
+    }
+    let handle = emulator_builder
+        .start()
+        .await
+        .map_err(|e| Failure::Other(format!("cannot start the local emulator: {e}")))?;
+    if global.output == Output::Table {
+        eprintln!(
+            "using a local emulator at {} (demo data, no account)",
+            handle.endpoint()
+        );
+    }
+    builder = builder
+        .endpoint(handle.endpoint())
+        .credentials(tencentcloud_cbs::Credentials::new(
+            cbs_emulator::DEMO_SECRET_ID,
+            cbs_emulator::DEMO_SECRET_KEY,
+        ))
+        .region(
+            global
+                .region
+                .clone()
+                .unwrap_or_else(|| LOCAL_REGION.to_owned()),
+        );
+    Ok((builder, handle))
 }

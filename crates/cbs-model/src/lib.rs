@@ -18,8 +18,8 @@
 //!   ([`Safety`]) and where it is offered ([`Availability`]), which is what retry and
 //!   rate-limit logic needs.
 //!
-//! Features: `json` adds [`parse_response`], which reads a response body into the
-//! action's output or an [`ApiError`]; `schema` adds the run-time structure of every
+//! Features: `json` adds `parse_response`, which reads a response body into the
+//! action's output or an `ApiError`; `schema` adds the run-time structure of every
 //! object and the conversion of GET/form parameters to JSON; `server` adds
 //! `Deserialize` on requests and `Serialize` on responses, for servers and tools. A
 //! client needs none of them but `json`.
@@ -74,10 +74,13 @@ pub use action::{
 };
 pub use copy::RegionCopy;
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use envelope::{ApiError, DecodeError, DecodeErrorKind, parse_response};
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use form::{FormError, form_to_json};
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use form::{decode_query, json_to_form};
 pub use generated::actions::{ACTIONS, action_index, action_info, visit_action};
 pub use generated::enums::*;
@@ -86,11 +89,13 @@ pub use generated::objects::*;
 pub use generated::requests::*;
 pub use generated::responses::*;
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use generated::schema::object_schema;
 pub use macros::UnknownValue;
 pub use regions::{REGIONS, is_region};
 pub use retry_class::RetryClass;
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use schema::{MemberSchema, MemberType, ObjectSchema};
 pub use service_time::{SERVICE_UTC_OFFSET_SECS, format_service_time, parse_service_time};
 

@@ -33,7 +33,7 @@
 //! # }
 //! ```
 //!
-//! With the `test-util` feature, [`test_util::MockTransport`] answers from a script and
+//! With the `test-util` feature, `test_util::MockTransport` answers from a script and
 //! records what it was sent, for tests that should not open sockets.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

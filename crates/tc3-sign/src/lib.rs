@@ -5,7 +5,8 @@
 //! them on the receiving side. It does no I/O, has no async and no clock of its own: every
 //! input, the timestamp included, is passed in. It is `no_std` with `alloc`; the default
 //! `std` feature adds [`std::error::Error`] impls and [`SystemTime`](std::time::SystemTime)
-//! helpers, and the `http` feature signs and verifies [`http::Request`] values in place.
+//! helpers, and the `http` feature signs and verifies `http::Request` values in place
+//! (`sign_http_request`, `verify_http_request`).
 //!
 //! # Signing
 //!
@@ -91,6 +92,7 @@ pub use credentials::Credentials;
 pub use date::UtcDate;
 pub use error::{SignError, SignErrorKind, VerifyError, VerifyErrorKind};
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use http_request::{sign_http_request, verify_http_request};
 pub use key::SigningKey;
 pub use request::{Payload, SignableRequest};

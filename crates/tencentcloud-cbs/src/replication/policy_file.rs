@@ -80,6 +80,7 @@ fn duration(text: &str, value: &Spanned<String>, field: &str) -> Result<Duration
     })
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "policy-file")))]
 impl Policy {
     /// Reads a policy from TOML (see the [module](super) docs for the format). Unknown
     /// keys, bad durations, unknown regions, empty destinations and the like are errors
