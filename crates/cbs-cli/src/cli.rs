@@ -23,7 +23,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Global {
     /// Region to call (default: $TENCENTCLOUD_REGION; ap-guangzhou with --local).
     #[arg(long, global = true, value_name = "REGION")]
@@ -37,13 +37,30 @@ pub struct Global {
     #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
     pub endpoint: Option<String>,
 
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    /// Output format (tables by default; JSON for `cbs` actions, as tccli).
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Output>,
 
     /// Language of the service's error messages.
     #[arg(long, global = true, value_enum)]
     pub language: Option<LanguageArg>,
+
+    /// Take credentials from the CVM instance role only (on a CVM instance).
+    #[arg(long, global = true, conflicts_with = "local")]
+    pub use_cvm_role: bool,
+
+    /// Assume this role (STS AssumeRole) with the credentials found otherwise.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ARN",
+        requires = "role_session_name"
+    )]
+    pub role_arn: Option<String>,
+
+    /// The session name for --role-arn.
+    #[arg(long, global = true, value_name = "NAME", requires = "role_arn")]
+    pub role_session_name: Option<String>,
 
     /// Start an emulator on 127.0.0.1 with demo data and use it (no account needed).
     #[arg(long, global = true)]
@@ -73,6 +90,8 @@ pub enum Output {
     Table,
     /// JSON.
     Json,
+    /// Tab-separated text, tccli's layout (for `cbs` actions; tables elsewhere).
+    Text,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,6 +102,15 @@ pub enum LanguageArg {
     EnUs,
 }
 
+/// `zh-CN` or `en-US`.
+pub fn parse_language(text: &str) -> Result<LanguageArg, String> {
+    match text {
+        "zh-CN" => Ok(LanguageArg::ZhCn),
+        "en-US" => Ok(LanguageArg::EnUs),
+        other => Err(format!("--language: `{other}` is neither zh-CN nor en-US")),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Snapshots: copy across regions, list, wait.
@@ -91,10 +119,55 @@ pub enum Command {
     /// Disaster-recovery replication of a fleet of disks, from a policy file.
     #[command(subcommand)]
     Replicate(ReplicateCommand),
+    /// Any CBS action as tccli takes it: `tccbs cbs DescribeSnapshots --Limit 5`
+    /// (`tccbs cbs --help` lists them, grouped). Also as `tccbs describe-snapshots …`.
+    #[command(disable_help_flag = true)]
+    Cbs(CbsArgs),
     /// Call any CBS action with a JSON body; prints the JSON response.
     Call(CallArgs),
     /// List every CBS action.
     Actions,
+    /// Write credentials to the profile file the SDKs read, interactively or with `set`.
+    Configure(ConfigureArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tccbs man > tccbs.1`.
+    Man,
+    /// An action in kebab-case: `tccbs describe-snapshots --limit 5`.
+    #[command(external_subcommand)]
+    Action(Vec<String>),
+}
+
+#[derive(Debug, Args)]
+pub struct CbsArgs {
+    /// The action (DescribeSnapshots, CopySnapshotCrossRegions, …); none lists them.
+    #[arg(allow_hyphen_values = true)]
+    pub action: Option<String>,
+    /// The action's members and options (`tccbs cbs ACTION --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    #[command(subcommand)]
+    pub command: Option<ConfigureCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigureCommand {
+    /// Set keys of a profile: `configure set secret_id AKID… secret_key -` (`-` reads
+    /// the value from standard input, so no secret lands in your shell history).
+    Set {
+        /// KEY VALUE pairs: secret_id, secret_key, token, role_arn, role_session_name.
+        #[arg(num_args = 1.., value_name = "KEY VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Show the profiles, secrets masked.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +316,12 @@ mod tests {
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("5m3").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(parse_language("zh-CN").unwrap(), LanguageArg::ZhCn);
+        assert!(parse_language("fr").is_err());
     }
 
     #[test]

@@ -21,6 +21,41 @@ pub struct Context {
     _emulator: Option<EmulatorHandle>,
 }
 
+/// Where credentials come from: `--use-cvm-role`, `--profile`, or the default chain
+/// (environment, profile file, CVM role, TKE OIDC); `--role-arn` assumes a role with
+/// whichever it is.
+fn credentials(
+    builder: tencentcloud_cbs::ClientBuilder,
+    global: &Global,
+) -> Result<tencentcloud_cbs::ClientBuilder, Failure> {
+    use tencentcloud_cbs::{AssumeRoleProvider, ChainProvider, CvmRoleProvider};
+    let assume =
+        |source: std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials>| -> Result<_, Failure> {
+            match (&global.role_arn, &global.role_session_name) {
+                (Some(arn), Some(session)) => {
+                    let provider =
+                        AssumeRoleProvider::builder(source, arn.clone(), session.clone())
+                            .build()
+                            .map_err(|e| Failure::Usage(e.to_string()))?;
+                    Ok(std::sync::Arc::new(provider)
+                        as std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials>)
+                }
+                _ => Ok(source),
+            }
+        };
+    let source: std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials> = if global.use_cvm_role {
+        std::sync::Arc::new(CvmRoleProvider::new())
+    } else if let Some(profile) = &global.profile {
+        std::sync::Arc::new(ProfileProvider::from_env().profile(profile.clone()))
+    } else if global.role_arn.is_some() {
+        std::sync::Arc::new(ChainProvider::default_chain())
+    } else {
+        // The client's own default chain.
+        return Ok(builder);
+    };
+    Ok(builder.credentials_provider(assume(source)?))
+}
+
 impl Context {
     pub async fn build(global: &Global) -> Result<Context, Failure> {
         let mut builder = Client::builder().request_client("tccbs");
@@ -56,16 +91,12 @@ impl Context {
             if let Some(endpoint) = &global.endpoint {
                 builder = builder.endpoint(endpoint.clone());
             }
-            // Without --profile, the default chain: environment, profile file, CVM role, TKE OIDC.
-            if let Some(profile) = &global.profile {
-                builder = builder
-                    .credentials_provider(ProfileProvider::from_env().profile(profile.clone()));
-            }
+            builder = credentials(builder, global)?;
         }
         let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
         Ok(Context {
             client,
-            output: global.output,
+            output: global.output.unwrap_or(Output::Table),
             #[cfg(feature = "local")]
             _emulator: emulator,
         })
@@ -99,7 +130,7 @@ async fn local(
         .start()
         .await
         .map_err(|e| Failure::Other(format!("cannot start the local emulator: {e}")))?;
-    if global.output == Output::Table {
+    if global.output.unwrap_or(Output::Table) != Output::Json {
         eprintln!(
             "using a local emulator at {} (demo data, no account)",
             handle.endpoint()

@@ -4,8 +4,10 @@
 //! error; 3 when some items (regions of a copy, items of a replication run) succeeded
 //! and others failed; 4 when `replicate check` finds the recovery point missed.
 
+mod api;
 mod cli;
 mod commands;
+mod configure;
 mod context;
 mod failure;
 mod progress;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ReplicateCommand, SnapshotCommand};
+use crate::cli::{Cli, Command, Output, ReplicateCommand, SnapshotCommand};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
@@ -47,8 +49,44 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    if let Command::Actions = cli.command {
-        return commands::actions(cli.global.output);
+    // What needs no client.
+    match cli.command {
+        Command::Actions => return commands::actions(cli.global.output.unwrap_or(Output::Table)),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "tccbs", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::Other(format!("cannot write the manual page: {e}")))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Configure(args) => return configure::run(&cli.global, args),
+        Command::Cbs(args) => {
+            let Some(name) = args.action.filter(|a| a != "--help" && a != "-h") else {
+                print!("{}", api::help::actions());
+                return Ok(ExitCode::SUCCESS);
+            };
+            let action = tencentcloud_cbs::model::action_info(&name).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "`{name}` is not a CBS action; `tccbs cbs --help` lists them"
+                ))
+            })?;
+            return api::run(action, &args.args, cli.global).await;
+        }
+        Command::Action(words) => {
+            let name = words.first().cloned().unwrap_or_default();
+            let action = api::action_by_kebab(&name).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "unknown command `{name}`; `tccbs --help` lists the commands and `tccbs cbs --help` the actions"
+                ))
+            })?;
+            return api::run(action, &words[1..], cli.global).await;
+        }
+        _ => {}
     }
     let explicit_region = cli.global.region.clone();
     let ctx = context::Context::build(&cli.global).await?;
@@ -63,11 +101,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             replicate::drill(&ctx, args, explicit_region).await
         }
         Command::Call(args) => commands::call(&ctx, args).await,
-        Command::Actions => commands::actions(cli.global.output),
+        _ => unreachable!("handled above"),
     }
 }
 
-fn init_logging(verbose: u8) {
+pub(crate) fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => return,
         1 => tracing::Level::INFO,

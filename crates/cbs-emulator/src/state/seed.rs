@@ -41,10 +41,13 @@ const HOUR_MS: u64 = 3_600_000;
 impl World {
     /// Adds the demo data.
     pub(crate) fn seed_demo(&mut self) {
-        for (region, snapshot_id, disk_name, snapshot_name) in DEMO {
+        for (n, (region, snapshot_id, disk_name, snapshot_name)) in DEMO.iter().enumerate() {
             let zone = super::default_zone(region);
-            let disk_id = self.add_disk(region, &zone, disk_name, 100, "CLOUD_PREMIUM");
-            let disk = self.disks[&disk_id].clone();
+            let generated = self.add_disk(region, &zone, disk_name, 100, "CLOUD_PREMIUM");
+            // Fixed ids, like the snapshots', so demo commands can name them.
+            let mut disk = self.disks.remove(&generated).expect("just added");
+            disk.id = format!("disk-demo{:04}", n + 1);
+            let disk = self.disks.entry(disk.id.clone()).or_insert(disk).clone();
             let id = self.add_snapshot_of(&disk, snapshot_name, 0);
             let mut snapshot = self.snapshots.remove(&id).expect("just added");
             snapshot.id = (*snapshot_id).to_owned();
