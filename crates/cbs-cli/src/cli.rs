@@ -34,8 +34,21 @@ pub struct Global {
     pub profile: Option<String>,
 
     /// Base URL to send requests to instead of the public endpoint.
-    #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
+
+    /// Also trust the certificates in FILE (PEM), for a private CA or an emulator over TLS.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// Limit on each request, in seconds (default 60). After a `cbs` action it is
+    /// spelled `--timeout`, as tccli has it.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub request_timeout: Option<Duration>,
+
+    /// Send requests through this proxy (default: $HTTPS_PROXY, $ALL_PROXY, $NO_PROXY).
+    #[arg(long, global = true, value_name = "URL")]
+    pub https_proxy: Option<String>,
 
     /// Output format (tables by default; JSON for `cbs` actions, as tccli).
     #[arg(long, global = true, value_enum)]
@@ -46,20 +59,15 @@ pub struct Global {
     pub language: Option<LanguageArg>,
 
     /// Take credentials from the CVM instance role only (on a CVM instance).
-    #[arg(long, global = true, conflicts_with = "local")]
+    #[arg(long, global = true)]
     pub use_cvm_role: bool,
 
     /// Assume this role (STS AssumeRole) with the credentials found otherwise.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ARN",
-        requires = "role_session_name"
-    )]
+    #[arg(long, global = true, value_name = "ARN")]
     pub role_arn: Option<String>,
 
     /// The session name for --role-arn.
-    #[arg(long, global = true, value_name = "NAME", requires = "role_arn")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub role_session_name: Option<String>,
 
     /// Start an emulator on 127.0.0.1 with demo data and use it (no account needed).
@@ -68,7 +76,7 @@ pub struct Global {
 
     /// Keep the --local emulator's state in FILE, so runs build on each other (apply,
     /// then check, then drill) as they would against the service.
-    #[arg(long, global = true, value_name = "FILE", requires = "local")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub local_state: Option<PathBuf>,
 
     /// How long a copy takes in the --local emulator.
@@ -102,6 +110,14 @@ pub enum LanguageArg {
     EnUs,
 }
 
+/// A whole number of seconds above zero, as tccli's `--timeout` takes it.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
+}
+
 /// `zh-CN` or `en-US`.
 pub fn parse_language(text: &str) -> Result<LanguageArg, String> {
     match text {
@@ -121,7 +137,7 @@ pub enum Command {
     Replicate(ReplicateCommand),
     /// Any CBS action as tccli takes it: `tccbs cbs DescribeSnapshots --Limit 5`
     /// (`tccbs cbs --help` lists them, grouped). Also as `tccbs describe-snapshots …`.
-    #[command(disable_help_flag = true)]
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Cbs(CbsArgs),
     /// Call any CBS action with a JSON body; prints the JSON response.
     Call(CallArgs),

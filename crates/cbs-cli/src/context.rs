@@ -32,6 +32,9 @@ fn credentials(
     let assume =
         |source: std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials>| -> Result<_, Failure> {
             match (&global.role_arn, &global.role_session_name) {
+                (Some(_), None) | (None, Some(_)) => Err(Failure::Usage(
+                    "--role-arn and --role-session-name go together".into(),
+                )),
                 (Some(arn), Some(session)) => {
                     let provider =
                         AssumeRoleProvider::builder(source, arn.clone(), session.clone())
@@ -40,7 +43,7 @@ fn credentials(
                     Ok(std::sync::Arc::new(provider)
                         as std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials>)
                 }
-                _ => Ok(source),
+                (None, None) => Ok(source),
             }
         };
     let source: std::sync::Arc<dyn tencentcloud_cbs::ProvideCredentials> = if global.use_cvm_role {
@@ -56,8 +59,38 @@ fn credentials(
     Ok(builder.credentials_provider(assume(source)?))
 }
 
+/// Options that cannot go together, wherever on the line they were given (before the
+/// action or after it, as tccli takes them).
+fn check_combination(global: &Global) -> Result<(), Failure> {
+    let remote_only = [
+        ("--endpoint", global.endpoint.is_some()),
+        ("--ca-bundle", global.ca_bundle.is_some()),
+        ("--use-cvm-role", global.use_cvm_role),
+        ("--role-arn", global.role_arn.is_some()),
+        ("--https-proxy", global.https_proxy.is_some()),
+    ];
+    if global.local {
+        if let Some((name, _)) = remote_only.iter().find(|(_, given)| *given) {
+            return Err(Failure::Usage(format!(
+                "{name} does not apply with --local, which runs against its own emulator"
+            )));
+        }
+    } else if global.local_state.is_some() || global.local_faults.is_some() {
+        return Err(Failure::Usage(
+            "--local-state and --local-faults need --local".into(),
+        ));
+    }
+    if global.use_cvm_role && global.profile.is_some() {
+        return Err(Failure::Usage(
+            "--use-cvm-role and --profile name two different credential sources".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Context {
     pub async fn build(global: &Global) -> Result<Context, Failure> {
+        check_combination(global)?;
         let mut builder = Client::builder().request_client("tccbs");
         if let Some(language) = global.language {
             builder = builder.language(match language {
@@ -91,7 +124,21 @@ impl Context {
             if let Some(endpoint) = &global.endpoint {
                 builder = builder.endpoint(endpoint.clone());
             }
+            if let Some(path) = &global.ca_bundle {
+                let pem = std::fs::read(path).map_err(|e| {
+                    Failure::Usage(format!("--ca-bundle: cannot read {}: {e}", path.display()))
+                })?;
+                builder = builder.add_root_certificate(pem);
+            }
+            if let Some(proxy) = &global.https_proxy {
+                let environment =
+                    tencentcloud_cbs::ProxyConfig::from_lookup(|name| std::env::var(name).ok());
+                builder = builder.proxy(environment.https(proxy.clone()));
+            }
             builder = credentials(builder, global)?;
+        }
+        if let Some(timeout) = global.request_timeout {
+            builder = builder.request_timeout(timeout);
         }
         let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
         Ok(Context {

@@ -31,8 +31,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a command waits on the network, and each extra worker costs memory
+    // and start-up time (measured by tests/interop/speed.py).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -300,3 +300,133 @@ fn secrets_are_not_taken_on_the_command_line() {
     assert!(stderr(&out).contains("shell history"));
     assert!(!stderr(&out).contains("abc"));
 }
+
+#[test]
+fn tccli_options_after_the_action() {
+    // The API version tccli takes after the action: this one, or a clear refusal.
+    let same = tccbs(&[
+        "cbs",
+        "DescribeSnapshots",
+        "--Limit",
+        "1",
+        "--version",
+        "2017-03-12",
+    ]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    let other = tccbs(&["cbs", "DescribeSnapshots", "--version", "2020-01-01"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(stderr(&other).contains("2017-03-12"), "{}", stderr(&other));
+
+    let timed = tccbs(&["cbs", "DescribeDisks", "--timeout", "5", "--Limit", "1"]);
+    assert_eq!(timed.status.code(), Some(0), "{}", stderr(&timed));
+    for bad in ["0", "soon", "-3"] {
+        let refused = tccbs(&["cbs", "DescribeDisks", "--timeout", bad]);
+        assert_eq!(refused.status.code(), Some(2), "--timeout {bad}");
+        assert!(
+            stderr(&refused).contains("--timeout"),
+            "{}",
+            stderr(&refused)
+        );
+    }
+
+    // What cannot go together is refused wherever it was written.
+    for line in [
+        &["cbs", "DescribeDisks", "--endpoint", "127.0.0.1:1"][..],
+        &["cbs", "DescribeDisks", "--ca-bundle", "cert.pem"],
+        &["--use-cvm-role", "cbs", "DescribeDisks"],
+        &[
+            "cbs",
+            "DescribeDisks",
+            "--role-arn",
+            "qcs::cam::uin/1:roleName/x",
+        ],
+    ] {
+        let refused = tccbs(line);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{line:?}: {}",
+            stderr(&refused)
+        );
+        assert!(stderr(&refused).contains("--local"), "{}", stderr(&refused));
+    }
+    let lone = Command::new(env!("CARGO_BIN_EXE_tccbs"))
+        .args([
+            "cbs",
+            "DescribeDisks",
+            "--role-arn",
+            "qcs::cam::uin/1:roleName/x",
+        ])
+        .args(["--endpoint", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(lone.status.code(), Some(2));
+    assert!(
+        stderr(&lone).contains("--role-session-name"),
+        "{}",
+        stderr(&lone)
+    );
+    let unreadable = Command::new(env!("CARGO_BIN_EXE_tccbs"))
+        .args(["cbs", "DescribeDisks", "--ca-bundle", "/nonexistent/ca.pem"])
+        .args(["--endpoint", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(unreadable.status.code(), Some(2));
+    assert!(
+        stderr(&unreadable).contains("/nonexistent/ca.pem"),
+        "{}",
+        stderr(&unreadable)
+    );
+}
+
+#[test]
+fn https_proxy_carries_the_request() {
+    use std::io::{Read, Write};
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = proxy.local_addr().unwrap();
+    let (seen, heard) = std::sync::mpsc::channel();
+    // Refuses every tunnel it is asked for, telling the test what it was asked.
+    std::thread::spawn(move || {
+        for stream in proxy.incoming().take(8) {
+            let Ok(mut stream) = stream else { break };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+            if seen
+                .send(String::from_utf8_lossy(&head).into_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_tccbs"))
+        .args([
+            "cbs",
+            "DescribeDisks",
+            "--endpoint",
+            "127.0.0.1:9",
+            "--timeout",
+            "5",
+        ])
+        .args(["--https-proxy", &format!("http://{address}")])
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDproxytest")
+        .env("TENCENTCLOUD_SECRET_KEY", "proxy-test-key")
+        .env("TENCENTCLOUD_REGION", "ap-guangzhou")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let first = heard
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the proxy was asked");
+    assert!(first.starts_with("CONNECT 127.0.0.1:9 "), "{first}");
+    assert!(!stderr(&out).contains("proxy-test-key"));
+}

@@ -51,6 +51,10 @@ const VALUE_OPTIONS: &[&str] = &[
     "role-session-name",
     "local-faults",
     "local-state",
+    "ca-bundle",
+    "timeout",
+    "https-proxy",
+    "version",
 ];
 
 /// Reads the arguments after the action into a request body (checked member by member)
@@ -155,6 +159,22 @@ fn parse(action: &ActionInfo, args: &[String], global: &mut Global) -> Result<Pa
                     "role-session-name" => global.role_session_name = Some(value),
                     "local-faults" => global.local_faults = Some(value.into()),
                     "local-state" => global.local_state = Some(value.into()),
+                    "ca-bundle" => global.ca_bundle = Some(value.into()),
+                    "timeout" => {
+                        global.request_timeout = Some(
+                            crate::cli::parse_timeout(&value)
+                                .map_err(|e| usage(format!("--timeout: {e}")))?,
+                        )
+                    }
+                    "https-proxy" => global.https_proxy = Some(value),
+                    // tccli's API version option: this build speaks one.
+                    "version" if value == cbs_model::VERSION => {}
+                    "version" => {
+                        return Err(usage(format!(
+                            "--version: this tccbs speaks CBS {}, not `{value}`",
+                            cbs_model::VERSION
+                        )));
+                    }
                     _ => unreachable!("every value option is handled"),
                 }
                 continue;

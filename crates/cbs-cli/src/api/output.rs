@@ -15,8 +15,9 @@ pub enum Node {
     Object(Vec<(String, Node)>),
 }
 
-/// Keeps the members `object` declares (nulls included, as the service sent them), in
-/// its order, recursively; members it does not declare are dropped, as tccli does.
+/// Keeps the members `object` declares, in its order, recursively, as tccli does: a
+/// member the service left out is written as null, and one the model does not declare
+/// is dropped.
 pub fn project(value: &Value, object: &ObjectSchema) -> Node {
     let Value::Object(map) = value else {
         return Node::Scalar(value.clone());
@@ -24,6 +25,7 @@ pub fn project(value: &Value, object: &ObjectSchema) -> Node {
     let mut members = Vec::new();
     for member in object.members {
         let Some(inner) = map.get(member.name) else {
+            members.push((member.name.to_owned(), Node::Scalar(Value::Null)));
             continue;
         };
         let nested = match member.ty {
