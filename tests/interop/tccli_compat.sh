@@ -5,7 +5,7 @@
 # With --speed, measures both instead (tests/interop/speed.py; not run by CI).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-venv="${INTEROP_VENV:-$root/target/interop-venv}"
+venv="${TCCLI_VENV:-$root/target/tccli-venv}"
 tccli_version="3.1.189.1"
 script=tccli_compat.py
 if [ "${1:-}" = "--speed" ]; then
