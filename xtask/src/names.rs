@@ -1,30 +1,10 @@
 //! Rust names for the API's PascalCase names.
 
-/// `SnapshotId` → `snapshot_id`, `CPU` → `cpu`, `KMSKeyId` → `kms_key_id`,
-/// `DiskBackupQuota` → `disk_backup_quota`.
-pub fn snake(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                None => false,
-                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
-                _ => false,
-            };
-            if boundary {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+// The rule lives with the model, whose names it makes; shared by path so that the
+// generator does not depend on what it generates.
+#[path = "../../crates/cbs-model/src/naming.rs"]
+mod naming;
+pub use naming::snake_case as snake;
 
 /// A snake-case name usable as a field or method: keywords become raw identifiers.
 pub fn field_ident(name: &str) -> String {

@@ -60,6 +60,7 @@ mod error_code;
 mod form;
 mod generated;
 mod macros;
+mod naming;
 mod regions;
 mod retry_class;
 #[cfg(feature = "schema")]
@@ -92,6 +93,7 @@ pub use generated::responses::*;
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use generated::schema::object_schema;
 pub use macros::UnknownValue;
+pub use naming::snake_case;
 pub use regions::{REGIONS, is_region};
 pub use retry_class::RetryClass;
 #[cfg(feature = "schema")]

@@ -9,22 +9,7 @@ use serde_json::{Map, Value};
 /// A member's name in the idiomatic form: `SnapshotIds` → `snapshot-ids`,
 /// `CDCId` → `cdc-id`.
 pub fn kebab(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let previous = chars[i - 1];
-            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower)
-            {
-                out.push('-');
-            }
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    cbs_model::snake_case(name).replace('_', "-")
 }
 
 /// The schema of an object of the model.
