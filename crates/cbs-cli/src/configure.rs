@@ -66,7 +66,13 @@ pub fn run(global: &Global, args: ConfigureArgs) -> Result<ExitCode, Failure> {
             }
             let mut settings = Vec::new();
             for pair in pairs.chunks(2) {
-                let (key, value) = (pair[0].to_ascii_lowercase(), pair[1].clone());
+                let key = match pair[0].to_ascii_lowercase().as_str() {
+                    // tccli's own spellings of the same keys.
+                    "secretid" => "secret_id".to_owned(),
+                    "secretkey" => "secret_key".to_owned(),
+                    other => other.to_owned(),
+                };
+                let value = pair[1].clone();
                 if !KEYS.contains(&key.as_str()) {
                     return Err(Failure::Usage(format!(
                         "`{key}` is not a profile key (keys: {})",

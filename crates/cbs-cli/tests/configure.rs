@@ -3,18 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn scratch() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tccbs-configure-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::scratch;
 
 fn tccbs(file: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tccbs"))
@@ -41,7 +31,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn configure_writes_the_sdk_profile_file_privately_and_keeps_the_rest() {
-    let dir = scratch();
+    let dir = scratch("configure");
     let file = dir.join("nested").join("credentials");
     // Interactive form, fed on standard input (no terminal here).
     let out = tccbs(
@@ -74,7 +64,7 @@ fn configure_writes_the_sdk_profile_file_privately_and_keeps_the_rest() {
             "prod",
             "configure",
             "set",
-            "secret_id",
+            "secretId",
             "AKIDprod00000000000000000000000000000",
             "secret_key",
             "-",
@@ -135,7 +125,7 @@ fn configure_writes_the_sdk_profile_file_privately_and_keeps_the_rest() {
 
 #[test]
 fn completions_and_man_page() {
-    let dir = scratch();
+    let dir = scratch("configure");
     let file = dir.join("credentials");
     for shell in ["bash", "zsh", "fish"] {
         let out = tccbs(&file, &["completions", shell], "");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -11,18 +11,8 @@ use tencentcloud_cbs::replication::ReplicaName;
 
 const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dr.toml");
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tccbs-replicate-{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::scratch;
 
 fn command(state: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tccbs"));
@@ -76,7 +66,7 @@ fn replicas(state: &Path, region: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn plan_apply_check_drill_as_a_runbook() {
-    let dir = scratch("runbook");
+    let dir = scratch("replicate-runbook");
     let state = dir.join("state.json");
 
     let plan = tccbs(
@@ -196,7 +186,7 @@ fn plan_apply_check_drill_as_a_runbook() {
 
 #[test]
 fn usage_errors_exit_2_and_name_the_line() {
-    let dir = scratch("usage");
+    let dir = scratch("replicate-usage");
     let state = dir.join("state.json");
     let bad = dir.join("bad.toml");
     std::fs::write(
@@ -240,7 +230,7 @@ fn usage_errors_exit_2_and_name_the_line() {
 
 #[test]
 fn a_region_refusing_every_copy_is_a_partial_failure() {
-    let dir = scratch("partial");
+    let dir = scratch("replicate-partial");
     let state = dir.join("state.json");
     let faults = dir.join("faults.json");
     // The three copy calls (one per disk) are answered with ap-shanghai refusing for
@@ -288,7 +278,7 @@ fn a_region_refusing_every_copy_is_a_partial_failure() {
 
 #[test]
 fn killed_runs_converge_with_exactly_one_replica_each() {
-    let dir = scratch("kill");
+    let dir = scratch("replicate-kill");
     let state = dir.join("state.json");
     let faults = dir.join("faults.json");
     // A third of the copy answers are lost, on top of the kills.
