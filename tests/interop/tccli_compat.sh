@@ -11,7 +11,11 @@ if [ "${1:-}" = "--speed" ]; then
   script=speed.py
 fi
 python_env="${TCCLI_VENV:-$root/target/tccli-venv}"
-venv "$python_env" "tccli==3.1.189.1"
+# tccli itself without its dependencies (the SDK of every service: a minute of
+# installing), then what it needs to run CBS actions. pip warns about the SDK left out.
+venv "$python_env" --no-deps "tccli==3.1.189.1"
+venv "$python_env" "jmespath==1.1.0" "six==1.17.0" "tencentcloud-sdk-python-cbs==3.1.175" \
+  "tencentcloud-sdk-python-cvm==3.1.178" "tencentcloud-sdk-python-sts==3.0.1459" "cos-python-sdk-v5==1.9.44"
 
 cargo build --quiet --release -p cbs-emulator -p cbs-cli
 start_emulator "$root/target/release/cbs-emulator" --seed-demo --tls "$work/cert.pem" \
