@@ -8,10 +8,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cbs_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+use cbs_emulator::{Emulator, EmulatorBuilder, EmulatorHandle, Fault, FaultKind};
 use tencentcloud_cbs::{
-    BoxFuture, Client, ClientBuilder, Credentials, HttpRequest, HttpResponse, RetryConfig,
-    Transport, TransportError,
+    BoxFuture, Client, ClientBuilder, Credentials, HttpRequest, HttpResponse, ProviderContext,
+    RetryConfig, SharedTransport, Transport, TransportError,
 };
 use tokio::time::Instant;
 
@@ -182,4 +182,17 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// An injected `InternalError` (retryable).
+pub fn internal_error() -> Fault {
+    Fault::new(FaultKind::Error {
+        code: "InternalError".into(),
+        message: String::new(),
+    })
+}
+
+/// A provider context lending `transport`.
+pub fn context(transport: impl Transport) -> ProviderContext {
+    ProviderContext::new(SharedTransport::new(transport))
 }
