@@ -4,6 +4,7 @@
 //! certificate was written), then serves until interrupted. `cbs-emulator --help` lists
 //! every flag.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -174,15 +175,21 @@ fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let handle = builder.start().await.map_err(|e| e.to_string())?;
-        println!("listening on {}", handle.endpoint());
+        // Whoever started us may read the first line and close the pipe: a server
+        // keeps serving whether or not anyone reads the rest (println! would panic).
+        let mut banner = format!("listening on {}\n", handle.endpoint());
         if let Some(path) = &args.tls {
-            println!("certificate {}", path.display());
+            banner.push_str(&format!("certificate {}\n", path.display()));
         }
         if args.credential.is_empty() {
-            println!("credential {DEMO_SECRET_ID}:{DEMO_SECRET_KEY}");
+            banner.push_str(&format!("credential {DEMO_SECRET_ID}:{DEMO_SECRET_KEY}\n"));
         }
         if let Some(path) = &args.state {
-            println!("state {}", path.display());
+            banner.push_str(&format!("state {}\n", path.display()));
+        }
+        for line in banner.lines() {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         }
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;

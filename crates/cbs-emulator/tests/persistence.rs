@@ -137,10 +137,11 @@ fn spawn_with(args: &[&str]) -> Process {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the emulator binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stdout.read_line(&mut line).unwrap();
+    // The rest of what it prints is drained, so that it never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let endpoint = line
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
@@ -168,8 +169,9 @@ async fn a_kill_during_a_burst_of_writes_loses_nothing_acknowledged() {
             // which the kill causes.
             for _ in 0..500 {
                 let request = Call::new("CreateDisks", CREATE_DISK).request_to(&endpoint, &host);
-                let Ok(response) = transport.send(request).await else {
-                    return;
+                let response = match transport.send(request).await {
+                    Ok(response) => response,
+                    Err(e) => return Some(e.to_string()),
                 };
                 let json: Value = serde_json::from_slice(response.body()).unwrap();
                 let id = json["Response"]["DiskIdSet"][0]
@@ -181,11 +183,18 @@ async fn a_kill_during_a_burst_of_writes_loses_nothing_acknowledged() {
                     let _ = enough.try_send(());
                 }
             }
+            None
         }));
     }
     drop(enough);
     // Killed (SIGKILL) in the middle of the burst, once 60 writes were acknowledged.
-    enough_rx.recv().await.expect("60 writes acknowledged");
+    if enough_rx.recv().await.is_none() {
+        let mut stops = Vec::new();
+        for writer in writers {
+            stops.push(writer.await.unwrap());
+        }
+        panic!("the writers stopped before 60 writes: {stops:?}");
+    }
     process.child.kill().unwrap();
     process.child.wait().unwrap();
     for writer in writers {
