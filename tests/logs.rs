@@ -12,6 +12,15 @@ use tencentcloud_cbs::{
     ProvideCredentials,
 };
 
+/// A one-thread runtime on tokio's paused clock.
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
 /// Everything this binary logs, down to TRACE.
 fn logs() -> &'static CapturedLogs {
     static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
@@ -52,11 +61,7 @@ const BROKEN_ANSWERS: &[&str] = &[
 #[test]
 fn secrets_never_reach_debug_output_or_trace_logs() {
     let logs = logs();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = paused_runtime();
     let token = "SESSION-TOKEN-must-not-leak";
     let debug = runtime.block_on(async {
         let emulator = cbs_emulator::Emulator::builder()
@@ -98,11 +103,7 @@ fn secrets_never_reach_debug_output_or_trace_logs() {
 #[test]
 fn broken_credential_answers_never_show_their_secrets() {
     let logs = logs();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = paused_runtime();
     let token_file = std::env::temp_dir().join(format!("leak-check-token-{}", std::process::id()));
     std::fs::write(&token_file, "web-identity\n").unwrap();
     let path = token_file.to_str().unwrap().to_owned();

@@ -52,9 +52,7 @@ def main():
         print(f"{runs} runs each; median wall time, largest peak RSS")
         print(f"{'command':<34} {'tool':<6} {'wall ms':>9} {'RSS MiB':>8}")
         for name, (args, remote) in commands.items():
-            results = {}
-            for tool in tools:
-                results[tool] = ([], [])
+            results = {tool: ([], []) for tool in tools}
             for _ in range(runs):
                 for tool, (head, options, tool_env) in tools.items():
                     wall, rss = measure(head + args + (options if remote else []), tool_env, workdir)

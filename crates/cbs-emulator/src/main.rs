@@ -187,10 +187,8 @@ fn run(args: Args) -> Result<(), String> {
         if let Some(path) = &args.state {
             banner.push_str(&format!("state {}\n", path.display()));
         }
-        for line in banner.lines() {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-        }
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;
         Ok(())

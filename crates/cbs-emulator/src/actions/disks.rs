@@ -14,6 +14,19 @@ const MAX_DISKS_PER_INSTANCE: u64 = 20;
 const SIZES: std::ops::RangeInclusive<u64> = 10..=32_000;
 const MONTH_MS: u64 = 30 * 86_400_000;
 
+/// A disk only grows: `new_gb` must be above what `id` holds now (resizing and its
+/// price inquiry both ask).
+pub(super) fn check_growth(id: &str, current_gb: u64, new_gb: u64) -> Answer<()> {
+    if new_gb > current_gb {
+        Ok(())
+    } else {
+        Err(ApiFailure::new(
+            "InvalidParameter.DiskSizeNotMatch",
+            format!("A disk only grows: `{id}` already holds {current_gb} GB."),
+        ))
+    }
+}
+
 fn check_size(size: u64) -> Answer<()> {
     if SIZES.contains(&size) {
         Ok(())
@@ -318,15 +331,7 @@ pub(super) fn resize(
         .ok_or_else(|| ApiFailure::new("MissingParameter", "DiskId is required."))?;
     check_size(request.disk_size)?;
     let record = disk_mut(world, region, &id)?;
-    if request.disk_size <= record.size_gb {
-        return Err(ApiFailure::new(
-            "InvalidParameter.DiskSizeNotMatch",
-            format!(
-                "A disk only grows: `{id}` already holds {} GB.",
-                record.size_gb
-            ),
-        ));
-    }
+    check_growth(&id, record.size_gb, request.disk_size)?;
     record.size_gb = request.disk_size;
     Ok(ResizeDiskResponse::default())
 }

@@ -135,15 +135,7 @@ pub(super) fn resize_disk(
     let mut monthly = 0.0;
     for id in &ids {
         let record = disk(world, region, id)?;
-        if request.disk_size <= record.size_gb {
-            return Err(ApiFailure::new(
-                "InvalidParameter.DiskSizeNotMatch",
-                format!(
-                    "A disk only grows: `{id}` already holds {} GB.",
-                    record.size_gb
-                ),
-            ));
-        }
+        super::disks::check_growth(id, record.size_gb, request.disk_size)?;
         monthly += monthly_per_gb(&record.disk_type) * (request.disk_size - record.size_gb) as f64;
     }
     let mut p = PrepayPrice::default();
