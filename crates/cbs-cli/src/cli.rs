@@ -100,6 +100,8 @@ pub enum Output {
     Json,
     /// Tab-separated text, tccli's layout (for `cbs` actions; tables elsewhere).
     Text,
+    /// Prometheus text exposition (`replicate check` and `replicate apply` only).
+    Prometheus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,8 +201,9 @@ pub enum SnapshotCommand {
 #[derive(Debug, Subcommand)]
 pub enum ReplicateCommand {
     /// Show what `apply` would do: copies to start, copies in flight, replicas up to
-    /// date, replicas to prune, with sizes. Only reads.
-    Plan(PolicyArgs),
+    /// date, replicas to prune, with sizes; per destination the GB to transfer, the
+    /// snapshots held against the quota, and the GB held after retention. Only reads.
+    Plan(PlanArgs),
     /// Carry the policy out, exactly once: copy what is missing, wait, prune if asked.
     /// Safe to run again at any moment (from cron, after a crash): it starts from what
     /// the regions report. Exit status 0 when everything converged, 1 on failure, 3
@@ -219,6 +222,27 @@ pub struct PolicyArgs {
     /// The policy file (TOML; see examples/dr.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
+    /// The most the whole run may take: throttling is waited out until then, and
+    /// copies still in flight are adopted by the next run.
+    #[arg(long, alias = "max-wait", value_parser = parse_duration, default_value = "6h")]
+    pub deadline: Duration,
+    /// The destinations' snapshot quota, when you know it (the API does not report
+    /// it): copies that would not fit are not started. Without it, plan estimates it.
+    #[arg(long, value_name = "N")]
+    pub snapshot_quota: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Preview `apply --prune`: replicas retention lets go show as `prune` (without
+    /// it, as `would_prune`, unless their rule prunes anyway).
+    #[arg(long)]
+    pub prune: bool,
+    /// Price of cross-region traffic per GB, to print what the copies cost.
+    #[arg(long, value_name = "PRICE")]
+    pub price_per_gb: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -228,12 +252,14 @@ pub struct ApplyArgs {
     /// Delete replicas retention lets go (rules with `prune = true` always do).
     #[arg(long)]
     pub prune: bool,
-    /// The longest to wait for copies; what is still in flight is adopted by the next run.
-    #[arg(long, value_parser = parse_duration, default_value = "6h")]
-    pub max_wait: Duration,
-    /// Copies in flight per destination region at most (overrides the policy).
+    /// Copies in flight per destination region at most (overrides the policy; no cap
+    /// by default: the rate limit paces the copy calls).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: Option<u32>,
+    /// Also write the run's metrics there, atomically, in Prometheus text format (for
+    /// node_exporter's textfile collector).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +269,9 @@ pub struct CheckArgs {
     /// The oldest the newest replica's data may be (e.g. 24h, 90m).
     #[arg(long, value_parser = parse_duration)]
     pub max_age: Duration,
+    /// Also write the check's metrics there, atomically, in Prometheus text format.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

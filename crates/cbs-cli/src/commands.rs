@@ -16,14 +16,19 @@ use crate::progress::Display;
 use crate::table;
 
 /// Exit status when some items (regions, replicas) succeeded and others failed.
-const PARTIAL_FAILURE: u8 = 3;
+pub const PARTIAL_FAILURE: u8 = 3;
 
 /// 0 when all of `total` succeeded, 1 when none did, 3 in between.
 pub fn exit_for(succeeded: usize, total: usize) -> ExitCode {
+    ExitCode::from(exit_status(succeeded, total))
+}
+
+/// 0 when every item succeeded, 1 when none did, 3 when some did.
+pub fn exit_status(succeeded: usize, total: usize) -> u8 {
     match succeeded {
-        n if n == total => ExitCode::SUCCESS,
-        0 => ExitCode::FAILURE,
-        _ => ExitCode::from(PARTIAL_FAILURE),
+        n if n == total => 0,
+        0 => 1,
+        _ => PARTIAL_FAILURE,
     }
 }
 

@@ -10,6 +10,7 @@ mod commands;
 mod configure;
 mod context;
 mod failure;
+mod metrics;
 mod progress;
 mod replicate;
 mod table;
@@ -50,6 +51,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let has_metrics = matches!(
+        cli.command,
+        Command::Replicate(ReplicateCommand::Check(_) | ReplicateCommand::Apply(_))
+    );
+    if cli.global.output == Some(Output::Prometheus) && !has_metrics {
+        return Err(api::prometheus_refused());
+    }
     // What needs no client.
     match cli.command {
         Command::Actions => return commands::actions(cli.global.output.unwrap_or(Output::Table)),

@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use tencentcloud_cbs::replication::{
-    DrillReport, ItemFailure, PlanAction, PlanItem, Policy, Replication, ReplicationEvent, Report,
-    ReportItem, RpoReport,
+    DestinationPlan, DrillReport, ItemFailure, Plan, PlanAction, PlanItem, Policy, QuotaSource,
+    Replication, ReplicationEvent, Report, ReportItem, RpoItem, RpoReport,
 };
 
-use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PolicyArgs};
-use crate::commands::{exit_for, print_json};
+use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs};
+use crate::commands::{exit_for, exit_status, print_json};
 use crate::context::Context;
 use crate::failure::Failure;
+use crate::metrics::{self, RunMetrics};
 use crate::table;
 
 /// Exit status of `check` when the recovery point is not met.
@@ -28,34 +29,76 @@ fn load(args: &PolicyArgs) -> Result<Policy, Failure> {
     Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", args.policy.display())))
 }
 
-fn replication(ctx: &Context, policy: Policy) -> Replication {
+fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication {
     ctx.client
         .replication(policy)
         .poll_interval(Duration::from_secs(2), Duration::from_secs(30))
+        .deadline(args.deadline)
+        .snapshot_quota(args.snapshot_quota)
+}
+
+/// Prints the metrics (`--output prometheus`) and writes them (`--metrics-file`).
+fn emit_metrics(
+    ctx: &Context,
+    path: Option<&std::path::Path>,
+    run: &RunMetrics<'_>,
+) -> Result<(), Failure> {
+    if ctx.output != Output::Prometheus && path.is_none() {
+        return Ok(());
+    }
+    let text = metrics::render(run);
+    if ctx.output == Output::Prometheus {
+        print!("{text}");
+    }
+    if let Some(path) = path {
+        metrics::write_atomically(path, &text).map_err(|e| {
+            Failure::Other(format!(
+                "cannot write the metrics to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_else(|| "-".to_owned())
 }
 
-pub async fn plan(ctx: &Context, args: PolicyArgs) -> Result<ExitCode, Failure> {
-    let policy = load(&args)?;
-    let plan = replication(ctx, policy).plan().await?;
+pub async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
+    let policy = load(&args.policy)?;
+    let replication = replication(ctx, policy, &args.policy).prune(args.prune);
+    let plan = replication.plan().await?;
     let totals = plan.totals();
+    let action = |item: &PlanItem| plan_action(&replication, item);
     if ctx.output == Output::Json {
-        let items: Vec<Value> = plan.items().iter().map(plan_item_json).collect();
+        let items: Vec<Value> = plan
+            .items()
+            .iter()
+            .map(|i| plan_item_json(i, action(i)))
+            .collect();
+        let destinations: Vec<Value> = plan
+            .destinations()
+            .iter()
+            .map(|d| destination_json(d, args.price_per_gb))
+            .collect();
         print_json(&json!({
             "items": items,
+            "destinations": destinations,
             "totals": {
                 "copies": totals.copies, "copy_gb": totals.copy_gb,
                 "in_flight": totals.in_flight, "up_to_date": totals.up_to_date,
                 "prunes": totals.prunes, "prune_gb": totals.prune_gb,
-                "no_snapshot": totals.no_snapshot,
+                "no_snapshot": totals.no_snapshot, "unavailable": totals.unavailable,
             },
         }));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(plan_exit(&plan));
     }
-    let rows: Vec<Vec<String>> = plan.items().iter().map(plan_item_row).collect();
+    let rows: Vec<Vec<String>> = plan
+        .items()
+        .iter()
+        .map(|i| plan_item_row(i, action(i)))
+        .collect();
     table::print(
         &[
             "ACTION",
@@ -68,6 +111,8 @@ pub async fn plan(ctx: &Context, args: PolicyArgs) -> Result<ExitCode, Failure> 
         ],
         &rows,
     );
+    println!();
+    print_destinations(plan.destinations(), args.price_per_gb);
     println!(
         "\n{} to copy ({} GB), {} in flight, {} up to date, {} to prune ({} GB), {} disks without a snapshot",
         totals.copies,
@@ -78,7 +123,115 @@ pub async fn plan(ctx: &Context, args: PolicyArgs) -> Result<ExitCode, Failure> 
         totals.prune_gb,
         totals.no_snapshot
     );
-    Ok(ExitCode::SUCCESS)
+    if plan.items().iter().any(|i| action(i) == "would_prune") {
+        println!(
+            "would_prune: retention lets these go; `apply --prune` deletes them (preview it with `plan --prune`)"
+        );
+    }
+    for item in plan.items() {
+        if let PlanAction::Unavailable { region, failure } = &item.action
+            && item.destination.as_deref().is_none_or(|d| d == region)
+        {
+            eprintln!(
+                "unavailable: rule {} in {region}: {}",
+                item.rule,
+                failure_text(failure)
+            );
+        }
+    }
+    Ok(plan_exit(&plan))
+}
+
+/// A plan is shown whole even when regions were unavailable; exit 3 says so.
+fn plan_exit(plan: &Plan) -> ExitCode {
+    if plan.totals().unavailable > 0 {
+        ExitCode::from(crate::commands::PARTIAL_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `prune` only where the same settings' apply deletes it; `would_prune` otherwise.
+fn plan_action(replication: &Replication, item: &PlanItem) -> &'static str {
+    match &item.action {
+        PlanAction::Prune { .. } if !replication.prunes(item) => "would_prune",
+        other => other.as_str(),
+    }
+}
+
+fn destination_json(d: &DestinationPlan, price: Option<f64>) -> Value {
+    json!({
+        "region": d.region,
+        "copies": d.copies,
+        "transfer_gb": d.transfer_gb,
+        "transfer_cost": price.map(|p| p * d.transfer_gb as f64),
+        "held_snapshots": d.held_snapshots,
+        "snapshot_quota": d.snapshot_quota,
+        "quota_source": d.quota_source.map(|s| match s {
+            QuotaSource::Given => "given",
+            _ => "estimated",
+        }),
+        "shortfall": d.shortfall(),
+        "replica_gb_after": d.replica_gb_after,
+        "error": failure_json(&d.unavailable),
+    })
+}
+
+fn print_destinations(destinations: &[DestinationPlan], price: Option<f64>) {
+    let mut headers = vec![
+        "DESTINATION",
+        "COPIES",
+        "TRANSFER_GB",
+        "SNAPSHOTS_HELD",
+        "QUOTA",
+        "REPLICA_GB_AFTER",
+    ];
+    if price.is_some() {
+        headers.push("TRANSFER_COST");
+    }
+    let rows: Vec<Vec<String>> = destinations
+        .iter()
+        .map(|d| {
+            let quota = match (d.snapshot_quota, d.quota_source) {
+                (Some(q), Some(QuotaSource::Given)) => q.to_string(),
+                (Some(q), _) => format!("~{q} (estimated)"),
+                _ => "-".to_owned(),
+            };
+            let mut row = vec![
+                d.region.clone(),
+                d.copies.to_string(),
+                d.transfer_gb.to_string(),
+                d.held_snapshots
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "unavailable".to_owned()),
+                quota,
+                d.replica_gb_after.to_string(),
+            ];
+            if let Some(price) = price {
+                row.push(format!("{:.2}", price * d.transfer_gb as f64));
+            }
+            row
+        })
+        .collect();
+    table::print(&headers, &rows);
+    for d in destinations {
+        let shortfall = d.shortfall();
+        if shortfall > 0 {
+            let known = if d.quota_source == Some(QuotaSource::Given) {
+                "apply will not start them"
+            } else {
+                "an estimate: pass --snapshot-quota N if you know the quota"
+            };
+            eprintln!(
+                "quota: {} runs out: {} copies, room for {} ({} held of {}): {shortfall} will not fit ({known})",
+                d.region,
+                d.copies,
+                d.room().unwrap_or(0),
+                d.held_snapshots.unwrap_or(0),
+                d.snapshot_quota.unwrap_or(0),
+            );
+        }
+    }
 }
 
 fn plan_replica(item: &PlanItem) -> Option<String> {
@@ -91,19 +244,20 @@ fn plan_replica(item: &PlanItem) -> Option<String> {
     }
 }
 
-fn plan_action_text(item: &PlanItem) -> String {
+fn plan_action_text(item: &PlanItem, action: &str) -> String {
     match &item.action {
         PlanAction::Adopt { percent, .. } => format!("in flight ({percent}%)"),
-        PlanAction::Prune { reason, .. } => format!("prune ({})", reason.as_str()),
+        PlanAction::Prune { reason, .. } => format!("{action} ({})", reason.as_str()),
         PlanAction::UpToDate { .. } => "up to date".to_owned(),
         PlanAction::NoSnapshot => "no snapshot".to_owned(),
+        PlanAction::Unavailable { failure, .. } => format!("unavailable ({})", failure.code),
         other => other.as_str().to_owned(),
     }
 }
 
-fn plan_item_row(item: &PlanItem) -> Vec<String> {
+fn plan_item_row(item: &PlanItem, action: &str) -> Vec<String> {
     vec![
-        plan_action_text(item),
+        plan_action_text(item, action),
         item.rule.clone(),
         item.disk_id.clone(),
         opt(&item.source_snapshot_id),
@@ -113,9 +267,9 @@ fn plan_item_row(item: &PlanItem) -> Vec<String> {
     ]
 }
 
-fn plan_item_json(item: &PlanItem) -> Value {
+fn plan_item_json(item: &PlanItem, action: &str) -> Value {
     let mut value = json!({
-        "action": item.action.as_str(),
+        "action": action,
         "rule": item.rule,
         "disk_id": item.disk_id,
         "source_region": item.source_region,
@@ -125,30 +279,56 @@ fn plan_item_json(item: &PlanItem) -> Value {
         "replica_name": item.replica_name().map(|n| n.to_string()),
         "size_gb": item.size_gb,
     });
-    if let PlanAction::Prune { reason, .. } = &item.action {
-        value["reason"] = json!(reason.as_str());
+    match &item.action {
+        PlanAction::Prune { reason, .. } => value["reason"] = json!(reason.as_str()),
+        PlanAction::Unavailable { failure, .. } => {
+            value["error"] = failure_json(&Some(failure.clone()))
+        }
+        _ => {}
     }
     value
 }
 
+fn failure_text(f: &ItemFailure) -> String {
+    format!(
+        "{}: {}{}",
+        f.code,
+        f.message,
+        f.request_id
+            .as_ref()
+            .map(|r| format!(" (request id {r})"))
+            .unwrap_or_default()
+    )
+}
+
 pub async fn apply(ctx: &Context, args: ApplyArgs) -> Result<ExitCode, Failure> {
+    let started = Instant::now();
     let mut policy = load(&args.policy)?;
     if let Some(max) = args.max_in_flight {
         policy = policy.with_max_in_flight_per_region(max);
     }
-    let progress = Arc::new(ApplyProgress::new(ctx.output == Output::Json));
+    let progress = Arc::new(ApplyProgress::new(ctx.output != Output::Table));
     let events = progress.clone();
-    let report = replication(ctx, policy)
+    let report = replication(ctx, policy, &args.policy)
         .prune(args.prune)
-        .max_wait(args.max_wait)
         .on_event(move |event| events.update(event))
         .apply()
         .await;
     progress.finish();
     let report = report?;
-    print_report(ctx.output, &report);
-    let relevant = report.items.len();
-    Ok(exit_for(report.succeeded(), relevant))
+    if ctx.output != Output::Prometheus {
+        print_report(ctx.output, &report);
+    }
+    let status = exit_status(report.succeeded(), report.items.len());
+    let run = RunMetrics {
+        command: "apply",
+        recovery_points: &report.recovery_points,
+        report: Some(&report),
+        duration: started.elapsed(),
+        exit_status: status,
+    };
+    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
+    Ok(ExitCode::from(status))
 }
 
 fn failure_json(failure: &Option<ItemFailure>) -> Value {
@@ -171,6 +351,44 @@ fn report_item_json(item: &ReportItem) -> Value {
         "action": item.outcome.as_str(),
         "error": failure_json(&item.failure),
     })
+}
+
+/// One line per failed item; items of one destination failing for one reason (a
+/// region refusing, its quota used up) are one line.
+fn print_failures(items: &[ReportItem]) {
+    let mut groups: Vec<(&ReportItem, usize)> = Vec::new();
+    for item in items.iter().filter(|i| !i.outcome.is_success()) {
+        let Some(f) = &item.failure else { continue };
+        let same = |other: &ReportItem| {
+            other.destination == item.destination
+                && other
+                    .failure
+                    .as_ref()
+                    .is_some_and(|g| g.code == f.code && g.message == f.message)
+        };
+        match groups.iter_mut().find(|(first, _)| same(first)) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((item, 1)),
+        }
+    }
+    for (item, count) in groups {
+        let Some(f) = &item.failure else { continue };
+        if count == 1 {
+            eprintln!(
+                "failed: {} {} -> {}: {}",
+                item.disk_id,
+                opt(&item.source_snapshot_id),
+                opt(&item.destination),
+                failure_text(f)
+            );
+        } else {
+            eprintln!(
+                "failed: {count} items -> {}: {}",
+                opt(&item.destination),
+                failure_text(f)
+            );
+        }
+    }
 }
 
 fn print_report(output: Output, report: &Report) {
@@ -211,22 +429,7 @@ fn print_report(output: Output, report: &Report) {
         ],
         &rows,
     );
-    for item in &report.items {
-        if let Some(f) = &item.failure {
-            eprintln!(
-                "failed: {} {} -> {}: {}: {}{}",
-                item.disk_id,
-                opt(&item.source_snapshot_id),
-                opt(&item.destination),
-                f.code,
-                f.message,
-                f.request_id
-                    .as_ref()
-                    .map(|r| format!(" (request id {r})"))
-                    .unwrap_or_default()
-            );
-        }
-    }
+    print_failures(&report.items);
     println!(
         "\n{} of {} items fine; {}",
         report.succeeded(),
@@ -240,19 +443,37 @@ fn print_report(output: Output, report: &Report) {
 }
 
 pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
+    let started = Instant::now();
     let policy = load(&args.policy)?;
-    let report = replication(ctx, policy).check(args.max_age).await?;
-    print_rpo(ctx.output, &report);
-    Ok(if report.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(RPO_MISSED)
-    })
+    let report = replication(ctx, policy, &args.policy)
+        .check(args.max_age)
+        .await?;
+    if ctx.output != Output::Prometheus {
+        print_rpo(ctx.output, &report);
+    }
+    let status = if report.is_ok() { 0 } else { RPO_MISSED };
+    let run = RunMetrics {
+        command: "check",
+        recovery_points: &report.items,
+        report: None,
+        duration: started.elapsed(),
+        exit_status: status,
+    };
+    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
+    Ok(ExitCode::from(status))
 }
 
 fn age_text(age: Option<Duration>) -> String {
     age.map(|a| humantime::format_duration(Duration::from_secs(a.as_secs())).to_string())
         .unwrap_or_else(|| "-".to_owned())
+}
+
+fn rpo_word(item: &RpoItem) -> &'static str {
+    match (item.ok, &item.failure) {
+        (true, _) => "ok",
+        (false, Some(_)) => "UNKNOWN",
+        (false, None) => "MISSED",
+    }
 }
 
 fn print_rpo(output: Output, report: &RpoReport) {
@@ -264,7 +485,7 @@ fn print_rpo(output: Output, report: &RpoReport) {
                 json!({
                     "rule": i.rule, "disk_id": i.disk_id, "destination": i.destination,
                     "replica_id": i.replica_id, "data_age_secs": i.data_age.map(|a| a.as_secs()),
-                    "ok": i.ok,
+                    "replicas": i.replicas, "ok": i.ok, "error": failure_json(&i.failure),
                 })
             })
             .collect();
@@ -280,7 +501,7 @@ fn print_rpo(output: Output, report: &RpoReport) {
         .iter()
         .map(|i| {
             vec![
-                if i.ok { "ok" } else { "MISSED" }.to_owned(),
+                rpo_word(i).to_owned(),
                 i.rule.clone(),
                 i.disk_id.clone(),
                 i.destination.clone(),
@@ -300,6 +521,20 @@ fn print_rpo(output: Output, report: &RpoReport) {
         ],
         &rows,
     );
+    for item in report
+        .items
+        .iter()
+        .filter(|i| i.disk_id == "*" || i.replica_id.is_none())
+    {
+        if let Some(f) = &item.failure {
+            eprintln!(
+                "unknown: rule {} -> {}: {}",
+                item.rule,
+                item.destination,
+                failure_text(f)
+            );
+        }
+    }
     let missed = report.offenders().count();
     if missed > 0 {
         eprintln!(
@@ -324,7 +559,9 @@ pub async fn drill(
             policy.destinations().join(", ")
         )));
     }
-    let report = replication(ctx, policy).drill(&region, args.keep).await?;
+    let report = replication(ctx, policy, &args.policy)
+        .drill(&region, args.keep)
+        .await?;
     print_drill(ctx.output, &report);
     Ok(exit_for(report.succeeded(), report.items.len()))
 }
@@ -340,6 +577,7 @@ fn print_drill(output: Output, report: &DrillReport) {
                     "replica_id": i.replica_id, "restored_disk_id": i.restored_disk_id,
                     "seconds_to_usable": i.time_to_usable.map(|t| t.as_secs_f64()),
                     "deleted": i.deleted, "error": failure_json(&i.failure),
+                    "left_behind": i.left_behind,
                 })
             })
             .collect();
@@ -375,8 +613,11 @@ fn print_drill(output: Output, report: &DrillReport) {
     );
     for item in &report.items {
         if let Some(f) = &item.failure {
-            eprintln!("failed: {}: {}: {}", item.disk_id, f.code, f.message);
+            eprintln!("failed: {}: {}", item.disk_id, failure_text(f));
         }
+    }
+    for (disk, command) in report.left_behind() {
+        eprintln!("left behind: {disk} could not be deleted; delete it with: {command}");
     }
 }
 

@@ -191,6 +191,18 @@ impl Error {
     pub fn may_have_executed(&self) -> bool {
         classify(self).may_have_run
     }
+
+    /// Whether the service refused the call to slow its caller down
+    /// (`RequestLimitExceeded…`, the retry class the model gives the code): nothing ran,
+    /// and the same call can succeed once the caller waits. A call that timed out after
+    /// throttled attempts counts as throttled.
+    pub fn is_throttled(&self) -> bool {
+        match self {
+            Error::Api(e) => e.code.retry_class() == RetryClass::Throttled,
+            Error::Timeout(e) => e.last.as_ref().is_some_and(|last| last.is_throttled()),
+            _ => false,
+        }
+    }
 }
 
 /// Quota cost of a retry after an answer that says what happened.

@@ -342,6 +342,7 @@ pub async fn run(
         None => node,
     };
     match output {
+        Output::Prometheus => return Err(prometheus_refused()),
         Output::Json => println!("{}", output::json(&result)),
         Output::Text => print!("{}", output::text(&result.to_value())),
         Output::Table => print!("{}", output::table(action.name, &result.to_value())),
@@ -365,4 +366,12 @@ pub(crate) async fn call(
             body,
         )
         .await?)
+}
+
+/// `--output prometheus` is for the replication commands that have metrics.
+pub(crate) fn prometheus_refused() -> Failure {
+    Failure::Usage(
+        "--output prometheus is for `replicate check` and `replicate apply`; use json, table or text here"
+            .into(),
+    )
 }

@@ -1,175 +1,30 @@
-//! Carrying a plan out, exactly once.
+//! Carrying a plan out, exactly once, one destination's trouble kept to itself.
 //!
-//! Each (source snapshot, destination) is a target with a status. Copies start grouped
-//! by source snapshot (one call carrying every destination that has room under the
-//! in-flight cap); copies in flight are polled in batches, one `DescribeSnapshots` per
-//! destination per round for up to 100 replicas. A copy whose answer was lost, or that
-//! the service refused as already in flight, is never sent again on a guess: the
-//! regions are asked (the replica's name in the destination, `CopyingToRegions` on the
-//! source) and the target goes on from what they say. When nothing is left in flight
-//! the regions are listed once more; that final look decides what converged and what
-//! retention prunes.
+//! Each (source snapshot, destination) is a target with a status. The phases have a
+//! module each: [`start`](super::start) sends copies, [`wait`](super::wait) polls them
+//! and resolves doubts, [`prune`](super::prune) lets go of what retention no longer
+//! keeps. This module runs them in rounds until every target is final or the run's
+//! deadline comes, then looks at the regions once more: that final look decides what
+//! converged and what retention prunes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use cbs_model::{ErrorCode, Filter, RegionCopy, SnapshotState};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::observe::{self, ReplicaState};
+use super::check::recovery_points;
 use super::plan::{PlanAction, PlanItem};
+use super::report::{ItemFailure, Outcome, Report, ReportItem};
+use super::run::Run;
 use super::{Replication, ReplicationEvent};
-use crate::{Client, Error};
+use crate::Error;
 
-/// Copy calls under way at once; the client's rate limit paces them.
-const CONCURRENT_COPY_CALLS: usize = 32;
-/// Names per `snapshot-name` filter when looking replicas up by name.
-const NAMES_PER_FILTER: usize = 5;
-/// Polls a replica may be missing from its region's answer before it is looked up
-/// again by name (a new copy can take a moment to be listed).
-const MISSES_BEFORE_LOOKUP: u32 = 3;
-/// Times a copy refused without running (throttled, say) is tried again in one run.
-const RETRIES_WHEN_NOT_RUN: u32 = 3;
-/// Consecutive rounds in which every poll failed before the run gives up waiting.
+/// Consecutive rounds in which a region's polls failed before its targets are given
+/// up on (the copies go on in the service; the next run adopts them).
 const FAILED_ROUNDS_BEFORE_GIVING_UP: u32 = 5;
-
-/// What happened to one item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// This run started the copy and it is `NORMAL`.
-    Copied,
-    /// A copy already in flight (or one the service said was) finished; none was sent.
-    Adopted,
-    /// The replica was there before the run.
-    UpToDate,
-    /// The replica was deleted by retention.
-    Pruned,
-    /// Retention would delete the replica; pruning was not asked for.
-    WouldPrune,
-    /// The disk has no snapshot to replicate.
-    NoSnapshot,
-    /// It failed; see the item's failure.
-    Failed,
-    /// Still in flight when the run stopped waiting.
-    Incomplete,
-}
-
-impl Outcome {
-    /// `copied`, `adopted`, `up_to_date`, `pruned`, `would_prune`, `no_snapshot`,
-    /// `failed`, `incomplete`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Copied => "copied",
-            Outcome::Adopted => "adopted",
-            Outcome::UpToDate => "up_to_date",
-            Outcome::Pruned => "pruned",
-            Outcome::WouldPrune => "would_prune",
-            Outcome::NoSnapshot => "no_snapshot",
-            Outcome::Failed => "failed",
-            Outcome::Incomplete => "incomplete",
-        }
-    }
-
-    /// Whether the item ended as the policy wants.
-    pub fn is_success(self) -> bool {
-        matches!(
-            self,
-            Outcome::Copied
-                | Outcome::Adopted
-                | Outcome::UpToDate
-                | Outcome::Pruned
-                | Outcome::WouldPrune
-        )
-    }
-}
-
-/// Why an item failed, as the service said it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ItemFailure {
-    /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's
-    /// (`Timeout`, `NoSnapshot`) where the service gave none.
-    pub code: String,
-    /// What went wrong.
-    pub message: String,
-    /// The request id of the call that failed, when there was one.
-    pub request_id: Option<String>,
-}
-
-impl ItemFailure {
-    pub(crate) fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ItemFailure {
-            code: code.into(),
-            message: message.into(),
-            request_id: None,
-        }
-    }
-
-    pub(crate) fn of_error(error: &Error) -> Self {
-        ItemFailure {
-            code: error
-                .code()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_else(|| "ClientError".to_owned()),
-            message: error.to_string(),
-            request_id: error.request_id().map(str::to_owned),
-        }
-    }
-}
-
-/// One line of a run's report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReportItem {
-    /// The rule.
-    pub rule: String,
-    /// The source disk.
-    pub disk_id: String,
-    /// The source region.
-    pub source_region: String,
-    /// The source snapshot.
-    pub source_snapshot_id: Option<String>,
-    /// The destination region.
-    pub destination: Option<String>,
-    /// The replica.
-    pub replica_id: Option<String>,
-    /// The replica's last known state (`NORMAL`, `COPYING_FROM_REMOTE`, …).
-    pub state: Option<String>,
-    /// The size in GB.
-    pub size_gb: u64,
-    /// What happened.
-    pub outcome: Outcome,
-    /// Why it failed.
-    pub failure: Option<ItemFailure>,
-}
-
-/// What a run did, item by item.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// Every item, in plan order.
-    pub items: Vec<ReportItem>,
-    /// Whether the final look at the regions found nothing left to copy or wait for.
-    pub converged: bool,
-}
-
-impl Report {
-    /// Items that ended as the policy wants.
-    pub fn succeeded(&self) -> usize {
-        self.items.iter().filter(|i| i.outcome.is_success()).count()
-    }
-
-    /// Items that did not.
-    pub fn failed(&self) -> usize {
-        self.items.len() - self.succeeded()
-    }
-}
 
 /// Where one (source snapshot, destination) stands during a run.
 #[derive(Clone, Debug)]
-enum Status {
+pub(super) enum Status {
     /// To be copied.
     Pending { tries: u32 },
     /// Copying into this replica.
@@ -190,11 +45,11 @@ enum Status {
 }
 
 impl Status {
-    fn is_final(&self) -> bool {
+    pub(super) fn is_final(&self) -> bool {
         matches!(self, Status::Done { .. } | Status::Failed(_))
     }
 
-    fn occupies_a_slot(&self) -> bool {
+    pub(super) fn occupies_a_slot(&self) -> bool {
         matches!(
             self,
             Status::Copying { .. } | Status::Busy { .. } | Status::Unknown { .. }
@@ -202,25 +57,25 @@ impl Status {
     }
 }
 
-struct Target {
-    item: PlanItem,
-    status: Status,
+pub(super) struct Target {
+    pub item: PlanItem,
+    pub status: Status,
     /// Whether this run sent the copy (else it adopted one).
-    sent_by_us: bool,
+    pub sent_by_us: bool,
     /// Whether it was there before the run.
-    was_up_to_date: bool,
+    pub was_up_to_date: bool,
 }
 
 impl Target {
-    fn destination(&self) -> &str {
+    pub(super) fn destination(&self) -> &str {
         self.item.destination.as_deref().unwrap_or_default()
     }
 
-    fn source_id(&self) -> &str {
+    pub(super) fn source_id(&self) -> &str {
         self.item.source_snapshot_id.as_deref().unwrap_or_default()
     }
 
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         self.item
             .replica_name()
             .map(|n| n.to_string())
@@ -228,17 +83,82 @@ impl Target {
     }
 }
 
+/// What a run has learnt about each destination: limits the service made known, and
+/// regions that keep failing.
+#[derive(Debug, Default)]
+pub(super) struct Regions {
+    /// Copies that may be in flight to a region at once: the policy's cap, lowered
+    /// when the service says it is busy.
+    pub caps: BTreeMap<String, usize>,
+    /// Snapshots that still fit in a region, when its quota is known (given, or learnt
+    /// from a refusal).
+    pub room: BTreeMap<String, u64>,
+    /// Consecutive failed rounds and the last failure, per region.
+    failing: BTreeMap<String, (u32, ItemFailure)>,
+}
+
+impl Regions {
+    /// Notes the outcome of one round of calls to some regions.
+    pub(super) fn round(
+        &mut self,
+        asked: &BTreeSet<String>,
+        failed: BTreeMap<String, ItemFailure>,
+    ) {
+        for region in asked {
+            match failed.get(region) {
+                Some(failure) => {
+                    let entry = self
+                        .failing
+                        .entry(region.clone())
+                        .or_insert((0, failure.clone()));
+                    entry.0 += 1;
+                    entry.1 = failure.clone();
+                }
+                None => {
+                    self.failing.remove(region);
+                }
+            }
+        }
+    }
+
+    /// Why `region` is given up on, if it is.
+    pub(super) fn given_up(&self, region: &str) -> Option<&ItemFailure> {
+        self.failing
+            .get(region)
+            .filter(|(rounds, _)| *rounds >= FAILED_ROUNDS_BEFORE_GIVING_UP)
+            .map(|(_, failure)| failure)
+    }
+}
+
 impl Replication {
     /// Carries the policy out: copies what is missing, waits for every copy, then
     /// prunes (if asked) what retention lets go. Safe to run again at any moment, from
     /// any point of an earlier run: it starts from what the regions report.
+    ///
+    /// A region that cannot be reached or refuses (a CAM policy, an outage) fails its
+    /// own items, with the service's code and request id; every other region goes on.
+    /// Throttling is waited out until the [deadline](Self::deadline).
     pub async fn apply(&self) -> Result<Report, Error> {
-        let plan = self.plan().await?;
+        let run = Run::new(&self.client, self.deadline);
+        let plan = self.plan_with(&run).await;
         self.emit(ReplicationEvent::Planned {
             totals: plan.totals(),
         });
+        let mut regions = Regions::default();
+        for destination in plan.destinations() {
+            if let Some(cap) = self.policy.max_in_flight_per_region() {
+                regions
+                    .caps
+                    .insert(destination.region.clone(), cap as usize);
+            }
+            if self.snapshot_quota.is_some()
+                && let Some(room) = destination.room()
+            {
+                regions.room.insert(destination.region.clone(), room);
+            }
+        }
         let mut targets = Vec::new();
-        let mut no_snapshot = Vec::new();
+        let mut settled = Vec::new();
         let mut seen = BTreeSet::new();
         for item in plan.into_items() {
             let status = match &item.action {
@@ -259,12 +179,12 @@ impl Replication {
                 PlanAction::UpToDate { replica_id } => Status::Done {
                     replica_id: replica_id.clone(),
                 },
-                PlanAction::NoSnapshot => {
-                    no_snapshot.push(item);
+                PlanAction::NoSnapshot | PlanAction::Unavailable { .. } => {
+                    settled.push(settled_report(item));
                     continue;
                 }
                 // Pruning is decided after the copies, from a fresh look.
-                _ => continue,
+                PlanAction::Prune { .. } => continue,
             };
             // Two rules may want the same copy; it is one target.
             let key = (
@@ -284,405 +204,65 @@ impl Replication {
             });
         }
 
-        self.converge(&mut targets).await;
+        self.converge(&run, &mut targets, &mut regions).await;
         let mut report = Report {
-            converged: false,
             items: targets.iter().map(target_report).collect(),
+            ..Report::default()
         };
         drop(targets);
+        report.items.extend(settled);
 
-        // The final look: what converged, and what retention lets go.
-        let (final_plan, _) = self.observe_and_plan().await?;
-        report.converged = final_plan
-            .items()
-            .iter()
-            .all(|i| !matches!(i.action, PlanAction::Copy | PlanAction::Adopt { .. }));
-        for item in no_snapshot {
-            report.items.push(ReportItem {
-                rule: item.rule,
-                disk_id: item.disk_id,
-                source_region: item.source_region,
-                source_snapshot_id: None,
-                destination: None,
-                replica_id: None,
-                state: None,
-                size_gb: 0,
-                outcome: Outcome::NoSnapshot,
-                failure: Some(ItemFailure::new(
-                    "NoSnapshot",
-                    "the disk has no NORMAL snapshot to replicate (within max_snapshot_age)",
-                )),
-            });
-        }
+        // The final look: what converged, what retention lets go, where each disk stands.
+        let observation = self.observe(&run, false).await;
+        let final_plan = super::plan::plan(&self.policy, &observation, self.now_unix(), None);
+        report.converged = final_plan.items().iter().all(|i| {
+            !matches!(
+                i.action,
+                PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
+            )
+        });
         let prunes: Vec<&PlanItem> = final_plan
             .items()
             .iter()
             .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
             .collect();
-        report.items.extend(self.carry_out_prunes(&prunes).await);
+        report
+            .items
+            .extend(self.carry_out_prunes(&run, &prunes).await);
+        report.recovery_points = recovery_points(&self.policy, &observation, self.now_unix(), None);
         Ok(report)
     }
 
-    /// Copies and waits until every target is final or the wait runs out.
-    async fn converge(&self, targets: &mut [Target]) {
-        let deadline = Instant::now() + self.max_wait;
+    /// Copies and waits until every target is final or the deadline comes.
+    async fn converge(&self, run: &Run, targets: &mut [Target], regions: &mut Regions) {
         let mut interval = self.poll_min;
-        let mut failed_rounds = 0;
         loop {
-            self.start_copies(targets).await;
+            self.start_copies(run, targets, regions).await;
             self.report_progress(targets);
-            if targets.iter().all(|t| t.status.is_final()) {
-                return;
-            }
-            let now = Instant::now();
-            if now >= deadline {
+            if targets.iter().all(|t| t.status.is_final()) || run.is_over() {
                 break;
             }
-            tokio::time::sleep(interval.min(deadline - now)).await;
+            tokio::time::sleep(interval.min(run.left())).await;
             interval = (interval * 3 / 2).min(self.poll_max);
-            let polled = self.poll(targets).await;
-            let looked = self.look_up(targets, interval).await;
-            if polled && looked {
-                failed_rounds = 0;
-            } else {
-                failed_rounds += 1;
-                if failed_rounds >= FAILED_ROUNDS_BEFORE_GIVING_UP {
-                    break;
-                }
-            }
-        }
-        for target in targets.iter_mut().filter(|t| !t.status.is_final()) {
-            if matches!(target.status, Status::Pending { .. }) {
-                target.status = Status::Failed(ItemFailure::new(
-                    "Timeout",
-                    "the run stopped waiting before this copy could start",
-                ));
-            }
-        }
-    }
-
-    /// Starts every pending copy that fits under the in-flight caps: one call per
-    /// source snapshot for all of its destinations.
-    async fn start_copies(&self, targets: &mut [Target]) {
-        let cap = self.policy.max_in_flight_per_region() as usize;
-        let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
-        for target in targets.iter().filter(|t| t.status.occupies_a_slot()) {
-            *in_flight
-                .entry(target.destination().to_owned())
-                .or_default() += 1;
-        }
-        // (source region, source snapshot) → target indexes, in plan order.
-        let mut calls: Vec<((String, String), Vec<usize>)> = Vec::new();
-        for (index, target) in targets.iter().enumerate() {
-            if !matches!(target.status, Status::Pending { .. }) {
-                continue;
-            }
-            let slots = in_flight
-                .entry(target.destination().to_owned())
-                .or_default();
-            if *slots >= cap {
-                continue;
-            }
-            *slots += 1;
-            let key = (
-                target.item.source_region.clone(),
-                target.source_id().to_owned(),
-            );
-            match calls.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, indexes)) => indexes.push(index),
-                None => calls.push((key, vec![index])),
-            }
-        }
-        let mut running = JoinSet::new();
-        let mut queue = calls.into_iter();
-        loop {
-            while running.len() < CONCURRENT_COPY_CALLS {
-                let Some(((region, snapshot_id), indexes)) = queue.next() else {
-                    break;
-                };
-                let destinations: Vec<String> = indexes
-                    .iter()
-                    .map(|&i| targets[i].destination().to_owned())
-                    .collect();
-                let name = targets[indexes[0]].name();
-                let client = self.client.clone();
-                self.emit(ReplicationEvent::CopyStarted {
-                    source_snapshot_id: snapshot_id.clone(),
-                    destinations: destinations.clone(),
-                });
-                running.spawn(async move {
-                    let answer = copy(&client, &region, &snapshot_id, &destinations, &name).await;
-                    (indexes, answer)
-                });
-            }
-            let Some(done) = running.join_next().await else {
-                break;
-            };
-            let (indexes, answer) = done.expect("copy tasks do not panic");
-            for index in indexes {
-                let target = &mut targets[index];
-                let tries = match target.status {
-                    Status::Pending { tries } => tries,
-                    _ => 0,
-                };
-                target.status = copy_status(&answer, target.destination(), tries);
-                if matches!(target.status, Status::Copying { .. }) {
-                    target.sent_by_us = true;
-                }
-            }
-        }
-    }
-
-    /// Polls the replicas being copied, one call per destination per 100 replicas.
-    /// Returns whether every poll succeeded.
-    async fn poll(&self, targets: &mut [Target]) -> bool {
-        let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for target in targets.iter() {
-            if let Status::Copying { replica_id, .. } = &target.status {
-                by_region
-                    .entry(target.destination().to_owned())
-                    .or_default()
-                    .push(replica_id.clone());
-            }
-        }
-        let mut polls = JoinSet::new();
-        for (region, ids) in by_region {
-            let client = self.client.clone();
-            polls.spawn(async move {
-                let found = observe::describe_ids(&client, &region, &ids, |snapshot| {
-                    let state = observe::replica_state(&snapshot);
-                    Some((snapshot.snapshot_id?, state))
-                })
-                .await;
-                (region, found)
-            });
-        }
-        let mut seen: BTreeMap<(String, String), ReplicaState> = BTreeMap::new();
-        let mut failed_regions = BTreeSet::new();
-        while let Some(done) = polls.join_next().await {
-            let (region, found) = done.expect("poll tasks do not panic");
-            match found {
-                Ok(states) => {
-                    for (id, state) in states {
-                        seen.insert((region.clone(), id), state);
-                    }
-                }
-                Err(error) => {
-                    // That region's replicas stay as they are until the next round.
-                    tracing::warn!(region = %region, error = %error, "polling replicas failed; trying again next round");
-                    failed_regions.insert(region);
+            self.poll(run, targets, regions).await;
+            self.look_up(run, targets, regions, interval).await;
+            for target in targets.iter_mut().filter(|t| !t.status.is_final()) {
+                let failure = regions
+                    .given_up(target.destination())
+                    .or_else(|| regions.given_up(&target.item.source_region));
+                if let Some(failure) = failure {
+                    target.status = Status::Failed(failure.clone());
                 }
             }
         }
         for target in targets.iter_mut() {
-            let Status::Copying {
-                replica_id, misses, ..
-            } = &target.status
-            else {
-                continue;
-            };
-            if failed_regions.contains(target.destination()) {
-                continue;
-            }
-            let key = (target.destination().to_owned(), replica_id.clone());
-            target.status = match seen.remove(&key) {
-                Some(state) => match state {
-                    ReplicaState::Normal => Status::Done {
-                        replica_id: replica_id.clone(),
-                    },
-                    ReplicaState::Copying { percent } => Status::Copying {
-                        replica_id: replica_id.clone(),
-                        percent,
-                        misses: 0,
-                    },
-                    ReplicaState::Other(state) => Status::Failed(ItemFailure::new(
-                        "ReplicaFailed",
-                        format!("the replica {replica_id} went to state {state}"),
-                    )),
-                },
-                None if misses + 1 >= MISSES_BEFORE_LOOKUP => Status::Unknown {
-                    since: Instant::now(),
-                },
-                None => Status::Copying {
-                    replica_id: replica_id.clone(),
-                    percent: 0,
-                    misses: misses + 1,
-                },
-            };
-        }
-        failed_regions.is_empty()
-    }
-
-    /// Resolves targets whose copy may or may not be running, from what the regions
-    /// report: the replica by name in the destination, `CopyingToRegions` on the
-    /// source. Looks only once `settle` has passed since the doubt arose, so a copy
-    /// just started has time to show. Returns whether every look succeeded.
-    async fn look_up(&self, targets: &mut [Target], settle: Duration) -> bool {
-        let now = Instant::now();
-        let due: Vec<usize> = targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| match t.status {
-                Status::Busy { since } | Status::Unknown { since } => now >= since + settle,
-                _ => false,
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if due.is_empty() {
-            return true;
-        }
-        let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for &i in &due {
-            let target = &targets[i];
-            names
-                .entry(target.destination().to_owned())
-                .or_default()
-                .push(target.name());
-            sources
-                .entry(target.item.source_region.clone())
-                .or_default()
-                .push(target.source_id().to_owned());
-        }
-        let (found, copying) = match self.look(names, sources).await {
-            Ok(looked) => looked,
-            Err(error) => {
-                tracing::warn!(error = %error, "looking up copies failed; trying again next round");
-                return false;
-            }
-        };
-        for i in due {
-            let target = &mut targets[i];
-            let name = target.name();
-            let key = (target.destination().to_owned(), name);
-            target.status = match found.get(&key) {
-                Some((id, ReplicaState::Normal)) => Status::Done {
-                    replica_id: id.clone(),
-                },
-                Some((id, ReplicaState::Copying { percent })) => Status::Copying {
-                    replica_id: id.clone(),
-                    percent: *percent,
-                    misses: 0,
-                },
-                _ => match copying.get(&(
-                    target.item.source_region.clone(),
-                    target.source_id().to_owned(),
-                )) {
-                    None => Status::Failed(ItemFailure::new(
-                        "SourceGone",
-                        "the source snapshot is no longer NORMAL in its region",
-                    )),
-                    Some(regions) if regions.iter().any(|r| r == target.destination()) => {
-                        Status::Busy { since: now }
-                    }
-                    // Nothing in flight and no replica: the copy did not happen.
-                    Some(_) => Status::Pending { tries: 0 },
-                },
-            };
-        }
-        true
-    }
-
-    /// Replicas by name per destination, and `CopyingToRegions` per source snapshot.
-    #[allow(clippy::type_complexity)]
-    async fn look(
-        &self,
-        names: BTreeMap<String, Vec<String>>,
-        sources: BTreeMap<String, Vec<String>>,
-    ) -> Result<
-        (
-            BTreeMap<(String, String), (String, ReplicaState)>,
-            BTreeMap<(String, String), Vec<String>>,
-        ),
-        Error,
-    > {
-        let mut found = BTreeMap::new();
-        for (region, names) in names {
-            for chunk in names.chunks(NAMES_PER_FILTER) {
-                let mut items = self
-                    .client
-                    .describe_snapshots()
-                    .region(region.clone())
-                    .filters([Filter::new("snapshot-name", chunk.iter().cloned())])
-                    .limit(observe::IDS_PER_CALL as u64)
-                    .into_paginator()
-                    .items();
-                while let Some(snapshot) = items.next_item().await {
-                    let snapshot = snapshot?;
-                    let state = observe::replica_state(&snapshot);
-                    if let (Some(id), Some(name)) = (snapshot.snapshot_id, snapshot.snapshot_name)
-                        && !matches!(state, ReplicaState::Other(_))
-                    {
-                        found.entry((region.clone(), name)).or_insert((id, state));
-                    }
-                }
+            if matches!(target.status, Status::Pending { .. }) {
+                target.status = Status::Failed(ItemFailure::new(
+                    "Timeout",
+                    "the run's deadline came before this copy could start",
+                ));
             }
         }
-        let mut copying = BTreeMap::new();
-        for (region, mut ids) in sources {
-            ids.sort();
-            ids.dedup();
-            let normal = observe::describe_ids(&self.client, &region, &ids, |snapshot| {
-                if snapshot.snapshot_state != Some(SnapshotState::Normal) {
-                    return None;
-                }
-                Some((
-                    snapshot.snapshot_id?,
-                    snapshot.copying_to_regions.unwrap_or_default(),
-                ))
-            })
-            .await?;
-            for (id, regions) in normal {
-                copying.insert((region.clone(), id), regions);
-            }
-        }
-        Ok((found, copying))
-    }
-
-    /// Deletes what retention lets go, for rules that prune (or every rule when the
-    /// run was told to); reports the rest as `WouldPrune`.
-    async fn carry_out_prunes(&self, prunes: &[&PlanItem]) -> Vec<ReportItem> {
-        let mut report = Vec::new();
-        let mut deletions: BTreeMap<String, Vec<&PlanItem>> = BTreeMap::new();
-        for &item in prunes {
-            let rule_prunes = self
-                .policy
-                .rules()
-                .iter()
-                .any(|r| r.name == item.rule && r.prune);
-            if self.prune || rule_prunes {
-                deletions
-                    .entry(item.destination.clone().unwrap_or_default())
-                    .or_default()
-                    .push(item);
-            } else {
-                report.push(prune_report(item, Outcome::WouldPrune, None));
-            }
-        }
-        for (region, items) in deletions {
-            for chunk in items.chunks(observe::IDS_PER_CALL) {
-                let ids: Vec<String> = chunk.iter().filter_map(|i| replica_id(i)).collect();
-                let answer = self
-                    .client
-                    .delete_snapshots()
-                    .region(region.clone())
-                    .snapshot_ids(ids)
-                    .send()
-                    .await;
-                let failure = answer.err().map(|e| ItemFailure::of_error(&e));
-                for item in chunk {
-                    let outcome = if failure.is_some() {
-                        Outcome::Failed
-                    } else {
-                        Outcome::Pruned
-                    };
-                    let pruned = prune_report(item, outcome, failure.clone());
-                    self.emit(ReplicationEvent::Finished(pruned.clone()));
-                    report.push(pruned);
-                }
-            }
-        }
-        report
     }
 
     fn report_progress(&self, targets: &[Target]) {
@@ -714,25 +294,30 @@ impl Replication {
     }
 }
 
-fn replica_id(item: &PlanItem) -> Option<String> {
-    match &item.action {
-        PlanAction::Prune { replica_id, .. } => Some(replica_id.clone()),
-        _ => None,
-    }
-}
-
-fn prune_report(item: &PlanItem, outcome: Outcome, failure: Option<ItemFailure>) -> ReportItem {
+/// The report of an item settled by the plan alone (no snapshot, a region unavailable).
+fn settled_report(item: PlanItem) -> ReportItem {
+    let (outcome, failure) = match item.action {
+        PlanAction::Unavailable { failure, .. } => (Outcome::Failed, failure),
+        _ => (
+            Outcome::NoSnapshot,
+            ItemFailure::new(
+                "NoSnapshot",
+                "the disk has no NORMAL snapshot to replicate (within max_snapshot_age)",
+            ),
+        ),
+    };
     ReportItem {
-        rule: item.rule.clone(),
-        disk_id: item.disk_id.clone(),
-        source_region: item.source_region.clone(),
-        source_snapshot_id: item.source_snapshot_id.clone(),
-        destination: item.destination.clone(),
-        replica_id: replica_id(item),
-        state: Some("NORMAL".to_owned()),
+        rule: item.rule,
+        disk_id: item.disk_id,
+        source_region: item.source_region,
+        source_snapshot_id: item.source_snapshot_id,
+        destination: item.destination,
+        replica_id: None,
+        state: None,
         size_gb: item.size_gb,
         outcome,
-        failure,
+        copy_started: false,
+        failure: Some(failure),
     }
 }
 
@@ -761,7 +346,7 @@ fn target_report(target: &Target) -> ReportItem {
             Outcome::Incomplete,
             Some(ItemFailure::new(
                 "Timeout",
-                "still copying when the run stopped waiting; a later run adopts it",
+                "still copying when the run's deadline came; a later run adopts it",
             )),
         ),
         Status::Busy { .. } | Status::Unknown { .. } | Status::Pending { .. } => (
@@ -784,69 +369,8 @@ fn target_report(target: &Target) -> ReportItem {
         state,
         size_gb: target.item.size_gb,
         outcome,
+        copy_started: target.sent_by_us,
         failure,
-    }
-}
-
-/// One copy call.
-async fn copy(
-    client: &Client,
-    region: &str,
-    snapshot_id: &str,
-    destinations: &[String],
-    name: &str,
-) -> Result<cbs_model::CopySnapshotCrossRegionsResponse, Error> {
-    client
-        .copy_snapshot_cross_regions()
-        .region(region)
-        .snapshot_id(snapshot_id)
-        .destination_regions(destinations.iter().cloned())
-        .snapshot_name(name)
-        .send()
-        .await
-}
-
-/// A target's status after its copy call answered (or did not).
-fn copy_status(
-    answer: &Result<cbs_model::CopySnapshotCrossRegionsResponse, Error>,
-    destination: &str,
-    tries: u32,
-) -> Status {
-    match answer {
-        Ok(response) => {
-            let copies = response.region_copies();
-            match copies.iter().find(|c| c.region() == destination) {
-                Some(RegionCopy::Started { snapshot_id, .. }) => Status::Copying {
-                    replica_id: snapshot_id.clone(),
-                    percent: 0,
-                    misses: 0,
-                },
-                Some(RegionCopy::Refused { code, .. })
-                    if *code == ErrorCode::ResourceInUseCopySnapshotConflict =>
-                {
-                    // Already in flight: adopt it, never send another.
-                    Status::Busy {
-                        since: Instant::now(),
-                    }
-                }
-                Some(RegionCopy::Refused { code, message, .. }) => Status::Failed(ItemFailure {
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                    request_id: Some(response.request_id.clone()),
-                }),
-                // Left out of the answer: it may have started.
-                _ => Status::Unknown {
-                    since: Instant::now(),
-                },
-            }
-        }
-        Err(error) if error.may_have_executed() => Status::Unknown {
-            since: Instant::now(),
-        },
-        Err(error) if error.is_retryable() && tries + 1 < RETRIES_WHEN_NOT_RUN => {
-            Status::Pending { tries: tries + 1 }
-        }
-        Err(error) => Status::Failed(ItemFailure::of_error(error)),
     }
 }
 

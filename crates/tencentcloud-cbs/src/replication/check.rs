@@ -4,16 +4,20 @@
 use std::time::Duration;
 
 use super::Replication;
-use super::observe;
+use super::observe::{Observation, ReplicaState};
+use super::policy::Policy;
+use super::report::ItemFailure;
+use super::run::Run;
 use crate::Error;
 
-/// One (disk, destination) of an RPO check.
+/// Where one (disk, destination) stands: its newest usable replica and how old its
+/// data is. An RPO check's line, and what a run's metrics are made of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RpoItem {
     /// The rule.
     pub rule: String,
-    /// The source disk.
+    /// The source disk (`*` for a rule whose source region could not be listed).
     pub disk_id: String,
     /// The destination region.
     pub destination: String,
@@ -21,8 +25,13 @@ pub struct RpoItem {
     pub replica_id: Option<String>,
     /// How old its data is (since the source snapshot was taken).
     pub data_age: Option<Duration>,
-    /// Whether a replica exists and its data is within the limit.
+    /// This tool's `NORMAL` replicas of the disk held there.
+    pub replicas: usize,
+    /// Whether a replica exists and its data is within the limit (for a run's own
+    /// report, which has no limit: whether a replica exists).
     pub ok: bool,
+    /// Why the region could not be looked at; the pair then counts as not ok.
+    pub failure: Option<ItemFailure>,
 }
 
 /// The result of [`Replication::check`].
@@ -36,7 +45,8 @@ pub struct RpoReport {
 }
 
 impl RpoReport {
-    /// The (disk, destination) pairs without a young enough replica.
+    /// The (disk, destination) pairs without a young enough replica, or that could not
+    /// be looked at.
     pub fn offenders(&self) -> impl Iterator<Item = &RpoItem> {
         self.items.iter().filter(|i| !i.ok)
     }
@@ -49,29 +59,67 @@ impl RpoReport {
 
 impl Replication {
     /// Checks that every selected disk has, in every destination, a `NORMAL` replica
-    /// whose data is at most `max_age` old. Read-only.
+    /// whose data is at most `max_age` old. Read-only. A region that cannot be listed
+    /// makes its pairs offenders, with the failure; the others are checked as usual.
     pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
-        let observation = observe::observe(&self.client, &self.policy).await?;
-        let now = self.now_unix();
-        let mut items = Vec::new();
-        for (rule, sources) in self.policy.rules().iter().zip(&observation.rules) {
-            for disk_id in &sources.disks {
-                for destination in &rule.destinations {
-                    let newest = observation.newest_normal(rule, disk_id, destination);
-                    let data_age = newest.map(|r| {
-                        Duration::from_secs((now - r.name.source_created_unix).max(0) as u64)
-                    });
-                    items.push(RpoItem {
-                        rule: rule.name.clone(),
-                        disk_id: disk_id.clone(),
-                        destination: destination.clone(),
-                        replica_id: newest.map(|r| r.id.clone()),
-                        data_age,
-                        ok: data_age.is_some_and(|age| age <= max_age),
-                    });
-                }
-            }
-        }
+        let run = Run::new(&self.client, self.deadline);
+        let observation = self.observe(&run, false).await;
+        let items = recovery_points(&self.policy, &observation, self.now_unix(), Some(max_age));
         Ok(RpoReport { items, max_age })
     }
+}
+
+/// Every (disk, destination) of `policy` as `observation` shows it at `now` (Unix
+/// seconds), measured against `max_age` when given.
+pub(crate) fn recovery_points(
+    policy: &Policy,
+    observation: &Observation,
+    now: i64,
+    max_age: Option<Duration>,
+) -> Vec<RpoItem> {
+    let mut items = Vec::new();
+    for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
+        let source_failure = observation.unavailable.get(&rule.source_region);
+        let disks: Vec<&str> = match source_failure {
+            Some(_) => vec!["*"],
+            None => sources.disks.iter().map(String::as_str).collect(),
+        };
+        for disk_id in disks {
+            for destination in &rule.destinations {
+                let failure = source_failure
+                    .or_else(|| observation.unavailable.get(destination))
+                    .cloned();
+                let newest = observation.newest_normal(rule, disk_id, destination);
+                let data_age =
+                    newest.map(|r| {
+                        Duration::from_secs(
+                            now.saturating_sub(r.name.source_created_unix).max(0) as u64
+                        )
+                    });
+                let replicas = observation
+                    .replicas
+                    .get(destination)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| {
+                        r.disk_id == disk_id
+                            && r.name.source_region == rule.source_region
+                            && r.state == ReplicaState::Normal
+                    })
+                    .count();
+                items.push(RpoItem {
+                    rule: rule.name.clone(),
+                    disk_id: disk_id.to_owned(),
+                    destination: destination.clone(),
+                    replica_id: newest.map(|r| r.id.clone()),
+                    data_age,
+                    replicas,
+                    ok: failure.is_none()
+                        && data_age.is_some_and(|age| max_age.is_none_or(|max| age <= max)),
+                    failure,
+                });
+            }
+        }
+    }
+    items
 }

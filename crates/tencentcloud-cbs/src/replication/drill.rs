@@ -1,15 +1,18 @@
 //! The restore test: a disk made from the newest replica of each selected disk in one
-//! destination, waited for until usable, then deleted again (unless kept).
+//! destination, waited for until usable, then deleted again (unless kept). Whatever
+//! happens on the way, every disk the drill made is removed before it returns; one it
+//! truly could not remove is named, with the command that removes it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cbs_model::{DiskState, Placement};
+use cbs_model::{DiskState, ErrorCode, Filter, Placement};
 use tokio::time::Instant;
 
 use super::Replication;
-use super::apply::ItemFailure;
 use super::observe;
+use super::report::ItemFailure;
+use super::run::Run;
 use crate::Error;
 
 /// One restored disk.
@@ -32,6 +35,8 @@ pub struct DrillItem {
     pub deleted: bool,
     /// Why it failed.
     pub failure: Option<ItemFailure>,
+    /// A disk the drill made but could not delete: the command that deletes it.
+    pub left_behind: Option<String>,
 }
 
 /// The result of [`Replication::drill`].
@@ -47,106 +52,173 @@ impl DrillReport {
     pub fn succeeded(&self) -> usize {
         self.items.iter().filter(|i| i.failure.is_none()).count()
     }
+
+    /// Disks the drill made and could not delete, with the command for each.
+    pub fn left_behind(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.items.iter().filter_map(|i| {
+            Some((
+                i.restored_disk_id.as_deref().unwrap_or("?"),
+                i.left_behind.as_deref()?,
+            ))
+        })
+    }
 }
 
 /// How long a restored disk may take to become usable.
 const MAX_RESTORE_WAIT: Duration = Duration::from_secs(30 * 60);
+/// How long removing the drill's disks may take, even past the run's deadline:
+/// leaving a disk behind costs money until someone notices.
+const CLEANUP_BUDGET: Duration = Duration::from_secs(30 * 60);
+
+/// How a disk the drill made is created and found again.
+struct DrillDisk {
+    /// `tccbs-drill-<disk>-<run>`: unique to this drill, so a sweep finds only its own.
+    name: String,
+    /// Sent with `CreateDisks` on every try, so a repeat creates nothing new.
+    client_token: String,
+}
 
 impl Replication {
     /// Restores the newest `NORMAL` replica of each selected disk in `region` into a
     /// new pay-as-you-go disk (the source disk's type, the replica's zone and size),
     /// waits until it is usable, and deletes it again unless `keep`.
+    ///
+    /// Calls wait throttling out; a creation whose answer was lost is repeated with the
+    /// same `ClientToken` (it creates nothing twice), and, unless `keep`, the drill
+    /// finally looks for any disk carrying its names and deletes it, so none is left
+    /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
     pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
-        let observation = observe::observe(&self.client, &self.policy).await?;
+        let run = Run::new(&self.client, self.deadline);
+        let observation = self.observe(&run, false).await;
+        let tag = run_tag();
         let mut wanted = Vec::new();
         for (rule, sources) in self.policy.rules().iter().zip(&observation.rules) {
             if !rule.destinations.iter().any(|d| d == region) {
                 continue;
             }
+            let unavailable = observation
+                .unavailable
+                .get(region)
+                .or_else(|| observation.unavailable.get(&rule.source_region));
+            if let Some(failure) = unavailable {
+                wanted.push((rule, "*".to_owned(), Err(failure.clone())));
+                continue;
+            }
             for disk_id in &sources.disks {
-                let newest = observation.newest_normal(rule, disk_id, region).cloned();
+                let newest = observation
+                    .newest_normal(rule, disk_id, region)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ItemFailure::new(
+                            "NoReplica",
+                            format!("no NORMAL replica of {disk_id} in {region}"),
+                        )
+                    });
                 wanted.push((rule, disk_id.clone(), newest));
             }
         }
-        // The source disks' types, one listing per source region.
-        let mut types: BTreeMap<String, String> = BTreeMap::new();
-        for rule in self.policy.rules() {
-            let ids: Vec<String> = wanted
-                .iter()
-                .filter(|(r, ..)| r.name == rule.name)
-                .map(|(_, d, _)| d.clone())
-                .collect();
-            for chunk in ids.chunks(observe::IDS_PER_CALL) {
-                let page = self
-                    .client
-                    .describe_disks()
-                    .region(rule.source_region.clone())
-                    .disk_ids(chunk.iter().cloned())
-                    .limit(observe::IDS_PER_CALL as u64)
-                    .send()
-                    .await?;
-                for disk in page.disk_set.unwrap_or_default() {
-                    if let (Some(id), Some(kind)) = (disk.disk_id, disk.disk_type) {
-                        types.insert(id, kind.as_str().to_owned());
-                    }
-                }
-            }
-        }
+        let types = self.disk_types(&run, &wanted).await;
         let mut report = DrillReport::default();
         for (rule, disk_id, replica) in wanted {
             let mut item = DrillItem {
                 rule: rule.name.clone(),
                 disk_id: disk_id.clone(),
                 region: region.to_owned(),
-                replica_id: replica.as_ref().map(|r| r.id.clone()),
+                replica_id: replica.as_ref().ok().map(|r| r.id.clone()),
                 restored_disk_id: None,
                 time_to_usable: None,
                 deleted: false,
                 failure: None,
+                left_behind: None,
             };
             match replica {
-                None => {
-                    item.failure = Some(ItemFailure::new(
-                        "NoReplica",
-                        format!("no NORMAL replica of {disk_id} in {region}"),
-                    ));
-                }
-                Some(replica) => {
+                Err(failure) => item.failure = Some(failure),
+                Ok(replica) => {
                     let disk_type = types
                         .get(&disk_id)
                         .cloned()
                         .unwrap_or_else(|| "CLOUD_PREMIUM".to_owned());
-                    self.restore(&mut item, &replica, &disk_type, keep).await;
+                    let disk = DrillDisk {
+                        name: format!("tccbs-drill-{disk_id}-{tag}"),
+                        client_token: format!("tccbs-drill-{tag}-{disk_id}"),
+                    };
+                    self.restore(&run, &mut item, &replica, &disk_type, &disk)
+                        .await;
                 }
             }
             report.items.push(item);
         }
+        if !keep {
+            self.clean_up(&run, region, &tag, &mut report).await;
+        }
         Ok(report)
+    }
+
+    /// The source disks' types, one listing per rule; a type that cannot be read
+    /// falls back to `CLOUD_PREMIUM`.
+    async fn disk_types(
+        &self,
+        run: &Run,
+        wanted: &[(&super::Rule, String, Result<observe::Replica, ItemFailure>)],
+    ) -> BTreeMap<String, String> {
+        let mut types = BTreeMap::new();
+        for rule in self.policy.rules() {
+            let ids: Vec<String> = wanted
+                .iter()
+                .filter(|(r, _, replica)| r.name == rule.name && replica.is_ok())
+                .map(|(_, d, _)| d.clone())
+                .collect();
+            for chunk in ids.chunks(observe::IDS_PER_CALL) {
+                let page = run
+                    .call(|| {
+                        run.client
+                            .describe_disks()
+                            .region(rule.source_region.clone())
+                            .disk_ids(chunk.iter().cloned())
+                            .limit(observe::IDS_PER_CALL as u64)
+                            .send()
+                    })
+                    .await;
+                for disk in page
+                    .map(|p| p.disk_set.unwrap_or_default())
+                    .unwrap_or_default()
+                {
+                    if let (Some(id), Some(kind)) = (disk.disk_id, disk.disk_type) {
+                        types.insert(id, kind.as_str().to_owned());
+                    }
+                }
+            }
+        }
+        types
     }
 
     async fn restore(
         &self,
+        run: &Run,
         item: &mut DrillItem,
         replica: &observe::Replica,
         disk_type: &str,
-        keep: bool,
+        disk: &DrillDisk,
     ) {
         let zone = replica
             .zone
             .clone()
             .unwrap_or_else(|| format!("{}-1", replica.region));
         let started = Instant::now();
-        let created = self
-            .client
-            .create_disks()
-            .region(replica.region.clone())
-            .placement(Placement::new(zone))
-            .disk_charge_type("POSTPAID_BY_HOUR")
-            .disk_type(disk_type)
-            .disk_size(replica.size_gb.max(10))
-            .snapshot_id(replica.id.clone())
-            .disk_name(format!("tccbs-drill-{}", item.disk_id))
-            .send()
+        let created = run
+            .call(|| {
+                self.client
+                    .create_disks()
+                    .region(replica.region.clone())
+                    .placement(Placement::new(zone.clone()))
+                    .disk_charge_type("POSTPAID_BY_HOUR")
+                    .disk_type(disk_type)
+                    .disk_size(replica.size_gb.max(10))
+                    .snapshot_id(replica.id.clone())
+                    .disk_name(disk.name.clone())
+                    .client_token(disk.client_token.clone())
+                    .send()
+            })
             .await;
         let disk_id = match created.map(|r| r.disk_id_set.unwrap_or_default().into_iter().next()) {
             Ok(Some(id)) => id,
@@ -158,6 +230,7 @@ impl Replication {
                 return;
             }
             Err(error) => {
+                // If it may have run, the sweep at the end finds the disk by its name.
                 item.failure = Some(ItemFailure::of_error(&error));
                 return;
             }
@@ -165,12 +238,14 @@ impl Replication {
         item.restored_disk_id = Some(disk_id.clone());
         let mut interval = self.poll_min;
         loop {
-            let page = self
-                .client
-                .describe_disks()
-                .region(replica.region.clone())
-                .disk_ids([disk_id.clone()])
-                .send()
+            let page = run
+                .call(|| {
+                    self.client
+                        .describe_disks()
+                        .region(replica.region.clone())
+                        .disk_ids([disk_id.clone()])
+                        .send()
+                })
                 .await;
             match page.map(|p| p.disk_set.unwrap_or_default().into_iter().next()) {
                 Ok(Some(disk))
@@ -188,33 +263,92 @@ impl Replication {
                     break;
                 }
             }
-            if started.elapsed() >= MAX_RESTORE_WAIT {
+            if started.elapsed() >= MAX_RESTORE_WAIT || run.is_over() {
                 item.failure = Some(ItemFailure::new(
                     "Timeout",
-                    "the restored disk did not become usable in 30 minutes",
+                    "the restored disk did not become usable in time",
                 ));
                 break;
             }
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(interval.min(run.left())).await;
             interval = (interval * 3 / 2).min(self.poll_max);
         }
-        if keep {
-            return;
+    }
+
+    /// Deletes every disk this drill made: those it knows, and any carrying one of its
+    /// names (a creation whose answer was lost). Patient past the run's deadline, up to
+    /// [`CLEANUP_BUDGET`].
+    async fn clean_up(&self, run: &Run, region: &str, tag: &str, report: &mut DrillReport) {
+        let cleanup = Run::new(&self.client, run.left().max(CLEANUP_BUDGET));
+        // Disks carrying this drill's names, known or not.
+        let suffix = format!("-{tag}");
+        let names: Vec<String> = report
+            .items
+            .iter()
+            .filter(|i| i.replica_id.is_some())
+            .map(|i| format!("tccbs-drill-{}{suffix}", i.disk_id))
+            .collect();
+        let mut found: BTreeMap<String, String> = BTreeMap::new();
+        for chunk in names.chunks(observe::IDS_PER_CALL.min(5)) {
+            let listed = cleanup
+                .call(|| {
+                    self.client
+                        .describe_disks()
+                        .region(region)
+                        .filters([Filter::new("disk-name", chunk.iter().cloned())])
+                        .limit(observe::IDS_PER_CALL as u64)
+                        .send()
+                })
+                .await;
+            match listed {
+                Ok(page) => {
+                    for disk in page.disk_set.unwrap_or_default() {
+                        if let (Some(id), Some(name)) = (disk.disk_id, disk.disk_name) {
+                            found.insert(name, id);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(region, error = %error, "listing the drill's disks failed; deleting the known ones");
+                }
+            }
         }
-        match self
-            .client
-            .terminate_disks()
-            .region(replica.region.clone())
-            .disk_ids([disk_id])
-            .send()
-            .await
-        {
-            Ok(_) => item.deleted = true,
-            Err(error) => {
-                if item.failure.is_none() {
-                    item.failure = Some(ItemFailure::of_error(&error));
+        for item in report.items.iter_mut() {
+            let name = format!("tccbs-drill-{}{suffix}", item.disk_id);
+            if item.restored_disk_id.is_none() {
+                item.restored_disk_id = found.get(&name).cloned();
+            }
+            let Some(disk_id) = item.restored_disk_id.clone() else {
+                continue;
+            };
+            let deleted = cleanup
+                .call(|| {
+                    self.client
+                        .terminate_disks()
+                        .region(region)
+                        .disk_ids([disk_id.clone()])
+                        .send()
+                })
+                .await;
+            match deleted {
+                // Gone already: an earlier try did it, its answer lost.
+                Err(error) if error.code() == Some(&ErrorCode::InvalidDiskIdNotFound) => {
+                    item.deleted = true
+                }
+                Ok(_) => item.deleted = true,
+                Err(error) => {
+                    item.failure
+                        .get_or_insert_with(|| ItemFailure::of_error(&error));
+                    item.left_behind = Some(format!(
+                        "tccbs --region {region} cbs TerminateDisks --DiskIds '[\"{disk_id}\"]'"
+                    ));
                 }
             }
         }
     }
+}
+
+/// A short tag unique to one drill.
+fn run_tag() -> String {
+    format!("{:08x}", crate::random::next_u64() as u32)
 }

@@ -12,9 +12,13 @@
 //! - **Safe retention.** Only snapshots whose names are replica names are ever deleted,
 //!   only when pruning is asked for, never the newest `NORMAL` replica of a disk.
 //! - **Near the limits.** One copy call per source snapshot for all its destinations,
-//!   paced by the client's rate limit (20/s); a cap on copies in flight per destination;
-//!   waiting polls one `DescribeSnapshots` per destination per round for up to 100
-//!   replicas.
+//!   paced by the client's rate limit (20/s); no cap on copies in flight of its own
+//!   (a destination is slowed only when the service says it is busy or full, or the
+//!   policy sets a cap); waiting polls one `DescribeSnapshots` per destination per
+//!   round for up to 100 replicas.
+//! - **A bad day stays local.** A region that refuses or cannot be reached fails its
+//!   own items with the service's code and request id; the other regions and rules go
+//!   on. Throttling is waited out, with growing pauses, until the run's deadline.
 //!
 //! ```no_run
 //! # async fn run(client: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -46,17 +50,27 @@ mod plan;
 mod policy;
 #[cfg(feature = "policy-file")]
 mod policy_file;
+mod prune;
+mod report;
+mod run;
+mod start;
+mod wait;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-pub use apply::{ItemFailure, Outcome, Report, ReportItem};
 pub use check::{RpoItem, RpoReport};
 pub use drill::{DrillItem, DrillReport};
 pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
-pub use plan::{Plan, PlanAction, PlanItem, PlanTotals, PruneReason};
-pub use policy::{DEFAULT_MAX_IN_FLIGHT_PER_REGION, Policy, PolicyError, Rule, Selection};
+pub use plan::{
+    DestinationPlan, Plan, PlanAction, PlanItem, PlanTotals, PruneReason, QuotaSource,
+    estimated_snapshot_quota,
+};
+pub use policy::{Policy, PolicyError, Rule, Selection};
+pub use report::{ItemFailure, Outcome, Report, ReportItem};
+
+use run::Run;
 
 use crate::{Client, Clock, Error, SystemClock};
 
@@ -95,6 +109,10 @@ pub enum ReplicationEvent {
 
 type EventFn = Arc<dyn Fn(&ReplicationEvent) + Send + Sync>;
 
+/// How long a run may take unless told otherwise: generous, so that copies of large
+/// disks and long spells of throttling are waited out.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(6 * 3600);
+
 /// Plans and carries out a [`Policy`]; start one with [`Client::replication`].
 #[derive(Clone)]
 pub struct Replication {
@@ -103,7 +121,8 @@ pub struct Replication {
     prune: bool,
     poll_min: Duration,
     poll_max: Duration,
-    max_wait: Duration,
+    deadline: Duration,
+    snapshot_quota: Option<u64>,
     clock: Arc<dyn Clock>,
     on_event: Option<EventFn>,
 }
@@ -115,7 +134,8 @@ impl fmt::Debug for Replication {
             .field("prune", &self.prune)
             .field("poll_min", &self.poll_min)
             .field("poll_max", &self.poll_max)
-            .field("max_wait", &self.max_wait)
+            .field("deadline", &self.deadline)
+            .field("snapshot_quota", &self.snapshot_quota)
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +150,8 @@ impl Client {
             prune: false,
             poll_min: Duration::from_secs(5),
             poll_max: Duration::from_secs(60),
-            max_wait: Duration::from_secs(6 * 3600),
+            deadline: DEFAULT_DEADLINE,
+            snapshot_quota: None,
             clock: Arc::new(SystemClock),
             on_event: None,
         }
@@ -153,10 +174,23 @@ impl Replication {
         self
     }
 
-    /// The longest a run waits for copies (6 hours by default); what is still in flight
-    /// then is reported `Incomplete`, and the next run adopts it.
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
+    /// The most a run (apply, check or drill) may take, from its start
+    /// ([`DEFAULT_DEADLINE`], 6 hours, unless set). Throttled calls are tried again
+    /// until then; no new copy starts after it; what is still in flight is reported
+    /// `Incomplete`, and the next run adopts it. A drill still removes the disks it made.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The destinations' snapshot quota (how many snapshots a region may hold), when
+    /// you know it: the API does not report it. With it, `apply` starts no copy that
+    /// would not fit, and reports those as failed with `InsufficientSnapshotQuota`
+    /// before sending anything; without it, plans show an estimate
+    /// ([`estimated_snapshot_quota`]) and `apply` learns the limit from the first
+    /// refusal, starting no further copy to that destination.
+    pub fn snapshot_quota(mut self, quota: Option<u64>) -> Self {
+        self.snapshot_quota = quota;
         self
     }
 
@@ -177,15 +211,26 @@ impl Replication {
         &self.policy
     }
 
-    /// What [`apply`](Self::apply) would do now. Only reads.
+    /// What [`apply`](Self::apply) would do now, per item and per destination (transfer,
+    /// holdings, quota). Only reads. A region that cannot be listed shows as
+    /// [`PlanAction::Unavailable`] items; the rest of the plan is whole.
     pub async fn plan(&self) -> Result<Plan, Error> {
-        Ok(self.observe_and_plan().await?.0)
+        let run = Run::new(&self.client, self.deadline);
+        Ok(self.plan_with(&run).await)
     }
 
-    async fn observe_and_plan(&self) -> Result<(Plan, observe::Observation), Error> {
-        let observation = observe::observe(&self.client, &self.policy).await?;
-        let plan = plan::plan(&self.policy, &observation, self.now_unix());
-        Ok((plan, observation))
+    async fn plan_with(&self, run: &Run) -> Plan {
+        let observation = self.observe(run, self.snapshot_quota.is_none()).await;
+        plan::plan(
+            &self.policy,
+            &observation,
+            self.now_unix(),
+            self.snapshot_quota,
+        )
+    }
+
+    async fn observe(&self, run: &Run, count_disks: bool) -> observe::Observation {
+        observe::observe(run, &self.policy, count_disks).await
     }
 
     fn now_unix(&self) -> i64 {

@@ -9,6 +9,8 @@ use tokio::task::JoinSet;
 
 use super::name::ReplicaName;
 use super::policy::{Policy, Rule};
+use super::report::ItemFailure;
+use super::run::Run;
 use crate::{Client, Error};
 
 /// The most ids one `DescribeSnapshots` call may name.
@@ -105,13 +107,27 @@ pub(crate) struct RuleSources {
     pub snapshots: Vec<SourceSnapshot>,
 }
 
+/// What a destination holds, for the quota.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Holdings {
+    /// Snapshots in the region, anyone's, in any state.
+    pub snapshots: u64,
+    /// Disks in the region (for the default quota rule); `None` when not asked.
+    pub disks: Option<u64>,
+}
+
 /// Everything a plan is made from.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Observation {
     /// Per rule, in the policy's order.
     pub rules: Vec<RuleSources>,
-    /// This tool's replicas per destination region.
+    /// This tool's replicas per destination region that could be listed.
     pub replicas: BTreeMap<String, Vec<Replica>>,
+    /// What each destination that could be listed holds.
+    pub holdings: BTreeMap<String, Holdings>,
+    /// Regions (source or destination) that could not be listed, and why. Their items
+    /// fail alone; every other region goes on.
+    pub unavailable: BTreeMap<String, ItemFailure>,
 }
 
 impl Observation {
@@ -135,8 +151,11 @@ impl Observation {
     }
 }
 
-/// Lists every region the policy touches, concurrently.
-pub(crate) async fn observe(client: &Client, policy: &Policy) -> Result<Observation, Error> {
+/// Lists every region the policy touches, concurrently. A region that cannot be
+/// listed is noted in [`Observation::unavailable`] and left out; the others are not
+/// held up by it. `count_disks`: also count each destination's disks (for the default
+/// snapshot quota).
+pub(crate) async fn observe(run: &Run, policy: &Policy, count_disks: bool) -> Observation {
     let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut by_name: BTreeSet<String> = BTreeSet::new();
     for rule in policy.rules() {
@@ -147,54 +166,87 @@ pub(crate) async fn observe(client: &Client, policy: &Policy) -> Result<Observat
     }
     let mut tasks = JoinSet::new();
     for region in &sources {
-        let (client, region) = (client.clone(), region.clone());
+        let (run, region) = (run.clone(), region.clone());
         tasks.spawn(async move {
-            let found = list_sources(&client, &region).await;
+            let found = run.call(|| list_sources(&run.client, &region)).await;
             Listing::Sources(region, found)
         });
     }
     for region in &by_name {
-        let (client, region) = (client.clone(), region.clone());
+        let (run, region) = (run.clone(), region.clone());
         tasks.spawn(async move {
-            let found = list_disks(&client, &region).await;
+            let found = run.call(|| list_disks(&run.client, &region)).await;
             Listing::Disks(region, found)
         });
     }
     for region in policy.destinations() {
-        let client = client.clone();
+        let run = run.clone();
         tasks.spawn(async move {
-            let found = list_replicas(&client, &region).await;
-            Listing::Replicas(region, found)
+            let found = run.call(|| list_replicas(&run.client, &region)).await;
+            let disks = match (&found, count_disks) {
+                (Ok(_), true) => Some(run.call(|| count_disks_in(&run.client, &region)).await),
+                _ => None,
+            };
+            Listing::Replicas(region, found, disks)
         });
     }
     let mut snapshots = BTreeMap::new();
     let mut disks = BTreeMap::new();
-    let mut replicas = BTreeMap::new();
+    let mut observation = Observation::default();
+    let mut unavailable = |region: String, error: Error| {
+        tracing::warn!(region = %region, error = %error, "a region could not be listed; its items fail, the others go on");
+        observation
+            .unavailable
+            .entry(region)
+            .or_insert_with(|| ItemFailure::of_error(&error));
+    };
     while let Some(done) = tasks.join_next().await {
         match done.expect("listing tasks do not panic") {
-            Listing::Sources(region, found) => {
-                snapshots.insert(region, found?);
+            Listing::Sources(region, Ok(found)) => {
+                snapshots.insert(region, found);
             }
-            Listing::Disks(region, found) => {
-                disks.insert(region, found?);
+            Listing::Disks(region, Ok(found)) => {
+                disks.insert(region, found);
             }
-            Listing::Replicas(region, found) => {
-                replicas.insert(region, found?);
+            Listing::Replicas(region, Ok((replicas, held)), counted) => {
+                let disks = match counted {
+                    Some(Err(error)) => {
+                        unavailable(region, error);
+                        continue;
+                    }
+                    Some(Ok(n)) => Some(n),
+                    None => None,
+                };
+                observation.holdings.insert(
+                    region.clone(),
+                    Holdings {
+                        snapshots: held,
+                        disks,
+                    },
+                );
+                observation.replicas.insert(region, replicas);
             }
+            Listing::Sources(region, Err(error))
+            | Listing::Disks(region, Err(error))
+            | Listing::Replicas(region, Err(error), _) => unavailable(region, error),
         }
     }
-    let rules = policy
+    observation.rules = policy
         .rules()
         .iter()
         .map(|rule| select(rule, &snapshots, &disks))
         .collect();
-    Ok(Observation { rules, replicas })
+    observation
 }
 
 enum Listing {
     Sources(String, Result<Vec<SourceSnapshot>, Error>),
     Disks(String, Result<Vec<(String, Option<String>)>, Error>),
-    Replicas(String, Result<Vec<Replica>, Error>),
+    Replicas(
+        String,
+        Result<(Vec<Replica>, u64), Error>,
+        Option<Result<u64, Error>>,
+    ),
 }
 
 /// A rule's disks and their snapshots, from its region's listings.
@@ -264,39 +316,59 @@ async fn list_disks(client: &Client, region: &str) -> Result<Vec<(String, Option
     Ok(found)
 }
 
-/// This tool's replicas in `region` (every snapshot is listed; those whose names are
-/// not replica names are dropped at once, so memory follows the replicas).
-pub(crate) async fn list_replicas(client: &Client, region: &str) -> Result<Vec<Replica>, Error> {
+/// This tool's replicas in `region`, and how many snapshots the region holds in all
+/// (every snapshot is listed; those whose names are not replica names are dropped at
+/// once, so memory follows the replicas).
+pub(crate) async fn list_replicas(
+    client: &Client,
+    region: &str,
+) -> Result<(Vec<Replica>, u64), Error> {
     let mut items = client
         .describe_snapshots()
         .region(region)
         .limit(IDS_PER_CALL as u64)
         .into_paginator()
         .items();
-    let mut found = Vec::new();
+    let (mut found, mut held) = (Vec::new(), 0u64);
     while let Some(snapshot) = items.next_item().await {
-        found.extend(Replica::from_snapshot(snapshot?, region));
+        let snapshot = snapshot?;
+        held += 1;
+        found.extend(Replica::from_snapshot(snapshot, region));
     }
-    Ok(found)
+    Ok((found, held))
+}
+
+/// How many disks `region` has (one call: the total of a one-item page).
+async fn count_disks_in(client: &Client, region: &str) -> Result<u64, Error> {
+    let page = client
+        .describe_disks()
+        .region(region)
+        .limit(1)
+        .send()
+        .await?;
+    Ok(page.total_count.unwrap_or(0))
 }
 
 /// What `keep` makes of the current records of `ids` in `region`, `IDS_PER_CALL` per
-/// call. Each page is reduced as it arrives, so a large poll holds what it needs, not
-/// every record.
+/// call, each call patient. Each page is reduced as it arrives, so a large poll holds
+/// what it needs, not every record.
 pub(crate) async fn describe_ids<T>(
-    client: &Client,
+    run: &Run,
     region: &str,
     ids: &[String],
     keep: impl Fn(Snapshot) -> Option<T>,
 ) -> Result<Vec<T>, Error> {
     let mut found = Vec::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
-        let page = client
-            .describe_snapshots()
-            .region(region)
-            .snapshot_ids(chunk.iter().cloned())
-            .limit(IDS_PER_CALL as u64)
-            .send()
+        let page = run
+            .call(|| {
+                run.client
+                    .describe_snapshots()
+                    .region(region)
+                    .snapshot_ids(chunk.iter().cloned())
+                    .limit(IDS_PER_CALL as u64)
+                    .send()
+            })
             .await?;
         found.extend(
             page.snapshot_set

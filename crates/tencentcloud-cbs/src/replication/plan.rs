@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::name::ReplicaName;
 use super::observe::{Observation, Replica, ReplicaState, SourceSnapshot};
 use super::policy::{Policy, Rule, Selection};
+use super::report::ItemFailure;
 
 /// What to do about one source snapshot in one destination, or one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,10 +38,20 @@ pub enum PlanAction {
     },
     /// The disk has no `NORMAL` snapshot (within `max_snapshot_age`) to replicate.
     NoSnapshot,
+    /// A region the item needs could not be listed (refused, unreachable): the item
+    /// fails alone, every other region goes on. For the source region of a rule, one
+    /// item stands for the whole rule (its `disk_id` is `*`).
+    Unavailable {
+        /// The region.
+        region: String,
+        /// Why.
+        failure: ItemFailure,
+    },
 }
 
 impl PlanAction {
-    /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`.
+    /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`,
+    /// `unavailable`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PlanAction::Copy => "copy",
@@ -48,6 +59,7 @@ impl PlanAction {
             PlanAction::UpToDate { .. } => "up_to_date",
             PlanAction::Prune { .. } => "prune",
             PlanAction::NoSnapshot => "no_snapshot",
+            PlanAction::Unavailable { .. } => "unavailable",
         }
     }
 }
@@ -126,18 +138,84 @@ pub struct PlanTotals {
     pub prune_gb: u64,
     /// Disks without a snapshot to replicate.
     pub no_snapshot: usize,
+    /// Items that fail because a region could not be listed.
+    pub unavailable: usize,
+}
+
+/// Where the snapshot quota of a destination comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QuotaSource {
+    /// Given by the caller ([`Replication::snapshot_quota`](super::Replication::snapshot_quota)).
+    Given,
+    /// Estimated with [`estimated_snapshot_quota`] from the region's disks: the API
+    /// reports no snapshot-count quota, so the number may be off.
+    Estimated,
+}
+
+/// The snapshot quota of a region with `disks` disks, as this project models the
+/// service: 64 snapshots plus 64 per disk. The API reports no such number
+/// (`DescribeSnapshotOverview` gives counts and sizes, and its `FreeQuota` is the free
+/// storage in GB, not a count), so plans call it an estimate; the emulator applies the
+/// same rule by default, and both take a given number instead.
+pub fn estimated_snapshot_quota(disks: u64) -> u64 {
+    64u64.saturating_add(64u64.saturating_mul(disks))
+}
+
+/// What a plan means for one destination: the copies it receives, what it holds, and
+/// whether they fit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DestinationPlan {
+    /// The destination region.
+    pub region: String,
+    /// Copies to start there.
+    pub copies: usize,
+    /// GB those copies carry across regions (billed as traffic).
+    pub transfer_gb: u64,
+    /// Snapshots the region holds now, anyone's (`None`: it could not be listed).
+    pub held_snapshots: Option<u64>,
+    /// Its snapshot quota, when given or estimated.
+    pub snapshot_quota: Option<u64>,
+    /// Where the quota comes from.
+    pub quota_source: Option<QuotaSource>,
+    /// GB of this tool's replicas there once the copies land and retention prunes.
+    pub replica_gb_after: u64,
+    /// Why the region could not be listed.
+    pub unavailable: Option<ItemFailure>,
+}
+
+impl DestinationPlan {
+    /// Snapshots that still fit under the quota, when both are known.
+    pub fn room(&self) -> Option<u64> {
+        Some(self.snapshot_quota?.saturating_sub(self.held_snapshots?))
+    }
+
+    /// Copies that will not fit: how far the quota runs out (0 when it does not, or
+    /// is not known).
+    pub fn shortfall(&self) -> u64 {
+        self.room()
+            .map(|room| (self.copies as u64).saturating_sub(room))
+            .unwrap_or(0)
+    }
 }
 
 /// Everything to do, in a stable order (rule, disk, source snapshot, destination).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     items: Vec<PlanItem>,
+    destinations: Vec<DestinationPlan>,
 }
 
 impl Plan {
     /// The items.
     pub fn items(&self) -> &[PlanItem] {
         &self.items
+    }
+
+    /// Per destination, sorted by region: transfer, holdings, quota.
+    pub fn destinations(&self) -> &[DestinationPlan] {
+        &self.destinations
     }
 
     /// The items, by value.
@@ -168,8 +246,7 @@ impl Plan {
                     t.prune_gb += item.size_gb;
                 }
                 PlanAction::NoSnapshot => t.no_snapshot += 1,
-                #[allow(unreachable_patterns)]
-                _ => {}
+                PlanAction::Unavailable { .. } => t.unavailable += 1,
             }
         }
         t
@@ -224,10 +301,32 @@ fn replicas_of<'o>(
         .collect()
 }
 
-/// The plan for `policy` given what the regions report, at `now` (Unix seconds).
-pub(crate) fn plan(policy: &Policy, observation: &Observation, now: i64) -> Plan {
+/// The plan for `policy` given what the regions report, at `now` (Unix seconds);
+/// `quota`: the destinations' snapshot quota when the caller knows it.
+pub(crate) fn plan(
+    policy: &Policy,
+    observation: &Observation,
+    now: i64,
+    quota: Option<u64>,
+) -> Plan {
     let mut items = Vec::new();
     for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
+        if let Some(failure) = observation.unavailable.get(&rule.source_region) {
+            items.push(PlanItem {
+                rule: rule.name.clone(),
+                disk_id: "*".to_owned(),
+                source_region: rule.source_region.clone(),
+                source_snapshot_id: None,
+                source_created_unix: None,
+                destination: None,
+                size_gb: 0,
+                action: PlanAction::Unavailable {
+                    region: rule.source_region.clone(),
+                    failure: failure.clone(),
+                },
+            });
+            continue;
+        }
         for disk_id in &sources.disks {
             let item = |snapshot: Option<&SourceSnapshot>,
                         destination: Option<&str>,
@@ -247,37 +346,24 @@ pub(crate) fn plan(policy: &Policy, observation: &Observation, now: i64) -> Plan
                 items.push(item(None, None, 0, PlanAction::NoSnapshot));
             }
             for destination in &rule.destinations {
+                if let Some(failure) = observation.unavailable.get(destination) {
+                    for snapshot in &wanted {
+                        let action = PlanAction::Unavailable {
+                            region: destination.clone(),
+                            failure: failure.clone(),
+                        };
+                        items.push(item(
+                            Some(snapshot),
+                            Some(destination),
+                            snapshot.size_gb,
+                            action,
+                        ));
+                    }
+                    continue;
+                }
                 let replicas = replicas_of(rule, observation, destination, disk_id);
                 for snapshot in &wanted {
-                    let ours = |state: fn(&ReplicaState) -> bool| {
-                        replicas
-                            .iter()
-                            .filter(|r| r.name.source_snapshot_id == snapshot.id && state(&r.state))
-                            .min_by(|a, b| a.id.cmp(&b.id))
-                    };
-                    let action = if let Some(ready) = ours(|s| *s == ReplicaState::Normal) {
-                        PlanAction::UpToDate {
-                            replica_id: ready.id.clone(),
-                        }
-                    } else if let Some(copying) =
-                        ours(|s| matches!(s, ReplicaState::Copying { .. }))
-                    {
-                        let percent = match copying.state {
-                            ReplicaState::Copying { percent } => percent,
-                            _ => 0,
-                        };
-                        PlanAction::Adopt {
-                            replica_id: Some(copying.id.clone()),
-                            percent,
-                        }
-                    } else if snapshot.copying_to.contains(destination) {
-                        PlanAction::Adopt {
-                            replica_id: None,
-                            percent: 0,
-                        }
-                    } else {
-                        PlanAction::Copy
-                    };
+                    let action = action_for(snapshot, destination, &replicas);
                     items.push(item(
                         Some(snapshot),
                         Some(destination),
@@ -303,7 +389,95 @@ pub(crate) fn plan(policy: &Policy, observation: &Observation, now: i64) -> Plan
             }
         }
     }
-    Plan { items }
+    let destinations = destination_plans(policy, observation, &items, quota);
+    Plan {
+        items,
+        destinations,
+    }
+}
+
+/// Copy, adopt or nothing, for one wanted snapshot in one destination.
+fn action_for(snapshot: &SourceSnapshot, destination: &str, replicas: &[&Replica]) -> PlanAction {
+    let ours = |state: fn(&ReplicaState) -> bool| {
+        replicas
+            .iter()
+            .filter(|r| r.name.source_snapshot_id == snapshot.id && state(&r.state))
+            .min_by(|a, b| a.id.cmp(&b.id))
+    };
+    if let Some(ready) = ours(|s| *s == ReplicaState::Normal) {
+        PlanAction::UpToDate {
+            replica_id: ready.id.clone(),
+        }
+    } else if let Some(copying) = ours(|s| matches!(s, ReplicaState::Copying { .. })) {
+        let percent = match copying.state {
+            ReplicaState::Copying { percent } => percent,
+            _ => 0,
+        };
+        PlanAction::Adopt {
+            replica_id: Some(copying.id.clone()),
+            percent,
+        }
+    } else if snapshot.copying_to.iter().any(|r| r == destination) {
+        PlanAction::Adopt {
+            replica_id: None,
+            percent: 0,
+        }
+    } else {
+        PlanAction::Copy
+    }
+}
+
+/// Transfer, holdings and quota per destination.
+fn destination_plans(
+    policy: &Policy,
+    observation: &Observation,
+    items: &[PlanItem],
+    quota: Option<u64>,
+) -> Vec<DestinationPlan> {
+    policy
+        .destinations()
+        .into_iter()
+        .map(|region| {
+            let here = || {
+                items
+                    .iter()
+                    .filter(|i| i.destination.as_deref() == Some(region.as_str()))
+            };
+            let copies: Vec<&PlanItem> = here().filter(|i| i.action == PlanAction::Copy).collect();
+            let prune_gb: u64 = here()
+                .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
+                .map(|i| i.size_gb)
+                .sum();
+            let transfer_gb: u64 = copies.iter().map(|i| i.size_gb).sum();
+            let held_gb: u64 = observation
+                .replicas
+                .get(&region)
+                .into_iter()
+                .flatten()
+                .filter(|r| !matches!(r.state, ReplicaState::Other(_)))
+                .map(|r| r.size_gb)
+                .sum();
+            let holdings = observation.holdings.get(&region);
+            let (snapshot_quota, quota_source) = match (quota, holdings.and_then(|h| h.disks)) {
+                (Some(q), _) => (Some(q), Some(QuotaSource::Given)),
+                (None, Some(disks)) => (
+                    Some(estimated_snapshot_quota(disks)),
+                    Some(QuotaSource::Estimated),
+                ),
+                (None, None) => (None, None),
+            };
+            DestinationPlan {
+                copies: copies.len(),
+                transfer_gb,
+                held_snapshots: holdings.map(|h| h.snapshots),
+                snapshot_quota,
+                quota_source,
+                replica_gb_after: (held_gb + transfer_gb).saturating_sub(prune_gb),
+                unavailable: observation.unavailable.get(&region).cloned(),
+                region,
+            }
+        })
+        .collect()
 }
 
 /// The replicas of one disk in one destination that retention lets go. Only `NORMAL`
@@ -394,6 +568,7 @@ mod tests {
                 snapshots: sorted,
             }],
             replicas: [("ap-beijing".to_owned(), replicas)].into(),
+            ..Observation::default()
         }
     }
 
@@ -428,6 +603,7 @@ mod tests {
             &policy(rule.clone()),
             &observed(vec![old.clone(), new.clone()], vec![]),
             NOW,
+            None,
         );
         assert_eq!(actions(&nothing), [(Some("snap-new".into()), "copy", None)]);
 
@@ -436,6 +612,7 @@ mod tests {
             &policy(rule.clone()),
             &observed(vec![new.clone()], vec![copying]),
             NOW,
+            None,
         );
         assert_eq!(
             actions(&adopt),
@@ -444,7 +621,12 @@ mod tests {
 
         let mut busy = new.clone();
         busy.copying_to = vec!["ap-beijing".into()];
-        let foreign = plan(&policy(rule.clone()), &observed(vec![busy], vec![]), NOW);
+        let foreign = plan(
+            &policy(rule.clone()),
+            &observed(vec![busy], vec![]),
+            NOW,
+            None,
+        );
         assert_eq!(
             actions(&foreign),
             [(Some("snap-new".into()), "adopt", None)]
@@ -455,10 +637,11 @@ mod tests {
             &policy(rule.clone()),
             &observed(vec![new.clone()], vec![done]),
             NOW,
+            None,
         );
         assert!(there.is_converged());
 
-        let none = plan(&policy(rule), &observed(vec![], vec![]), NOW);
+        let none = plan(&policy(rule), &observed(vec![], vec![]), NOW, None);
         assert_eq!(actions(&none), [(None, "no_snapshot", None)]);
     }
 
@@ -485,6 +668,7 @@ mod tests {
             &policy(rule.clone()),
             &observed(vec![s[0].clone()], replicas.clone()),
             NOW,
+            None,
         );
         let pruned: Vec<(String, PruneReason)> = planned
             .items()
@@ -508,7 +692,7 @@ mod tests {
             &source("snap-x", "disk-a", 400),
             ReplicaState::Normal,
         )];
-        let kept = plan(&policy(rule), &observed(vec![], ancient), NOW);
+        let kept = plan(&policy(rule), &observed(vec![], ancient), NOW, None);
         assert!(kept.items().iter().all(|i| i.action.as_str() != "prune"));
     }
 
@@ -526,7 +710,7 @@ mod tests {
             source("snap-20", "disk-a", 20),
             source("snap-40", "disk-a", 40),
         ];
-        let planned = plan(&policy(rule), &observed(snapshots, vec![]), NOW);
+        let planned = plan(&policy(rule), &observed(snapshots, vec![]), NOW, None);
         let copies: Vec<_> = actions(&planned)
             .into_iter()
             .map(|a| a.0.unwrap())

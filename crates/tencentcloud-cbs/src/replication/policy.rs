@@ -4,10 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-/// How many copies may be in flight to one destination region at a time, unless the
-/// policy says otherwise.
-pub const DEFAULT_MAX_IN_FLIGHT_PER_REGION: u32 = 20;
-
 /// Which snapshots of a disk a rule replicates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -185,7 +181,7 @@ impl Rule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     rules: Vec<Rule>,
-    max_in_flight_per_region: u32,
+    max_in_flight_per_region: Option<u32>,
 }
 
 impl Policy {
@@ -194,7 +190,7 @@ impl Policy {
     pub fn new(rules: Vec<Rule>) -> Result<Policy, PolicyError> {
         let policy = Policy {
             rules,
-            max_in_flight_per_region: DEFAULT_MAX_IN_FLIGHT_PER_REGION,
+            max_in_flight_per_region: None,
         };
         policy.check(|_, _| None)?;
         Ok(policy)
@@ -205,7 +201,7 @@ impl Policy {
     pub(crate) fn new_unchecked(rules: Vec<Rule>) -> Policy {
         Policy {
             rules,
-            max_in_flight_per_region: DEFAULT_MAX_IN_FLIGHT_PER_REGION,
+            max_in_flight_per_region: None,
         }
     }
 
@@ -231,7 +227,7 @@ impl Policy {
                 ));
             }
         }
-        if self.max_in_flight_per_region == 0 {
+        if self.max_in_flight_per_region == Some(0) {
             return Err(PolicyError::new(
                 None,
                 "max_in_flight_per_region must be at least 1",
@@ -245,14 +241,18 @@ impl Policy {
         &self.rules
     }
 
-    /// How many copies may be in flight to one destination at a time.
-    pub fn max_in_flight_per_region(&self) -> u32 {
+    /// How many copies may be in flight to one destination at a time, if the policy
+    /// caps it; `None` (the default): as many as the rate limit lets start, slowed per
+    /// destination only when the service says it is busy or full.
+    pub fn max_in_flight_per_region(&self) -> Option<u32> {
         self.max_in_flight_per_region
     }
 
-    /// Sets how many copies may be in flight to one destination at a time (at least 1).
+    /// Caps the copies in flight to one destination at a time (at least 1): a choice
+    /// of yours, for instance to spread a destination's load; the service's own limit
+    /// is on calls per second, which the client's rate limit keeps to.
     pub fn with_max_in_flight_per_region(mut self, max: u32) -> Self {
-        self.max_in_flight_per_region = max.max(1);
+        self.max_in_flight_per_region = Some(max.max(1));
         self
     }
 

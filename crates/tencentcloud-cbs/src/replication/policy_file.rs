@@ -1,7 +1,7 @@
 //! Policies in TOML files, with errors that name the line.
 //!
 //! ```toml
-//! max_in_flight_per_region = 20      # optional
+//! max_in_flight_per_region = 20      # optional; no cap unless set
 //!
 //! [[rule]]
 //! name = "prod"
@@ -188,7 +188,7 @@ prune = true
     #[test]
     fn reads_the_documented_format() {
         let policy = Policy::from_toml(GOOD).unwrap();
-        assert_eq!(policy.max_in_flight_per_region(), 5);
+        assert_eq!(policy.max_in_flight_per_region(), Some(5));
         let prod = &policy.rules()[0];
         assert_eq!(prod.disk_ids, ["disk-aaaa1111", "disk-bbbb2222"]);
         assert_eq!(prod.disk_name_pattern.as_deref(), Some("prod-*"));

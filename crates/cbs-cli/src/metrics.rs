@@ -1,0 +1,212 @@
+//! The replication commands' metrics in Prometheus text format, for alerting: printed
+//! with `--output prometheus`, or written with `--metrics-file` for node_exporter's
+//! textfile collector (atomically: a scrape never sees half a file).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tencentcloud_cbs::replication::{Outcome, Report, RpoItem};
+
+/// What one run of `apply` or `check` measured.
+pub struct RunMetrics<'a> {
+    /// `apply` or `check`.
+    pub command: &'static str,
+    /// Where each (disk, destination) stands.
+    pub recovery_points: &'a [RpoItem],
+    /// The run's items, for `apply`.
+    pub report: Option<&'a Report>,
+    pub duration: Duration,
+    pub exit_status: u8,
+}
+
+/// A metric's help and type lines, then its samples.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: &'static str,
+    samples: Vec<(Vec<(&'static str, String)>, f64)>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Self {
+        Family {
+            name,
+            help,
+            kind,
+            samples: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
+        self.samples.push((labels, value));
+    }
+
+    fn render(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (labels, value) in &self.samples {
+            out.push_str(self.name);
+            if !labels.is_empty() {
+                out.push('{');
+                for (i, (key, value)) in labels.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{key}=\"{}\"", escape(value));
+                }
+                out.push('}');
+            }
+            let _ = writeln!(out, " {value}");
+        }
+    }
+}
+
+/// A label value as the text format wants it: backslash, double quote and line feed
+/// escaped.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn pair(item: &RpoItem) -> Vec<(&'static str, String)> {
+    vec![
+        ("rule", item.rule.clone()),
+        ("disk", item.disk_id.clone()),
+        ("destination", item.destination.clone()),
+    ]
+}
+
+/// The metrics of one run, as text.
+pub fn render(run: &RunMetrics<'_>) -> String {
+    let mut age = Family::new(
+        "tccbs_replication_newest_replica_age_seconds",
+        "gauge",
+        "Age of the data in the newest NORMAL replica (since its source snapshot was taken).",
+    );
+    let mut missing = Family::new(
+        "tccbs_replication_replica_missing",
+        "gauge",
+        "1 when the disk has no NORMAL replica in the destination, or the region could not be listed.",
+    );
+    let mut held = Family::new(
+        "tccbs_replication_replicas",
+        "gauge",
+        "NORMAL replicas of the disk held in the destination.",
+    );
+    for item in run.recovery_points {
+        if let Some(data_age) = item.data_age {
+            age.add(pair(item), data_age.as_secs() as f64);
+        }
+        let absent = item.replica_id.is_none() || item.failure.is_some();
+        missing.add(pair(item), if absent { 1.0 } else { 0.0 });
+        if item.failure.is_none() {
+            held.add(pair(item), item.replicas as f64);
+        }
+    }
+    let mut families = vec![age, missing, held];
+    if let Some(report) = run.report {
+        let mut started = Family::new(
+            "tccbs_replication_copies_started_total",
+            "counter",
+            "Copies the last apply run sent, per rule and destination (counts from zero each run).",
+        );
+        let mut failed = Family::new(
+            "tccbs_replication_copies_failed_total",
+            "counter",
+            "Items the last apply run could not bring about, per rule and destination.",
+        );
+        let mut adopted = Family::new(
+            "tccbs_replication_copies_adopted_total",
+            "counter",
+            "Copies already in flight that the last apply run waited for instead of sending one.",
+        );
+        let mut counts: BTreeMap<(String, String), (usize, usize, usize)> = BTreeMap::new();
+        for item in &report.items {
+            let destination = item.destination.clone().unwrap_or_else(|| "*".to_owned());
+            let entry = counts.entry((item.rule.clone(), destination)).or_default();
+            entry.0 += usize::from(item.copy_started);
+            entry.1 += usize::from(!item.outcome.is_success());
+            entry.2 += usize::from(item.outcome == Outcome::Adopted);
+        }
+        for ((rule, destination), (s, f, a)) in counts {
+            let labels = || vec![("rule", rule.clone()), ("destination", destination.clone())];
+            started.add(labels(), s as f64);
+            failed.add(labels(), f as f64);
+            adopted.add(labels(), a as f64);
+        }
+        families.extend([started, failed, adopted]);
+    }
+    let command = || vec![("command", run.command.to_owned())];
+    let mut duration = Family::new(
+        "tccbs_replication_run_duration_seconds",
+        "gauge",
+        "How long the last run took.",
+    );
+    duration.add(command(), run.duration.as_secs_f64());
+    let mut status = Family::new(
+        "tccbs_replication_run_exit_status",
+        "gauge",
+        "Exit status of the last run (0 fine, 1 failed, 3 partly failed, 4 RPO missed).",
+    );
+    status.add(command(), f64::from(run.exit_status));
+    let mut finished = Family::new(
+        "tccbs_replication_run_finished_timestamp_seconds",
+        "gauge",
+        "When the last run finished (Unix seconds).",
+    );
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    finished.add(command(), now as f64);
+    families.extend([duration, status, finished]);
+    let mut out = String::new();
+    for family in &families {
+        family.render(&mut out);
+    }
+    out
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".tmp.{}", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape("two\nlines"), "two\\nlines");
+    }
+
+    #[test]
+    fn families_have_help_and_type_lines() {
+        let mut family = Family::new("x_seconds", "gauge", "An x.");
+        family.add(vec![("rule", "p\"q".into())], 1.5);
+        let mut out = String::new();
+        family.render(&mut out);
+        assert_eq!(
+            out,
+            "# HELP x_seconds An x.\n# TYPE x_seconds gauge\nx_seconds{rule=\"p\\\"q\"} 1.5\n"
+        );
+    }
+}

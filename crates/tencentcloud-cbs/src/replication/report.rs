@@ -1,0 +1,149 @@
+//! What a run reports: one item per (source snapshot, destination), per pruned
+//! replica, per disk without a snapshot, and per region that could not be reached.
+
+use super::check::RpoItem;
+use crate::Error;
+
+/// What happened to one item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// This run started the copy and it is `NORMAL`.
+    Copied,
+    /// A copy already in flight (or one the service said was) finished; none was sent.
+    Adopted,
+    /// The replica was there before the run.
+    UpToDate,
+    /// The replica was deleted by retention.
+    Pruned,
+    /// Retention would delete the replica; pruning was not asked for.
+    WouldPrune,
+    /// The disk has no snapshot to replicate.
+    NoSnapshot,
+    /// It failed; see the item's failure.
+    Failed,
+    /// Still in flight when the run stopped waiting.
+    Incomplete,
+}
+
+impl Outcome {
+    /// `copied`, `adopted`, `up_to_date`, `pruned`, `would_prune`, `no_snapshot`,
+    /// `failed`, `incomplete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Copied => "copied",
+            Outcome::Adopted => "adopted",
+            Outcome::UpToDate => "up_to_date",
+            Outcome::Pruned => "pruned",
+            Outcome::WouldPrune => "would_prune",
+            Outcome::NoSnapshot => "no_snapshot",
+            Outcome::Failed => "failed",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+
+    /// Whether the item ended as the policy wants.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Copied
+                | Outcome::Adopted
+                | Outcome::UpToDate
+                | Outcome::Pruned
+                | Outcome::WouldPrune
+        )
+    }
+}
+
+/// Why an item failed, as the service said it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ItemFailure {
+    /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's
+    /// (`Timeout`, `NoSnapshot`) where the service gave none.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+    /// The request id of the call that failed, when there was one.
+    pub request_id: Option<String>,
+}
+
+impl ItemFailure {
+    pub(crate) fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ItemFailure {
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    pub(crate) fn of_error(error: &Error) -> Self {
+        ItemFailure {
+            code: error
+                .code()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_else(|| "ClientError".to_owned()),
+            message: error.to_string(),
+            request_id: error.request_id().map(str::to_owned),
+        }
+    }
+}
+
+/// One line of a run's report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportItem {
+    /// The rule.
+    pub rule: String,
+    /// The source disk.
+    pub disk_id: String,
+    /// The source region.
+    pub source_region: String,
+    /// The source snapshot.
+    pub source_snapshot_id: Option<String>,
+    /// The destination region.
+    pub destination: Option<String>,
+    /// The replica.
+    pub replica_id: Option<String>,
+    /// The replica's last known state (`NORMAL`, `COPYING_FROM_REMOTE`, …).
+    pub state: Option<String>,
+    /// The size in GB.
+    pub size_gb: u64,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Whether this run sent the copy (whatever became of it).
+    pub copy_started: bool,
+    /// Why it failed.
+    pub failure: Option<ItemFailure>,
+}
+
+/// What a run did, item by item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Every item, in plan order.
+    pub items: Vec<ReportItem>,
+    /// Whether the final look at the regions found nothing left to copy or wait for.
+    pub converged: bool,
+    /// Where each selected disk stands in each destination after the run, from the
+    /// final look (newest `NORMAL` replica, its age, replicas held): what metrics and
+    /// alerts are made of.
+    pub recovery_points: Vec<RpoItem>,
+}
+
+impl Report {
+    /// Items that ended as the policy wants.
+    pub fn succeeded(&self) -> usize {
+        self.items.iter().filter(|i| i.outcome.is_success()).count()
+    }
+
+    /// Items that did not.
+    pub fn failed(&self) -> usize {
+        self.items.len() - self.succeeded()
+    }
+
+    /// How many items ended with `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.items.iter().filter(|i| i.outcome == outcome).count()
+    }
+}
