@@ -347,3 +347,281 @@ fn killed_runs_converge_with_exactly_one_replica_each() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The replication commands' stderr, for messages.
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_region_refusing_every_call_fails_alone_and_shows_in_the_metrics() {
+    let dir = scratch("replicate-refusing");
+    let state = dir.join("state.json");
+    let faults = dir.join("faults.json");
+    let metrics = dir.join("tccbs.prom");
+    // A CAM policy that leaves ap-shanghai out.
+    std::fs::write(
+        &faults,
+        r#"[{"region": "ap-shanghai", "kind": "error", "code": "AuthFailure.UnauthorizedOperation"}]"#,
+    )
+    .unwrap();
+    let faulty = |args: &[&str]| {
+        let mut all = vec!["--local-faults", faults.to_str().unwrap()];
+        all.extend_from_slice(args);
+        tccbs(&state, &all)
+    };
+    let plan = faulty(&["--output", "json", "replicate", "plan", "--policy", POLICY]);
+    assert_eq!(status(&plan), 3, "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["totals"]["copies"], 3);
+    assert_eq!(plan["totals"]["unavailable"], 3);
+    let shanghai = plan["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["region"] == "ap-shanghai")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        shanghai["error"]["code"], "AuthFailure.UnauthorizedOperation",
+        "{plan:#}"
+    );
+
+    let out = faulty(&[
+        "--output",
+        "json",
+        "replicate",
+        "apply",
+        "--policy",
+        POLICY,
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ]);
+    let report = json(&out);
+    assert_eq!(status(&out), 3, "{report:#}");
+    for item in report["items"].as_array().unwrap() {
+        match item["destination"].as_str() {
+            Some("ap-beijing") => assert_eq!(item["action"], "copied", "{item:#}"),
+            Some("ap-shanghai") => {
+                assert_eq!(item["action"], "failed", "{item:#}");
+                assert_eq!(item["error"]["code"], "AuthFailure.UnauthorizedOperation");
+                assert_eq!(item["error"]["request_id"].as_str().unwrap().len(), 36);
+            }
+            other => panic!("{other:?}: {item:#}"),
+        }
+    }
+    assert_eq!(replicas(&state, "ap-beijing").len(), 3);
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("# TYPE tccbs_replication_copies_started_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"tccbs_replication_copies_started_total{rule="prod",destination="ap-beijing"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"tccbs_replication_copies_failed_total{rule="prod",destination="ap-shanghai"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"tccbs_replication_run_exit_status{command="apply"} 3"#),
+        "{text}"
+    );
+    assert!(
+        !dir.read_dir()
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().contains(".tmp.") })
+    );
+
+    // The check as Prometheus reads it: ages in Beijing, Shanghai unknown.
+    let check = faulty(&[
+        "--output",
+        "prometheus",
+        "replicate",
+        "check",
+        "--policy",
+        POLICY,
+        "--max-age",
+        "1d",
+    ]);
+    assert_eq!(status(&check), 4, "{}", stderr(&check));
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        text.contains("# HELP tccbs_replication_newest_replica_age_seconds"),
+        "{text}"
+    );
+    let ages = text
+        .lines()
+        .filter(|l| l.starts_with("tccbs_replication_newest_replica_age_seconds{"))
+        .count();
+    assert_eq!(ages, 3, "{text}");
+    let missing_in_shanghai = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("tccbs_replication_replica_missing{")
+                && l.contains(r#"destination="ap-shanghai""#)
+                && l.ends_with(" 1")
+        })
+        .count();
+    assert_eq!(missing_in_shanghai, 3, "{text}");
+    assert!(
+        text.contains(r#"tccbs_replication_run_exit_status{command="check"} 4"#),
+        "{text}"
+    );
+    // Prometheus output is for the commands that have metrics.
+    let plan = faulty(&[
+        "--output",
+        "prometheus",
+        "replicate",
+        "plan",
+        "--policy",
+        POLICY,
+    ]);
+    assert_eq!(status(&plan), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn plan_prune_previews_apply_prune() {
+    let dir = scratch("replicate-plan-prune");
+    let state = dir.join("state.json");
+    let policy = dir.join("keep-one.toml");
+    std::fs::write(
+        &policy,
+        r#"[[rule]]
+name = "db"
+source_region = "ap-guangzhou"
+disk_name = "prod-db-1"
+destinations = ["ap-beijing"]
+keep = 1
+"#,
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let first = tccbs(
+        &state,
+        &["--output", "json", "replicate", "apply", "--policy", policy],
+    );
+    assert_eq!(status(&first), 0, "{}", stderr(&first));
+    let disk = json(&first)["items"][0]["disk_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A newer snapshot of the disk, replicated: the first replica is now beyond `keep`.
+    let created = tccbs(
+        &state,
+        &[
+            "--output",
+            "json",
+            "cbs",
+            "CreateSnapshot",
+            "--DiskId",
+            &disk,
+        ],
+    );
+    assert_eq!(status(&created), 0, "{}", stderr(&created));
+    let id = json(&created)["SnapshotId"].as_str().unwrap().to_owned();
+    let waited = tccbs(&state, &["snapshot", "wait", &id, "--timeout", "10m"]);
+    assert_eq!(status(&waited), 0, "{}", stderr(&waited));
+    let second = tccbs(
+        &state,
+        &["--output", "json", "replicate", "apply", "--policy", policy],
+    );
+    assert_eq!(status(&second), 0, "{}", stderr(&second));
+    let actions = |output: &Output| -> Vec<String> {
+        json(output)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(actions(&second).contains(&"would_prune".to_owned()));
+
+    let plan = tccbs(
+        &state,
+        &["--output", "json", "replicate", "plan", "--policy", policy],
+    );
+    assert_eq!(actions(&plan), ["up_to_date", "would_prune"]);
+    let preview = tccbs(
+        &state,
+        &[
+            "--output",
+            "json",
+            "replicate",
+            "plan",
+            "--policy",
+            policy,
+            "--prune",
+        ],
+    );
+    assert_eq!(actions(&preview), ["up_to_date", "prune"]);
+    let text = tccbs(&state, &["replicate", "plan", "--policy", policy]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("apply --prune"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let pruned = tccbs(
+        &state,
+        &[
+            "--output",
+            "json",
+            "replicate",
+            "apply",
+            "--policy",
+            policy,
+            "--prune",
+        ],
+    );
+    assert_eq!(actions(&pruned), ["up_to_date", "pruned"]);
+    let after = tccbs(
+        &state,
+        &["--output", "json", "replicate", "plan", "--policy", policy],
+    );
+    assert_eq!(actions(&after), ["up_to_date"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn plan_shows_transfer_quota_and_cost_per_destination() {
+    let dir = scratch("replicate-plan-quota");
+    let state = dir.join("state.json");
+    let out = tccbs(
+        &state,
+        &[
+            "replicate",
+            "plan",
+            "--policy",
+            POLICY,
+            "--snapshot-quota",
+            "2",
+            "--price-per-gb",
+            "0.5",
+        ],
+    );
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TRANSFER_GB"), "{stdout}");
+    // 900 GB to copy across the two destinations, 450 each, at 0.5 per GB.
+    assert!(stdout.contains("225.00"), "{stdout}");
+    let errors = stderr(&out);
+    assert!(
+        errors.contains("quota: ap-beijing runs out") && errors.contains("apply will not start"),
+        "{errors}"
+    );
+    let json_plan = json(&tccbs(
+        &state,
+        &["--output", "json", "replicate", "plan", "--policy", POLICY],
+    ));
+    let beijing = &json_plan["destinations"][0];
+    assert_eq!(beijing["region"], "ap-beijing");
+    assert_eq!(beijing["transfer_gb"], 450);
+    assert_eq!(beijing["quota_source"], "estimated");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -59,8 +59,10 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ItemFailure {
-    /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's
-    /// (`Timeout`, `NoSnapshot`) where the service gave none.
+    /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's where
+    /// the service gave none: `Timeout`, `NetworkError`, `InvalidResponse`,
+    /// `CredentialsError`, `InvalidInput`, `NoSnapshot`, `NoReplica`, `SourceGone`,
+    /// `ReplicaFailed`.
     pub code: String,
     /// What went wrong.
     pub message: String,
@@ -78,11 +80,22 @@ impl ItemFailure {
     }
 
     pub(crate) fn of_error(error: &Error) -> Self {
+        // Where the service gave no code, a word for what went wrong on the way.
+        let kind = || match error {
+            Error::Timeout(_) => "Timeout",
+            Error::Transport(e) if e.kind() == cbs_transport::TransportErrorKind::Timeout => {
+                "Timeout"
+            }
+            Error::Transport(_) => "NetworkError",
+            Error::Decode(_) => "InvalidResponse",
+            Error::Credentials(_) => "CredentialsError",
+            _ => "InvalidInput",
+        };
         ItemFailure {
             code: error
                 .code()
                 .map(|c| c.as_str().to_owned())
-                .unwrap_or_else(|| "ClientError".to_owned()),
+                .unwrap_or_else(|| kind().to_owned()),
             message: error.to_string(),
             request_id: error.request_id().map(str::to_owned),
         }
