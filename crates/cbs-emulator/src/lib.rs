@@ -63,6 +63,12 @@ pub use persist::StateFileError;
 pub use protocol::MAX_REQUEST_BYTES;
 pub use state::REGIONS;
 
+/// Whether `name` has the shape of a zone of a region the emulator serves: the region, a
+/// dash and a number (`ap-guangzhou-4`).
+pub fn is_zone_name(name: &str) -> bool {
+    state::region_of(name).is_some()
+}
+
 use auth::CredentialStore;
 use clock::EmuClock;
 use faults::FaultList;
@@ -241,9 +247,21 @@ impl EmulatorBuilder {
     }
 
     /// How many snapshots a region may hold before `InsufficientSnapshotQuota`, instead
-    /// of the service's 64 plus 64 per disk.
+    /// of the published default of 64 plus 64 per disk in the region (accounts can have
+    /// theirs raised, and the API has no call that reports it).
     pub fn snapshot_quota(mut self, quota: usize) -> Self {
         self.settings.snapshot_quota = Some(quota);
+        self
+    }
+
+    /// Adds an availability zone the built-in table lacks, such as `ap-guangzhou-8`
+    /// (the service opens zones over time). A name that is not a known region, a dash
+    /// and a number is ignored; [`is_zone_name`] tells which are accepted.
+    pub fn zone(mut self, zone: impl Into<String>) -> Self {
+        let zone = zone.into();
+        if is_zone_name(&zone) {
+            self.settings.extra_zones.push(zone);
+        }
         self
     }
 

@@ -68,6 +68,17 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 20)]
     rate_limit: u32,
 
+    /// Snapshots each region may hold before copies and new snapshots are refused with
+    /// InsufficientSnapshotQuota (default: 64 plus 64 per disk in the region, the
+    /// published rule).
+    #[arg(long, value_name = "N")]
+    snapshot_quota: Option<usize>,
+
+    /// Add an availability zone the built-in table lacks (repeatable), e.g.
+    /// ap-guangzhou-8.
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+    zone: Vec<String>,
+
     /// Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 and localhost,
     /// written (PEM) to this file for clients to trust.
     #[arg(long, value_name = "CERT_FILE")]
@@ -83,6 +94,14 @@ fn parse_credential(text: &str) -> Result<(String, String, Option<String>), Stri
         return Err("expected ID:KEY or ID:KEY:TOKEN, every part non-empty".into());
     }
     Ok((id.to_owned(), key.to_owned(), token.map(str::to_owned)))
+}
+
+fn parse_zone(text: &str) -> Result<String, String> {
+    if cbs_emulator::is_zone_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err("expected REGION-N with a known region, e.g. ap-guangzhou-8".into())
+    }
 }
 
 fn parse_instance(text: &str) -> Result<(String, String, String), String> {
@@ -144,6 +163,12 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
     }
     for (region, zone, id) in &args.instance {
         builder = builder.instance(region, zone, id);
+    }
+    if let Some(quota) = args.snapshot_quota {
+        builder = builder.snapshot_quota(quota);
+    }
+    for zone in &args.zone {
+        builder = builder.zone(zone);
     }
     if let Some(duration) = args.copy_duration {
         builder = builder.copy_duration(duration);

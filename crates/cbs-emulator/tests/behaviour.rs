@@ -444,3 +444,62 @@ async fn faults_can_target_one_region_and_time_can_run_faster() {
     tokio::time::advance(Duration::from_secs(2)).await;
     assert_eq!(state(&emulator), "NORMAL");
 }
+
+#[tokio::test(start_paused = true)]
+async fn zones_are_the_regions_own_and_can_be_added() {
+    let emulator = Emulator::builder()
+        .credential(ID, KEY)
+        .rate_limit(0)
+        .zone("ap-guangzhou-8")
+        .zone("not-a-zone")
+        .start_in_process()
+        .expect("emulator starts");
+    let create = |zone: &str| {
+        format!(
+            r#"{{"Placement":{{"Zone":"{zone}"}},"DiskChargeType":"POSTPAID_BY_HOUR","DiskType":"CLOUD_SSD","DiskSize":20}}"#
+        )
+    };
+    // A real zone beyond -3, a zone added by the builder, one that does not exist.
+    for (zone, accepted) in [
+        ("ap-guangzhou-4", true),
+        ("ap-guangzhou-8", true),
+        ("ap-guangzhou-5", false),
+        ("ap-guangzhou-9", false),
+    ] {
+        let answer = Call::new("CreateDisks", &create(zone))
+            .send(&emulator)
+            .await;
+        assert_eq!(
+            answer.get("DiskIdSet").is_some(),
+            accepted,
+            "{zone}: {answer}"
+        );
+        if !accepted {
+            assert_eq!(code(&answer), Some("InvalidParameterValue"), "{zone}");
+        }
+    }
+    let offered = Call::new(
+        "DescribeDiskConfigQuota",
+        r#"{"InquiryType":"INQUIRY_CBS_CONFIG","DiskTypes":["CLOUD_SSD"],"DiskUsage":"DATA_DISK"}"#,
+    )
+    .send(&emulator)
+    .await;
+    let zones: Vec<&str> = offered["DiskConfigSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Zone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        zones,
+        [
+            "ap-guangzhou-1",
+            "ap-guangzhou-2",
+            "ap-guangzhou-3",
+            "ap-guangzhou-4",
+            "ap-guangzhou-6",
+            "ap-guangzhou-7",
+            "ap-guangzhou-8"
+        ]
+    );
+}

@@ -253,6 +253,12 @@ fn bad_flags_are_refused_with_help() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ID:KEY"), "{stderr}");
+    let zone = Command::new(env!("CARGO_BIN_EXE_cbs-emulator"))
+        .args(["--zone", "ap-nowhere-1"])
+        .output()
+        .unwrap();
+    assert!(!zone.status.success());
+    assert!(String::from_utf8_lossy(&zone.stderr).contains("REGION-N"));
     let help = Command::new(env!("CARGO_BIN_EXE_cbs-emulator"))
         .arg("--help")
         .output()
@@ -270,7 +276,50 @@ fn bad_flags_are_refused_with_help() {
         "--rate-limit",
         "--tls",
         "--instance",
+        "--snapshot-quota",
+        "--zone",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
+}
+
+#[tokio::test]
+async fn quota_and_zones_from_the_command_line() {
+    let mut process = spawn_with(&[
+        "--credential",
+        &format!("{ID}:{KEY}"),
+        "--snapshot-quota",
+        "1",
+        "--zone",
+        "ap-guangzhou-8",
+        "--create-duration",
+        "0",
+    ]);
+    let host = process.endpoint.trim_start_matches("http://").to_owned();
+    let transport = transport();
+    let send = |action: &str, body: String| {
+        let request = Call::new(action, &body).request_to(&process.endpoint, &host);
+        let transport = &transport;
+        async move {
+            let response = transport.send(request).await.unwrap();
+            serde_json::from_slice::<Value>(response.body()).unwrap()["Response"].clone()
+        }
+    };
+    let created = send(
+        "CreateDisks",
+        r#"{"Placement":{"Zone":"ap-guangzhou-8"},"DiskChargeType":"POSTPAID_BY_HOUR","DiskType":"CLOUD_SSD","DiskSize":20}"#.to_owned(),
+    )
+    .await;
+    let disk = created["DiskIdSet"][0]
+        .as_str()
+        .expect("a disk in the added zone")
+        .to_owned();
+    let snapshot = |name: &str| format!(r#"{{"DiskId":"{disk}","SnapshotName":"{name}"}}"#);
+    let first = send("CreateSnapshot", snapshot("one")).await;
+    assert_eq!(code(&first), None, "{first}");
+    // The quota of one is used up: the second is refused as the service refuses it.
+    let second = send("CreateSnapshot", snapshot("two")).await;
+    assert_eq!(code(&second), Some("InsufficientSnapshotQuota"), "{second}");
+    process.child.kill().unwrap();
+    process.child.wait().unwrap();
 }

@@ -6,7 +6,7 @@ use super::{
     Answer, ApiFailure, Call, Filters, all_disks, disk, disk_mut, not_found, one, order, page,
     snapshot, tag_values, tags,
 };
-use crate::state::{World, is_zone_of};
+use crate::state::World;
 
 /// The most disks an instance takes.
 const MAX_DISKS_PER_INSTANCE: u64 = 20;
@@ -74,7 +74,7 @@ pub(super) fn create(
         .zone
         .clone()
         .ok_or_else(|| ApiFailure::new("MissingParameter", "Placement.Zone is required."))?;
-    if !is_zone_of(&zone, &region) {
+    if !world.is_zone_of(&zone, &region) {
         return Err(ApiFailure::invalid(format!(
             "The zone `{zone}` is not in `{region}`."
         )));

@@ -217,7 +217,7 @@ pub(super) fn renew_remote(
 
 /// The disk types, usages and sizes on offer in each zone.
 pub(super) fn config_quota(
-    _: &mut World,
+    world: &mut World,
     call: &Call<'_>,
     request: DescribeDiskConfigQuotaRequest,
 ) -> Answer<DescribeDiskConfigQuotaResponse> {
@@ -232,7 +232,7 @@ pub(super) fn config_quota(
     }
     let zones: Vec<String> = match &request.zones {
         Some(zones) => zones.clone(),
-        None => (1..=3).map(|n| format!("{region}-{n}")).collect(),
+        None => world.zones_of(region),
     };
     let types: Vec<DiskType> = match &request.disk_types {
         Some(types) => types.clone(),
@@ -250,7 +250,7 @@ pub(super) fn config_quota(
         .unwrap_or(DiskChargeType::PostpaidByHour);
     let mut set = Vec::new();
     for zone in &zones {
-        if !crate::state::is_zone_of(zone, region) {
+        if !world.is_zone_of(zone, region) {
             continue;
         }
         for disk_type in &types {

@@ -4,7 +4,7 @@
 use cbs_model::*;
 
 use super::{Answer, ApiFailure, Call, Filters, not_found, one};
-use crate::state::{RemoteDisk, World, is_zone_of};
+use crate::state::{RemoteDisk, World};
 
 const MONTH_MS: u64 = 30 * 86_400_000;
 
@@ -43,7 +43,7 @@ pub(super) fn create(
         .zone
         .clone()
         .unwrap_or_else(|| instance.zone.clone());
-    if !is_zone_of(&zone, &region) || zone != instance.zone {
+    if !world.is_zone_of(&zone, &region) || zone != instance.zone {
         return Err(ApiFailure::new(
             "ResourceUnavailable.ZoneNotMatch",
             "A remote disk is created in its instance's zone.",
@@ -272,13 +272,13 @@ pub(super) fn config_quota(
 }
 
 pub(super) fn switch_create(
-    _: &mut World,
+    world: &mut World,
     call: &Call<'_>,
     request: SwitchParameterCreateRemoteDisksRequest,
 ) -> Answer<SwitchParameterCreateRemoteDisksResponse> {
     let region = call.region()?;
     if let Some(zone) = &request.placement.zone
-        && !is_zone_of(zone, region)
+        && !world.is_zone_of(zone, region)
     {
         return Err(ApiFailure::invalid(format!(
             "The zone `{zone}` is not in `{region}`."

@@ -4,6 +4,7 @@
 mod records;
 mod seed;
 mod views;
+mod zones;
 
 use std::collections::BTreeMap;
 
@@ -21,17 +22,7 @@ pub(crate) fn is_region(name: &str) -> bool {
     cbs_model::is_region(name)
 }
 
-/// Zones `region-1` to `region-3` exist in every region.
-pub(crate) fn is_zone_of(zone: &str, region: &str) -> bool {
-    zone.strip_prefix(region)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|n| matches!(n, "1" | "2" | "3"))
-}
-
-/// The first availability zone of a region.
-pub(crate) fn default_zone(region: &str) -> String {
-    format!("{region}-1")
-}
+pub(crate) use zones::{default_zone, region_of};
 
 /// What shapes the emulator's behaviour; set by its builder, not kept in the state file.
 #[derive(Clone, Debug)]
@@ -44,6 +35,8 @@ pub(crate) struct Settings {
     pub snapshot_quota: Option<usize>,
     /// The account the credentials belong to (`AccountId` of share permissions).
     pub account: String,
+    /// Zones beyond the built-in table (full names, such as `ap-guangzhou-8`).
+    pub extra_zones: Vec<String>,
 }
 
 impl Default for Settings {
@@ -53,6 +46,7 @@ impl Default for Settings {
             create_ms_per_100gb: 5_000,
             snapshot_quota: None,
             account: "100000000001".to_owned(),
+            extra_zones: Vec::new(),
         }
     }
 }
@@ -129,7 +123,31 @@ impl World {
         self.disks.values().filter(move |d| d.region == region)
     }
 
+    /// Whether `zone` is an availability zone of `region`: in the built-in table or added.
+    pub(crate) fn is_zone_of(&self, zone: &str, region: &str) -> bool {
+        zones::in_table(zone, region)
+            || (self.settings.extra_zones.iter().any(|z| z == zone)
+                && region_of(zone) == Some(region))
+    }
+
+    /// Every zone of `region`, the table's first, then any added.
+    pub(crate) fn zones_of(&self, region: &str) -> Vec<String> {
+        let added = self
+            .settings
+            .extra_zones
+            .iter()
+            .filter(|z| region_of(z) == Some(region) && !zones::in_table(z, region))
+            .cloned();
+        zones::table_zones(region).chain(added).collect()
+    }
+
     /// Snapshots `region` may hold.
+    ///
+    /// The default is the rule Tencent Cloud published when snapshots became billed
+    /// (2019, "About Snapshot Commercialization"): per account and region, 64 plus 64 for
+    /// every disk there. The API states no count quota of its own (`GetSnapOverview` and
+    /// `DescribeSnapshotOverview` report GB of free tier, not a count) and accounts can
+    /// have it raised, so `snapshot_quota` on the builder, or `--snapshot-quota`, sets it.
     pub(crate) fn snapshot_quota(&self, region: &str) -> usize {
         self.settings
             .snapshot_quota

@@ -153,11 +153,12 @@ pub enum QuotaSource {
     Estimated,
 }
 
-/// The snapshot quota of a region with `disks` disks, as this project models the
-/// service: 64 snapshots plus 64 per disk. The API reports no such number
-/// (`DescribeSnapshotOverview` gives counts and sizes, and its `FreeQuota` is the free
-/// storage in GB, not a count), so plans call it an estimate; the emulator applies the
-/// same rule by default, and both take a given number instead.
+/// The snapshot quota of a region with `disks` disks: 64 snapshots plus 64 per disk,
+/// the per-account, per-region rule Tencent Cloud published when snapshots became billed
+/// (2019). The API reports no such number (`DescribeSnapshotOverview` gives counts and
+/// sizes, and its `FreeQuota` is free storage in GB, not a count) and accounts can have
+/// theirs raised, so plans call it an estimate; the emulator applies the same rule by
+/// default, and both take a given number instead.
 pub fn estimated_snapshot_quota(disks: u64) -> u64 {
     64u64.saturating_add(64u64.saturating_mul(disks))
 }
