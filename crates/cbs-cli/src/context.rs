@@ -61,7 +61,7 @@ fn credentials(
 
 /// Options that cannot go together, wherever on the line they were given (before the
 /// action or after it, as tccli takes them).
-fn check_combination(global: &Global) -> Result<(), Failure> {
+pub fn check_combination(global: &Global) -> Result<(), Failure> {
     let remote_only = [
         ("--endpoint", global.endpoint.is_some()),
         ("--ca-bundle", global.ca_bundle.is_some()),

@@ -51,6 +51,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    // Before anything, also for the commands that build no client.
+    context::check_combination(&cli.global)?;
     let has_metrics = matches!(
         cli.command,
         Command::Replicate(ReplicateCommand::Check(_) | ReplicateCommand::Apply(_))

@@ -183,7 +183,7 @@ fn output_filter_and_text() {
 
 #[test]
 fn values_are_checked_before_anything_is_sent() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 12] = [
         (
             &["cbs", "DescribeSnapshots", "--Limit", "five"],
             "Limit: expected an unsigned integer",
@@ -226,6 +226,28 @@ fn values_are_checked_before_anything_is_sent() {
             "no .0",
         ),
         (&["cbs", "NoSuchAction"], "not a CBS action"),
+        // Contradictions are refused by every command, also those that build no client.
+        (
+            &["--endpoint", "http://127.0.0.1:9", "actions"],
+            "--endpoint does not apply with --local",
+        ),
+        (
+            &["--endpoint", "http://127.0.0.1:9", "completions", "bash"],
+            "--endpoint does not apply with --local",
+        ),
+        (
+            &[
+                "cbs",
+                "DescribeSnapshots",
+                "--endpoint",
+                "http://127.0.0.1:9",
+            ],
+            "--endpoint does not apply with --local",
+        ),
+        (
+            &["--use-cvm-role", "--profile", "dr", "man"],
+            "--use-cvm-role does not apply with --local",
+        ),
     ];
     for (line, message) in cases {
         let out = tccbs(line);

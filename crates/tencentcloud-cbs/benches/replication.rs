@@ -1,13 +1,20 @@
 //! Fleet replication at scale, against the emulator in a separate process over
 //! 127.0.0.1, with the client in a process of its own so its peak memory is its own.
+//! Every run uses the library's defaults (no in-flight cap, the default rate limit,
+//! the default patience), except that poll intervals are scaled by the emulator's time
+//! scale so that emulated minutes stay minutes to the client.
 //!
-//! 1. 1,000 disks (one snapshot each) to 2 regions with the service's limits (20 calls
-//!    per second per action, enforced by the emulator and respected by the client's
-//!    default rate limit) and 2-second copies: API calls per replica by action, wall
-//!    time against the floor the rate limit sets (1,000 copy calls at 20/s = 50 s, plus
-//!    the copy time), `DescribeSnapshots` per replica per poll round.
-//! 2. 10,000 disks to 2 regions without rate limits: peak memory (maximum resident
-//!    set) of the client process.
+//! 1. **clean**: 1,000 disks (100 GB, one snapshot each) to 2 regions, copies taking
+//!    10 emulated minutes (time scale 60: 10 s), the service's limits (20 calls per
+//!    second per action, enforced by the emulator): API calls per replica by action,
+//!    wall time against the floor (1,000 copy calls at 20/s = 50 s, plus one copy
+//!    time), `DescribeSnapshots` per replica per poll round.
+//! 2. **bad day**: the same with 10 % of all calls throttled (`RequestLimitExceeded`,
+//!    other clients of the account) and one destination refusing every call
+//!    (`AuthFailure.UnauthorizedOperation`, a CAM policy): duplicates per destination
+//!    (counted by the emulator), replicas in the healthy destination, items failed.
+//! 3. **memory**: 10,000 disks to 2 regions without rate limits: peak memory (maximum
+//!    resident set) of the client process.
 //!
 //! `cargo bench -p tencentcloud-cbs --features policy-file --bench replication`
 //! (`-- --quick` runs 200 and 2,000 disks instead).
@@ -19,8 +26,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cbs_emulator::{Fault, FaultKind};
 use cbs_transport::{HyperTransport, ProxyConfig};
-use tencentcloud_cbs::replication::{Policy, ReplicationEvent, Rule};
+use tencentcloud_cbs::replication::{Outcome, Policy, ReplicaName, ReplicationEvent, Rule};
 use tencentcloud_cbs::{
     BoxFuture, Client, Credentials, HttpRequest, HttpResponse, RateLimitConfig, Transport,
     TransportError,
@@ -30,8 +38,41 @@ const SECRET_ID: &str = "AKIDbenchreplication00000000000000000";
 const SECRET_KEY: &str = "bench-replication-secret-key";
 const SOURCE: &str = "ap-guangzhou";
 const DESTINATIONS: [&str; 2] = ["ap-seoul", "ap-tokyo"];
-/// How long the emulator takes to copy one 100 GB snapshot.
-const COPY_SECS: u64 = 2;
+/// The destination that refuses every call on the bad day.
+const REFUSING: &str = "ap-tokyo";
+/// Emulated time runs this many times faster than real time.
+const TIME_SCALE: f64 = 60.0;
+/// How long, in emulated time, the emulator takes to copy one 100 GB snapshot.
+const COPY: Duration = Duration::from_secs(600);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scenario {
+    Clean,
+    BadDay,
+    Memory,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Clean => "clean",
+            Scenario::BadDay => "bad-day",
+            Scenario::Memory => "memory",
+        }
+    }
+
+    fn from_env() -> Self {
+        match std::env::var("CBS_BENCH_SCENARIO").as_deref() {
+            Ok("bad-day") => Scenario::BadDay,
+            Ok("memory") => Scenario::Memory,
+            _ => Scenario::Clean,
+        }
+    }
+
+    fn limited(self) -> bool {
+        self != Scenario::Memory
+    }
+}
 
 fn main() {
     match std::env::var("CBS_BENCH_ROLE").as_deref() {
@@ -41,38 +82,50 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let (small, large) = if quick { (200, 2_000) } else { (1_000, 10_000) };
-    println!("fleet replication: {small} disks with rate limits, then {large} without");
-    run(small, true);
-    run(large, false);
+    println!("fleet replication: {small} disks clean and on a bad day, then {large} for memory");
+    // `-- memory` (or `clean`, `bad-day`) runs one scenario.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    for (scenario, disks) in [
+        (Scenario::Clean, small),
+        (Scenario::BadDay, small),
+        (Scenario::Memory, large),
+    ] {
+        if only.as_deref().is_none_or(|name| name == scenario.name()) {
+            run(scenario, disks);
+        }
+    }
 }
 
-/// Runs one scenario: an emulator process, then a client process against it.
-fn run(disks: usize, limited: bool) {
+/// Runs one scenario: an emulator process, then a client process against it, then
+/// what the emulator counted.
+fn run(scenario: Scenario, disks: usize) {
     let me = std::env::current_exe().expect("the bench knows its path");
     let mut emulator = Command::new(&me)
         .env("CBS_BENCH_ROLE", "emulator")
         .env("CBS_BENCH_DISKS", disks.to_string())
-        .env("CBS_BENCH_LIMITED", if limited { "1" } else { "0" })
+        .env("CBS_BENCH_SCENARIO", scenario.name())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("the emulator process starts");
+    let mut emulator_out = BufReader::new(emulator.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(emulator.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    emulator_out.read_line(&mut line).unwrap();
     let endpoint = line.trim().to_owned();
     let client = Command::new(&me)
         .env("CBS_BENCH_ROLE", "client")
         .env("CBS_BENCH_ENDPOINT", &endpoint)
         .env("CBS_BENCH_DISKS", disks.to_string())
-        .env("CBS_BENCH_LIMITED", if limited { "1" } else { "0" })
+        .env("CBS_BENCH_SCENARIO", scenario.name())
         .output()
         .expect("the client process runs");
     print!("{}", String::from_utf8_lossy(&client.stdout));
     eprint!("{}", String::from_utf8_lossy(&client.stderr));
-    // Closing its standard input stops the emulator.
+    // Closing its standard input makes the emulator print what it holds and stop.
     drop(emulator.stdin.take());
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut emulator_out, &mut rest);
+    print!("{rest}");
     let _ = emulator.wait();
 }
 
@@ -80,11 +133,8 @@ fn disks() -> usize {
     std::env::var("CBS_BENCH_DISKS").unwrap().parse().unwrap()
 }
 
-fn limited() -> bool {
-    std::env::var("CBS_BENCH_LIMITED").as_deref() == Ok("1")
-}
-
 fn emulator() {
+    let scenario = Scenario::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,13 +143,22 @@ fn emulator() {
     runtime.block_on(async {
         let handle = cbs_emulator::Emulator::builder()
             .credential(SECRET_ID, SECRET_KEY)
-            .rate_limit(if limited() { 20 } else { 0 })
+            .rate_limit(if scenario.limited() { 20 } else { 0 })
             .snapshot_quota(1_000_000)
-            .copy_duration(Duration::from_secs(COPY_SECS))
+            .time_scale(TIME_SCALE)
+            .copy_duration(COPY)
             .start()
             .await
             .unwrap();
         handle.add_fleet(SOURCE, "fleet", disks(), 100);
+        if scenario == Scenario::BadDay {
+            let error = |code: &str| FaultKind::Error {
+                code: code.into(),
+                message: String::new(),
+            };
+            handle.inject(Fault::new(error("AuthFailure.UnauthorizedOperation")).region(REFUSING));
+            handle.inject(Fault::new(error("RequestLimitExceeded")).probability(0.1));
+        }
         println!("{}", handle.endpoint());
         std::io::stdout().flush().unwrap();
         // Serve until the parent closes standard input.
@@ -109,6 +168,20 @@ fn emulator() {
         })
         .await
         .unwrap();
+        println!("  held by the emulator afterwards:");
+        for region in DESTINATIONS {
+            let mut per_source: BTreeMap<String, usize> = BTreeMap::new();
+            for snapshot in handle.snapshots(region) {
+                if let Some(name) = ReplicaName::parse(&snapshot.name) {
+                    *per_source.entry(name.source_snapshot_id).or_default() += 1;
+                }
+            }
+            let duplicates: usize = per_source.values().map(|n| n - 1).sum();
+            println!(
+                "    {region:<12} replicas of {:>6} sources, {duplicates} duplicates",
+                per_source.len()
+            );
+        }
         handle.shutdown().await;
     });
 }
@@ -148,7 +221,7 @@ fn max_rss_mib() -> f64 {
 fn client() {
     let endpoint = std::env::var("CBS_BENCH_ENDPOINT").unwrap();
     let disks = disks();
-    let limited = limited();
+    let scenario = Scenario::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -168,7 +241,7 @@ fn client() {
             .region(SOURCE)
             .credentials(Credentials::new(SECRET_ID, SECRET_KEY))
             .transport(counting.clone())
-            .rate_limit(if limited {
+            .rate_limit(if scenario.limited() {
                 RateLimitConfig::default()
             } else {
                 RateLimitConfig::none()
@@ -178,62 +251,103 @@ fn client() {
         let policy = Policy::new(vec![
             Rule::new("fleet", SOURCE, DESTINATIONS).disk_name_pattern("fleet-*"),
         ])
-        .unwrap()
-        .with_max_in_flight_per_region(disks as u32);
+        .unwrap();
         let rounds = Arc::new(AtomicUsize::new(0));
         let counter = rounds.clone();
         let started = Instant::now();
         let started_at = started;
+        // The defaults (5 s growing to 60 s) in emulated time.
+        let (poll_min, poll_max) = (
+            Duration::from_secs(5).div_f64(TIME_SCALE),
+            Duration::from_secs(60).div_f64(TIME_SCALE),
+        );
         let report = client
             .replication(policy)
-            .poll_interval(Duration::from_secs(1), Duration::from_secs(2))
+            .poll_interval(poll_min, poll_max)
             .on_event(move |event| {
                 if std::env::var("CBS_BENCH_TRACE").is_ok() {
                     eprintln!("{:>8.2}s {event:?}", started_at.elapsed().as_secs_f64());
                 }
                 if let ReplicationEvent::Progress { destination, .. } = event
-                    && destination == DESTINATIONS[0] {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
+                    && destination == DESTINATIONS[0]
+                {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
             })
             .apply()
             .await
             .expect("the run completes");
         let wall = started.elapsed().as_secs_f64();
-        let replicas = report.succeeded();
-        assert!(report.converged, "the run converged");
-        assert_eq!(replicas, disks * DESTINATIONS.len());
+        let copy_real = COPY.as_secs_f64() / TIME_SCALE;
         let counts = counting.counts.lock().unwrap().clone();
-        // Progress is reported once before the first poll and once after each.
-        let poll_rounds = rounds.load(Ordering::Relaxed).saturating_sub(1).max(1);
+        let total_calls: usize = counts.values().sum();
+        let replicas = report.count(Outcome::Copied) + report.count(Outcome::Adopted);
         println!(
-            "\n{disks} disks → {} replicas ({}), rate limits {}",
-            replicas,
+            "\n[{}] {disks} disks to {}, rate limits {}, copies {} emulated s (×{TIME_SCALE})",
+            scenario.name(),
             DESTINATIONS.join(", "),
-            if limited { "on (20/s per action)" } else { "off" }
+            if scenario.limited() {
+                "on (20/s per action)"
+            } else {
+                "off"
+            },
+            COPY.as_secs()
         );
         println!("  wall time            {wall:.1} s");
-        if limited {
-            let floor = disks as f64 / 20.0 + COPY_SECS as f64;
+        if scenario.limited() {
+            let floor = disks as f64 / 20.0 + copy_real;
             println!(
-                "  floor                {floor:.1} s ({disks} copy calls at 20/s + {COPY_SECS} s copy)"
+                "  floor                {floor:.1} s ({disks} copy calls at 20/s + {copy_real:.0} s copy)"
             );
             println!("  wall / floor         {:.3}", wall / floor);
         }
-        println!("  calls per replica by action:");
-        for (action, n) in &counts {
-            println!("    {action:<28} {n:>6}  {:.4}", *n as f64 / replicas as f64);
-        }
-        let describes = counts.get("DescribeSnapshots").copied().unwrap_or(0);
-        // The looks before and after: the source (disks / 100 pages) and both
-        // destinations (nothing before, replicas / 2 / 100 pages each after).
-        let listing = disks.div_ceil(100) * 2 + DESTINATIONS.len() * (1 + disks.div_ceil(100));
-        let polling = describes.saturating_sub(listing);
-        println!("  poll rounds          {poll_rounds}");
         println!(
-            "  DescribeSnapshots per replica per poll round  {:.4} ({polling} polling calls)",
-            polling as f64 / (replicas as f64 * poll_rounds as f64)
+            "  items                {} copied, {} adopted, {} failed, {} incomplete; converged {}",
+            report.count(Outcome::Copied),
+            report.count(Outcome::Adopted),
+            report.failed(),
+            report.count(Outcome::Incomplete),
+            report.converged
         );
-        println!("  peak memory (max RSS of the client process)  {:.1} MiB", max_rss_mib());
+        let mut failure_codes: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for item in &report.items {
+            if let Some(failure) = &item.failure {
+                let destination = item.destination.clone().unwrap_or_default();
+                *failure_codes
+                    .entry((destination, failure.code.clone()))
+                    .or_default() += 1;
+            }
+        }
+        for ((destination, code), n) in &failure_codes {
+            println!("    failed in {destination:<12} {code} × {n}");
+        }
+        println!("  calls per replica by action ({total_calls} calls):");
+        for (action, n) in &counts {
+            println!(
+                "    {action:<28} {n:>6}  {:.4}",
+                *n as f64 / replicas.max(1) as f64
+            );
+        }
+        if scenario == Scenario::Clean {
+            assert!(report.converged, "a clean run converges");
+            assert_eq!(replicas, disks * DESTINATIONS.len());
+            // Progress is reported once before the first poll and once after each.
+            let poll_rounds = rounds.load(Ordering::Relaxed).saturating_sub(1).max(1);
+            let describes = counts.get("DescribeSnapshots").copied().unwrap_or(0);
+            // The looks before and after: the source (disks / 100 pages, twice) and each
+            // destination (one empty page before, replicas / 100 pages after).
+            let listing =
+                disks.div_ceil(100) * 2 + DESTINATIONS.len() * (1 + disks.div_ceil(100));
+            let polling = describes.saturating_sub(listing);
+            println!("  poll rounds          {poll_rounds}");
+            println!(
+                "  DescribeSnapshots per replica per poll round  {:.4} ({polling} polling calls)",
+                polling as f64 / (replicas as f64 * poll_rounds as f64)
+            );
+        }
+        println!(
+            "  peak memory (max RSS of the client process)  {:.1} MiB",
+            max_rss_mib()
+        );
     });
 }

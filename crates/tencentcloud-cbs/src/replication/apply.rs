@@ -221,11 +221,13 @@ impl Replication {
                 PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
             )
         });
-        let prunes: Vec<&PlanItem> = final_plan
-            .items()
-            .iter()
+        let prunes: Vec<PlanItem> = final_plan
+            .into_items()
+            .into_iter()
             .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
             .collect();
+        // Large fleets: the plan is let go before the recovery points are built.
+        let prunes: Vec<&PlanItem> = prunes.iter().collect();
         report
             .items
             .extend(self.carry_out_prunes(&run, &prunes).await);
