@@ -595,9 +595,12 @@ async fn connection_failures_are_retried_even_for_mutating_calls() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_clock_ten_minutes_off_recovers() {
+async fn a_clock_off_by_minutes_months_or_decades_recovers() {
+    const DAY: i64 = 86_400;
     let emulator = emulator();
-    for offset in [-600, 600] {
+    // Ten minutes either way, a VM restored 30 days behind, a clock 400 days ahead, and a
+    // board without a battery-backed clock 50 years behind.
+    for offset in [-600, 600, -30 * DAY, 400 * DAY, -50 * 365 * DAY] {
         let client = client_builder(&emulator)
             .clock(OffsetClock {
                 offset_secs: offset,

@@ -9,6 +9,6 @@ python_env="${INTEROP_VENV:-$root/target/interop-venv}"
 venv "$python_env" "tencentcloud-sdk-python-cbs==3.1.175"
 
 cargo build --quiet -p cbs-emulator
-start_emulator "$root/target/debug/cbs-emulator" --seed-demo \
+start_emulator "${CARGO_TARGET_DIR:-$root/target}/debug/cbs-emulator" --seed-demo \
   --credential AKIDinterop0000000000000000000000000:interop-secret-key --copy-duration 2 --create-duration 1
 "$python_env/bin/python" "$root/tests/interop/check_cbs.py" "$endpoint"

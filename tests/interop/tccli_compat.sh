@@ -18,10 +18,10 @@ venv "$python_env" "jmespath==1.1.0" "six==1.17.0" "tencentcloud-sdk-python-cbs=
   "tencentcloud-sdk-python-cvm==3.1.178" "tencentcloud-sdk-python-sts==3.0.1459" "cos-python-sdk-v5==1.9.44"
 
 cargo build --quiet --release -p cbs-emulator -p cbs-cli
-start_emulator "$root/target/release/cbs-emulator" --seed-demo --tls "$work/cert.pem" \
+start_emulator "${CARGO_TARGET_DIR:-$root/target}/release/cbs-emulator" --seed-demo --tls "$work/cert.pem" \
   --credential AKIDcompat00000000000000000000000000:compat-secret-key
 env -u TENCENTCLOUD_PROFILE -u TENCENTCLOUD_TOKEN \
   TENCENTCLOUD_SECRET_ID=AKIDcompat00000000000000000000000000 TENCENTCLOUD_SECRET_KEY=compat-secret-key \
   HOME="$work" \
   "$python_env/bin/python" "$root/tests/interop/$script" \
-  "$python_env/bin/tccli" "$root/target/release/tccbs" "$endpoint" "$work/cert.pem"
+  "$python_env/bin/tccli" "${CARGO_TARGET_DIR:-$root/target}/release/tccbs" "$endpoint" "$work/cert.pem"

@@ -64,8 +64,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Actions => return commands::actions(cli.global.output.unwrap_or(Output::Table)),
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "tccbs", &mut std::io::stdout());
+            api::completion::write(shell, &mut std::io::stdout());
             return Ok(ExitCode::SUCCESS);
         }
         Command::Man => {

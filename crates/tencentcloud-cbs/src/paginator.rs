@@ -98,7 +98,7 @@ impl<A: Paginated> Paginator<A> {
                 return Some(Err(e));
             }
         };
-        self.pages += 1;
+        self.pages = self.pages.saturating_add(1);
         let items = A::items(&output);
         if items.is_empty() {
             self.done = true;
@@ -121,13 +121,14 @@ impl<A: Paginated> Paginator<A> {
             self.done = true;
             return None;
         }
-        self.offset += items.len() as u64;
+        // Offsets and totals come from the network (or a caller): saturate, never wrap.
+        self.offset = self.offset.saturating_add(items.len() as u64);
         let total = A::total_count(&output);
         if self.pages == 1 {
             // A page this long, at most this many times, covers the total (plus one for
             // items added while paging).
             let per_page = items.len() as u64;
-            self.max_pages = total.map(|total| total.div_ceil(per_page) + 1);
+            self.max_pages = total.map(|total| total.div_ceil(per_page).saturating_add(1));
         }
         let limit = self.request.as_ref().ok().and_then(Paginated::limit);
         let short = limit.is_some_and(|limit| (items.len() as u64) < limit);

@@ -2,6 +2,7 @@
 //! (the way tccli takes it) and `tccbs describe-snapshots --limit 5` (kebab-case,
 //! repeatable flags for lists).
 
+pub mod completion;
 pub mod help;
 pub mod members;
 pub mod output;

@@ -238,13 +238,13 @@ impl Plan {
             match item.action {
                 PlanAction::Copy => {
                     t.copies += 1;
-                    t.copy_gb += item.size_gb;
+                    t.copy_gb = t.copy_gb.saturating_add(item.size_gb);
                 }
                 PlanAction::Adopt { .. } => t.in_flight += 1,
                 PlanAction::UpToDate { .. } => t.up_to_date += 1,
                 PlanAction::Prune { .. } => {
                     t.prunes += 1;
-                    t.prune_gb += item.size_gb;
+                    t.prune_gb = t.prune_gb.saturating_add(item.size_gb);
                 }
                 PlanAction::NoSnapshot => t.no_snapshot += 1,
                 PlanAction::Unavailable { .. } => t.unavailable += 1,
@@ -428,6 +428,11 @@ fn action_for(snapshot: &SourceSnapshot, destination: &str, replicas: &[&Replica
     }
 }
 
+/// Sizes come from the service: a sum saturates rather than wrap or panic.
+fn total_gb(sizes: impl Iterator<Item = u64>) -> u64 {
+    sizes.fold(0, u64::saturating_add)
+}
+
 /// Transfer, holdings and quota per destination.
 fn destination_plans(
     policy: &Policy,
@@ -445,19 +450,21 @@ fn destination_plans(
                     .filter(|i| i.destination.as_deref() == Some(region.as_str()))
             };
             let copies: Vec<&PlanItem> = here().filter(|i| i.action == PlanAction::Copy).collect();
-            let prune_gb: u64 = here()
-                .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
-                .map(|i| i.size_gb)
-                .sum();
-            let transfer_gb: u64 = copies.iter().map(|i| i.size_gb).sum();
-            let held_gb: u64 = observation
-                .replicas
-                .get(&region)
-                .into_iter()
-                .flatten()
-                .filter(|r| !matches!(r.state, ReplicaState::Other(_)))
-                .map(|r| r.size_gb)
-                .sum();
+            let prune_gb = total_gb(
+                here()
+                    .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
+                    .map(|i| i.size_gb),
+            );
+            let transfer_gb = total_gb(copies.iter().map(|i| i.size_gb));
+            let held_gb = total_gb(
+                observation
+                    .replicas
+                    .get(&region)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| !matches!(r.state, ReplicaState::Other(_)))
+                    .map(|r| r.size_gb),
+            );
             let holdings = observation.holdings.get(&region);
             let (snapshot_quota, quota_source) = match (quota, holdings.and_then(|h| h.disks)) {
                 (Some(q), _) => (Some(q), Some(QuotaSource::Given)),
@@ -473,7 +480,7 @@ fn destination_plans(
                 held_snapshots: holdings.map(|h| h.snapshots),
                 snapshot_quota,
                 quota_source,
-                replica_gb_after: (held_gb + transfer_gb).saturating_sub(prune_gb),
+                replica_gb_after: held_gb.saturating_add(transfer_gb).saturating_sub(prune_gb),
                 unavailable: observation.unavailable.get(&region).cloned(),
                 region,
             }
