@@ -142,3 +142,35 @@ fn broken_credential_answers_never_show_their_secrets() {
         assert!(!text.contains(secret), "{secret} in the logs: {text}");
     }
 }
+
+#[test]
+fn a_clock_learnt_from_the_service_says_how_far_off_it_was() {
+    let logs = logs();
+    let runtime = paused_runtime();
+    runtime.block_on(async {
+        let emulator = cbs_emulator::Emulator::builder()
+            .credential(SECRET_ID, SECRET_KEY)
+            .start_in_process()
+            .expect("emulator starts");
+        // A VM restored from an image 30 days old, its clock never corrected.
+        let client = client_builder(&emulator)
+            .clock(tencentcloud_cbs::OffsetClock {
+                offset_secs: -30 * 86_400,
+            })
+            .build()
+            .unwrap();
+        client.describe_snapshots().send().await.unwrap();
+    });
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("the local clock is"))
+        .unwrap_or_else(|| panic!("no clock warning in:\n{text}"));
+    assert!(line.contains("WARN"), "{line}");
+    // Thirty days, give or take the seconds the call took.
+    assert!(
+        line.contains("30 days") || line.contains("29 days 23 h 59 min"),
+        "{line}"
+    );
+    assert!(line.contains("behind the service's"), "{line}");
+}

@@ -16,6 +16,10 @@
 //! 3. **memory**: 10,000 disks to 2 regions without rate limits: peak memory (maximum
 //!    resident set) of the client process.
 //!
+//! The client runs on the one-thread runtime `tccbs` uses; `CBS_BENCH_RUNTIME=multi-thread`
+//! runs it on two workers instead (glibc then keeps an allocator arena per thread, which
+//! shows in the peak: `MALLOC_ARENA_MAX=1` takes most of the difference away).
+//!
 //! `cargo bench -p tencentcloud-cbs --features policy-file --bench replication`
 //! (`-- --quick` runs 200 and 2,000 disks instead).
 
@@ -222,11 +226,20 @@ fn client() {
     let endpoint = std::env::var("CBS_BENCH_ENDPOINT").unwrap();
     let disks = disks();
     let scenario = Scenario::from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // The runtime `tccbs` runs on (one thread), unless CBS_BENCH_RUNTIME=multi-thread
+    // (two workers): a library user's likely choice, with an allocator arena per thread.
+    let multi_thread = std::env::var("CBS_BENCH_RUNTIME").as_deref() == Ok("multi-thread");
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .unwrap();
     runtime.block_on(async move {
         let counting = Counting {
             inner: HyperTransport::builder()
@@ -283,7 +296,7 @@ fn client() {
         let total_calls: usize = counts.values().sum();
         let replicas = report.count(Outcome::Copied) + report.count(Outcome::Adopted);
         println!(
-            "\n[{}] {disks} disks to {}, rate limits {}, copies {} emulated s (×{TIME_SCALE})",
+            "\n[{}] {disks} disks to {}, rate limits {}, copies {} emulated s (×{TIME_SCALE}), {} runtime",
             scenario.name(),
             DESTINATIONS.join(", "),
             if scenario.limited() {
@@ -291,7 +304,8 @@ fn client() {
             } else {
                 "off"
             },
-            COPY.as_secs()
+            COPY.as_secs(),
+            if multi_thread { "multi-thread" } else { "current-thread" }
         );
         println!("  wall time            {wall:.1} s");
         if scenario.limited() {
