@@ -12,7 +12,9 @@
 //! - A client-side rate limiter per action, taken by every attempt, so concurrent
 //!   callers and their retries wait instead of collecting `RequestLimitExceeded`.
 //! - Clock-skew recovery: a request rejected for its timestamp is re-signed with the
-//!   service's time and sent again.
+//!   service's time and sent again, for skews of minutes or of decades (a VM restored
+//!   from an old image, a board that boots in 1970); a warning says how far off the
+//!   local clock is.
 //! - One small [`Error`] with the code, message and request id, and whether the request
 //!   may have run.
 //! - `tracing` spans per call; no secret, token or signature is ever logged.
