@@ -12,15 +12,6 @@ use tencentcloud_cbs::{
     ProvideCredentials,
 };
 
-/// A one-thread runtime on tokio's paused clock.
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 /// Everything this binary logs, down to TRACE.
 fn logs() -> &'static CapturedLogs {
     static LOGS: OnceLock<CapturedLogs> = OnceLock::new();

@@ -20,6 +20,16 @@ pub const SECRET_ID: &str = "AKIDe2etest000000000000000000000000";
 /// Its key.
 pub const SECRET_KEY: &str = "e2e-secret-key-do-not-log-me";
 
+/// A one-thread runtime on tokio's paused clock, for tests that drive futures
+/// themselves (property tests, tests with a global log subscriber).
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
 /// An emulator builder with the test credential and demo data, copies taking `copy`.
 pub fn emulator_builder(copy: Duration) -> EmulatorBuilder {
     Emulator::builder()

@@ -4,8 +4,10 @@
 //! every call, `cached_key` reuses a derived [`SigningKey`]. `sha256_8_blocks` is the
 //! floor of a cached-key signature: hashing the payload (2 blocks) and the canonical
 //! request (3 to 4) and the HMAC of the string to sign (2 inner, 1 outer, the pads
-//! absorbed once per key) are about 8 compressions of SHA-256, so `sign_cached_key`
-//! divided by it says how much signing costs beyond the hashing it cannot skip.
+//! absorbed once per key) are about 8 compressions of SHA-256. `four_hashes_alone` does
+//! just that hashing as the four separate hashes it is (each with its own finalisation),
+//! the tighter floor; `sign_cached_key` divided by either says what signing costs beyond
+//! the hashing it cannot skip.
 
 use std::hint::black_box;
 
