@@ -75,13 +75,23 @@ use faults::FaultList;
 use persist::StateFile;
 use protocol::{Shared, lock};
 use rate_limit::RateLimiter;
-use state::{Settings, World};
+use state::{Accounts, Settings, World};
 
 /// The secret id the emulator accepts when no credential is configured.
 pub const DEMO_SECRET_ID: &str = "AKIDLOCALEMULATOR0000000000000000000";
 /// The secret key that goes with [`DEMO_SECRET_ID`]. Not a secret: it only opens the
 /// local emulator.
 pub const DEMO_SECRET_KEY: &str = "local-emulator-demo-secret-key00";
+
+/// The default account's id (UIN) unless [`account`](EmulatorBuilder::account) sets one.
+pub const DEFAULT_ACCOUNT: &str = "100000000001";
+/// A second account for demos of restoring from another account (`tccbs --local` holds
+/// it): its id, secret id and key. Not secrets: they only open the local emulator.
+pub const DEMO_RECOVERY_ACCOUNT: &str = "100000000002";
+/// The secret id of [`DEMO_RECOVERY_ACCOUNT`].
+pub const DEMO_RECOVERY_SECRET_ID: &str = "AKIDLOCALRECOVERY000000000000000000";
+/// The secret key of [`DEMO_RECOVERY_ACCOUNT`].
+pub const DEMO_RECOVERY_SECRET_KEY: &str = "local-emulator-recovery-key00000";
 
 /// Entry point: `Emulator::builder()`.
 #[derive(Debug)]
@@ -131,6 +141,7 @@ impl std::error::Error for StartError {
 pub struct EmulatorBuilder {
     bind: SocketAddr,
     credentials: Vec<(Credentials, Option<u64>)>,
+    accounts: Vec<(String, Credentials)>,
     seed_demo: bool,
     settings: Settings,
     rate_limit: u32,
@@ -146,6 +157,7 @@ impl Default for EmulatorBuilder {
         EmulatorBuilder {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: Vec::new(),
+            accounts: Vec::new(),
             seed_demo: false,
             settings: Settings::default(),
             rate_limit: 20,
@@ -174,6 +186,23 @@ impl EmulatorBuilder {
     ) -> Self {
         self.credentials
             .push((Credentials::new(secret_id, secret_key), None));
+        self
+    }
+
+    /// Adds another account, `uin`, reached with this secret id and key (repeatable).
+    /// Each account has its own disks, snapshots, policies and quotas, and calls signed
+    /// with its credential have their own rate limits; the default account (the one
+    /// [`credential`](Self::credential) and the demo credential act as, see
+    /// [`account`](Self::account)) can share snapshots with it, and the other way
+    /// round. Only the default account gets [demo data](Self::seed_demo).
+    pub fn account_credential(
+        mut self,
+        uin: impl Into<String>,
+        secret_id: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.accounts
+            .push((uin.into(), Credentials::new(secret_id, secret_key)));
         self
     }
 
@@ -334,11 +363,19 @@ impl EmulatorBuilder {
 
     fn into_shared(self) -> Result<Arc<Shared>, StartError> {
         let mut store = CredentialStore::default();
+        let default_account = self.settings.account.clone();
         if self.credentials.is_empty() {
-            store.add(Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY), None);
+            store.add(
+                Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+                None,
+                &default_account,
+            );
         }
         for (credentials, expiry) in self.credentials {
-            store.add(credentials, expiry);
+            store.add(credentials, expiry, &default_account);
+        }
+        for (uin, credentials) in &self.accounts {
+            store.add(credentials.clone(), None, uin);
         }
         let state_file = self.state_file.map(StateFile::new);
         let restored = match &state_file {
@@ -346,12 +383,12 @@ impl EmulatorBuilder {
             None => None,
         };
         let mut clock = EmuClock::new(self.time_scale);
-        let world = match restored {
-            Some(mut world) => {
+        let (world, others) = match restored {
+            Some((mut world, others)) => {
                 // Emulated time goes on from where the saved state left it.
                 clock = clock.resume_at(world.now_ms);
                 world.settings = self.settings;
-                world
+                (world, others)
             }
             None => {
                 let mut world = World::new(self.settings);
@@ -359,15 +396,27 @@ impl EmulatorBuilder {
                 if self.seed_demo {
                     world.seed_demo();
                 }
-                world
+                (world, Default::default())
             }
         };
         let mut world = world;
         for (region, zone, id) in &self.instances {
             world.add_instance(region, zone, id);
         }
+        let mut accounts = Accounts::new(world);
+        for (uin, other) in others {
+            accounts.restore(uin, other);
+        }
+        let uins: Vec<String> = accounts
+            .others()
+            .map(|(uin, _)| uin.clone())
+            .chain(self.accounts.iter().map(|(uin, _)| uin.clone()))
+            .collect();
+        for uin in uins {
+            accounts.ensure(&uin);
+        }
         if let Some(file) = &state_file {
-            file.save(&world)
+            file.save(&accounts)
                 .map_err(|e| StartError::State(persist_error(file, e)))?;
         }
         let mut faults = FaultList::default();
@@ -375,7 +424,7 @@ impl EmulatorBuilder {
             faults.push(fault);
         }
         Ok(Arc::new(Shared {
-            world: Mutex::new(world),
+            accounts: Mutex::new(accounts),
             credentials: RwLock::new(store),
             faults: Mutex::new(faults),
             limiter: Mutex::new(RateLimiter::new(self.rate_limit)),
@@ -475,13 +524,19 @@ impl EmulatorHandle {
         lock(&self.shared.faults).clear();
     }
 
-    /// Accepts another credential from now on.
+    /// Accepts another credential of the default account from now on.
     pub fn add_credential(&self, secret_id: &str, secret_key: &str) {
+        let account = lock(&self.shared.accounts).default_account().to_owned();
         self.shared
             .credentials
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .add(Credentials::new(secret_id, secret_key), None);
+            .add(Credentials::new(secret_id, secret_key), None, account);
+    }
+
+    /// The default account's id (UIN).
+    pub fn default_account(&self) -> String {
+        lock(&self.shared.accounts).default_account().to_owned()
     }
 
     /// Knows another instance from now on.
@@ -490,9 +545,18 @@ impl EmulatorHandle {
             .change(|world| world.add_instance(region, zone, id));
     }
 
-    /// Every snapshot of `region`, oldest first, as of now.
+    /// Every snapshot of the default account in `region`, oldest first, as of now.
     pub fn snapshots(&self, region: &str) -> Vec<SnapshotInfo> {
-        self.shared.change(|world| {
+        self.snapshots_of(&self.default_account(), region)
+    }
+
+    /// Every snapshot `account` owns in `region`, oldest first, as of now (none for an
+    /// account the emulator does not hold).
+    pub fn snapshots_of(&self, account: &str, region: &str) -> Vec<SnapshotInfo> {
+        self.shared.change_accounts(|accounts| {
+            let Some(world) = accounts.world(account) else {
+                return Vec::new();
+            };
             let mut records: Vec<_> = world.snapshots_in(region).collect();
             records.sort_by_key(|s| (s.created_ms, s.seq));
             records
@@ -516,9 +580,19 @@ impl EmulatorHandle {
         })
     }
 
-    /// Every disk of `region` (those in the recycle bin aside), oldest first.
+    /// Every disk of the default account in `region` (those in the recycle bin
+    /// aside), oldest first.
     pub fn disks(&self, region: &str) -> Vec<DiskInfo> {
-        self.shared.change(|world| {
+        self.disks_of(&self.default_account(), region)
+    }
+
+    /// Every disk `account` has in `region` (those in the recycle bin aside), oldest
+    /// first.
+    pub fn disks_of(&self, account: &str, region: &str) -> Vec<DiskInfo> {
+        self.shared.change_accounts(|accounts| {
+            let Some(world) = accounts.world(account) else {
+                return Vec::new();
+            };
             let mut records: Vec<_> = world.disks_in(region).filter(|d| !d.recycled).collect();
             records.sort_by_key(|d| d.seq);
             records
@@ -562,6 +636,20 @@ impl EmulatorHandle {
                     disk_id
                 })
                 .collect()
+        })
+    }
+
+    /// Adds a system disk named `name` to `region` with one `NORMAL` snapshot, directly;
+    /// returns the disk id (a system disk's snapshots cannot be shared).
+    pub fn add_system_disk(&self, region: &str, name: &str, size_gb: u64) -> String {
+        self.shared.change(|world| {
+            let zone = state::default_zone(region);
+            let disk_id = world.add_disk(region, &zone, name, size_gb, "CLOUD_PREMIUM");
+            let disk = world.disks.get_mut(&disk_id).expect("just added");
+            disk.usage = "SYSTEM_DISK".to_owned();
+            let disk = disk.clone();
+            world.add_snapshot_of(&disk, &format!("{name} nightly"), 0);
+            disk_id
         })
     }
 

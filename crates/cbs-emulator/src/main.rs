@@ -29,6 +29,12 @@ struct Args {
     #[arg(long, value_name = "ID:KEY[:TOKEN]", value_parser = parse_credential)]
     credential: Vec<(String, String, Option<String>)>,
 
+    /// Another account (repeatable), reached with this credential: its own disks,
+    /// snapshots, policies, quotas and rate limits; snapshots shared with it by the
+    /// default account (the one --credential belongs to) are visible to it.
+    #[arg(long = "account", value_name = "UIN:SECRET_ID:SECRET_KEY", value_parser = parse_account)]
+    accounts: Vec<(String, String, String)>,
+
     /// Start with demo data: disks, instances and snapshots in several regions, and a
     /// small production fleet in ap-guangzhou.
     #[arg(long)]
@@ -96,6 +102,23 @@ fn parse_credential(text: &str) -> Result<(String, String, Option<String>), Stri
     Ok((id.to_owned(), key.to_owned(), token.map(str::to_owned)))
 }
 
+fn parse_account(text: &str) -> Result<(String, String, String), String> {
+    let parts: Vec<&str> = text.splitn(3, ':').collect();
+    match parts.as_slice() {
+        [uin, id, key]
+            if !uin.is_empty()
+                && uin.bytes().all(|b| b.is_ascii_digit())
+                && !id.is_empty()
+                && !key.is_empty() =>
+        {
+            Ok((uin.to_string(), id.to_string(), key.to_string()))
+        }
+        _ => Err(
+            "expected UIN:SECRET_ID:SECRET_KEY, the UIN digits only, every part non-empty".into(),
+        ),
+    }
+}
+
 fn parse_zone(text: &str) -> Result<String, String> {
     if cbs_emulator::is_zone_name(text) {
         Ok(text.to_owned())
@@ -160,6 +183,9 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
             None => builder.credential(id, key),
             Some(token) => builder.temporary_credential(id, key, token, u64::MAX),
         };
+    }
+    for (uin, id, key) in &args.accounts {
+        builder = builder.account_credential(uin, id, key);
     }
     for (region, zone, id) in &args.instance {
         builder = builder.instance(region, zone, id);

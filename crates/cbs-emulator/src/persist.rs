@@ -2,21 +2,27 @@
 //! change, atomically (a temporary file beside it, flushed, then renamed over it), so a
 //! kill at any moment leaves either the old state or the new one.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::World;
+use crate::state::{Accounts, World};
 
-/// The layout version of the file; a file of another version is refused.
-const FORMAT: u32 = 1;
+/// The layout version of the file; a file of another version is refused. Version 2
+/// added the other accounts; a version 1 file is the default account alone.
+const FORMAT: u32 = 2;
+const READS: [u32; 2] = [1, FORMAT];
 
 #[derive(Serialize)]
 struct Saved<'w> {
     format: u32,
+    /// The default account.
     world: &'w World,
+    /// Every other account, by id.
+    accounts: BTreeMap<&'w str, &'w World>,
 }
 
 /// Read first, so a file of another layout is refused by its version rather than by
@@ -29,7 +35,12 @@ struct Header {
 #[derive(Deserialize)]
 struct Loaded {
     world: World,
+    #[serde(default)]
+    accounts: BTreeMap<String, World>,
 }
+
+/// What a state file holds: the default account's world and the others'.
+pub(crate) type Restored = (World, BTreeMap<String, World>);
 
 /// Why a state file cannot be used.
 #[derive(Debug)]
@@ -74,7 +85,7 @@ impl StateFile {
 
     /// The saved world, `None` when there is no file yet. A file that cannot be read or
     /// understood is an error, and is never overwritten.
-    pub(crate) fn load(&self) -> Result<Option<World>, StateFileError> {
+    pub(crate) fn load(&self) -> Result<Option<Restored>, StateFileError> {
         let fail = |reason: String| StateFileError {
             path: self.path.clone(),
             reason,
@@ -86,14 +97,14 @@ impl StateFile {
             Err(e) => return Err(fail(e.to_string())),
         };
         let header: Header = serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
-        if header.format != FORMAT {
+        if !READS.contains(&header.format) {
             return Err(fail(format!(
                 "it has format {}, this emulator reads {FORMAT}",
                 header.format
             )));
         }
         let loaded: Loaded = serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
-        Ok(Some(loaded.world))
+        Ok(Some((loaded.world, loaded.accounts)))
     }
 
     /// The error for a failed save of this file.
@@ -105,11 +116,15 @@ impl StateFile {
         }
     }
 
-    /// Writes `world` in place of the file, atomically.
-    pub(crate) fn save(&self, world: &World) -> std::io::Result<()> {
+    /// Writes every account in place of the file, atomically.
+    pub(crate) fn save(&self, accounts: &Accounts) -> std::io::Result<()> {
         let text = serde_json::to_vec(&Saved {
             format: FORMAT,
-            world,
+            world: accounts.default_world(),
+            accounts: accounts
+                .others()
+                .map(|(uin, w)| (uin.as_str(), w))
+                .collect(),
         })
         .map_err(std::io::Error::other)?;
         let temporary = temporary_path(&self.path);
@@ -155,9 +170,18 @@ mod tests {
         assert!(file.load().unwrap().is_none(), "no file yet");
         let mut world = World::default();
         world.add_disk("ap-guangzhou", "ap-guangzhou-1", "d", 50, "CLOUD_SSD");
-        file.save(&world).unwrap();
-        let back = file.load().unwrap().unwrap();
-        assert_eq!(back.disks, world.disks);
+        let disks = world.disks.clone();
+        let mut accounts = Accounts::new(world);
+        accounts.ensure("100000000777");
+        file.save(&accounts).unwrap();
+        let (back, others) = file.load().unwrap().unwrap();
+        assert_eq!(back.disks, disks);
+        assert_eq!(others.keys().collect::<Vec<_>>(), ["100000000777"]);
+
+        // A file of the first layout is the default account alone.
+        fs::write(dir.join("v1.json"), b"{\"format\": 1, \"world\": {\"now_ms\": 5, \"seq\": 0, \"instances\": {}, \"disks\": {}, \"snapshots\": {}, \"policies\": {}, \"backups\": {}, \"groups\": {}, \"remote_disks\": {}, \"client_tokens\": {}}}").unwrap();
+        let (v1, none) = StateFile::new(dir.join("v1.json")).load().unwrap().unwrap();
+        assert_eq!((v1.now_ms, none.len()), (5, 0));
 
         fs::write(dir.join("broken.json"), b"{\"format\": 1, \"world\": {").unwrap();
         let broken = StateFile::new(dir.join("broken.json"));

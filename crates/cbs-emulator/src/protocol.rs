@@ -18,7 +18,7 @@ use crate::faults::{FaultKind, FaultList};
 use crate::ids;
 use crate::persist::StateFile;
 use crate::rate_limit::RateLimiter;
-use crate::state::World;
+use crate::state::{Accounts, World};
 
 /// The largest request body accepted (10 MiB), as the service enforces.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -29,7 +29,7 @@ const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 /// Everything the exchanges share.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub world: Mutex<World>,
+    pub accounts: Mutex<Accounts>,
     pub credentials: RwLock<CredentialStore>,
     pub faults: Mutex<FaultList>,
     pub limiter: Mutex<RateLimiter>,
@@ -39,22 +39,27 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Runs `change` on the world brought up to now, then saves the world if a state
-    /// file is kept. Saving after every change is what makes a kill at any moment lose
-    /// at most the exchange in flight.
+    /// Runs `change` on the default account's world brought up to now, then saves.
     pub(crate) fn change<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
-        let mut world = lock(&self.world);
-        world.advance_to(self.clock.now_ms());
-        let result = change(&mut world);
-        self.save(&world);
+        self.change_accounts(|accounts| change(accounts.default_world_mut()))
+    }
+
+    /// Runs `change` on every account brought up to now, then saves the state if a
+    /// state file is kept. Saving after every change is what makes a kill at any moment
+    /// lose at most the exchange in flight.
+    pub(crate) fn change_accounts<R>(&self, change: impl FnOnce(&mut Accounts) -> R) -> R {
+        let mut accounts = lock(&self.accounts);
+        accounts.advance_to(self.clock.now_ms());
+        let result = change(&mut accounts);
+        self.save(&accounts);
         result
     }
 
     /// Saves the world when a state file is kept. A failed save is reported on standard
     /// error and retried with the next change: the emulator keeps serving.
-    fn save(&self, world: &World) {
+    fn save(&self, accounts: &Accounts) {
         if let Some(file) = &self.state_file
-            && let Err(e) = file.save(world)
+            && let Err(e) = file.save(accounts)
         {
             eprintln!("cbs-emulator: {}", file.error(e.to_string()));
         }
@@ -296,7 +301,7 @@ fn process(
         }
     }
 
-    let secret_id = authenticate(shared, parts, body, params)?;
+    let (secret_id, account) = authenticate(shared, parts, body, params)?;
     if !lock(&shared.limiter).admit(&secret_id, action, Instant::now()) {
         return Err(ApiFailure::new(
             "RequestLimitExceeded",
@@ -329,26 +334,38 @@ fn process(
         }
     };
     let region = header(&parts.headers, "x-tc-region").or_else(|| params.get("Region"));
-    let mut world = lock(&shared.world);
-    let moved = world.advance_to(shared.clock.now_ms());
-    let call = Call { region };
-    let answer = actions::dispatch(&mut world, action, &call, request_body);
+    let mut accounts = lock(&shared.accounts);
+    let moved = accounts.advance_to(shared.clock.now_ms());
+    let answer = accounts
+        .as_account(&account, |world, others, deliveries| {
+            let call = Call::new(region, others);
+            let answer = actions::dispatch(world, action, &call, request_body);
+            *deliveries = call.into_deliveries();
+            answer
+        })
+        .unwrap_or_else(|| {
+            Err(ApiFailure::new(
+                "InternalError",
+                "The credential belongs to no account.",
+            ))
+        });
     let read_only = cbs_model::action_info(action)
         .is_some_and(|info| info.safety == cbs_model::Safety::ReadOnly);
     if moved || (answer.is_ok() && !read_only) {
-        shared.save(&world);
+        shared.save(&accounts);
     }
     answer
 }
 
 /// Verifies the signature (TC3 with an `Authorization` header, else legacy v1 with a
-/// `Signature` parameter) and the token's validity; returns the secret id.
+/// `Signature` parameter) and the token's validity; returns the secret id and the
+/// account it belongs to.
 fn authenticate(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &Bytes,
     params: &Params,
-) -> Result<String, ApiFailure> {
+) -> Result<(String, String), ApiFailure> {
     let now = clock::wall_unix_secs();
     let store = shared
         .credentials
@@ -404,7 +421,8 @@ fn authenticate(
             "The temporary credentials have expired.",
         ));
     }
-    Ok(secret_id)
+    let account = store.account(&secret_id).unwrap_or_default().to_owned();
+    Ok((secret_id, account))
 }
 
 fn capitalize(text: &str) -> String {

@@ -4,7 +4,7 @@ use cbs_model::*;
 
 use super::{
     Answer, ApiFailure, Call, Filters, all_disks, disk, disk_mut, not_found, one, order, page,
-    snapshot, tag_values, tags,
+    readable_snapshot, tag_values, tags,
 };
 use crate::state::World;
 
@@ -81,8 +81,11 @@ pub(super) fn create(
     }
     let (size, source) = match (request.disk_size, &request.snapshot_id) {
         (size, Some(id)) => {
-            let source = snapshot(world, &region, id)?.clone();
-            if world.is_running(&source) {
+            // A snapshot another account shares with the caller serves as well as its
+            // own: that is what sharing is for.
+            let (owner, source) = readable_snapshot(world, call, &region, id)?;
+            let source = source.clone();
+            if owner.is_running(&source) {
                 return Err(ApiFailure::new(
                     "InvalidSnapshot.NotSupported",
                     format!("The snapshot `{id}` is not NORMAL yet."),

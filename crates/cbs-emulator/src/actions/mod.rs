@@ -13,7 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::state::{Disk, Snapshot, World, is_region};
+use std::cell::RefCell;
+
+use crate::state::{Deliveries, Disk, Others, Snapshot, World, is_region};
 
 /// An API error to answer with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,12 +40,41 @@ impl ApiFailure {
 /// The result of an action handler.
 type Answer<T> = Result<T, ApiFailure>;
 
-/// What a call carries besides its body.
+/// What a call carries besides its body, and what it may see beyond its caller's world.
 pub(crate) struct Call<'a> {
     pub region: Option<&'a str>,
+    /// The other accounts, for what they share with the caller.
+    pub others: &'a Others,
+    /// What the call leaves for other accounts.
+    deliveries: RefCell<Deliveries>,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    pub(crate) fn new(region: Option<&'a str>, others: &'a Others) -> Self {
+        Call {
+            region,
+            others,
+            deliveries: RefCell::default(),
+        }
+    }
+
+    /// Leaves `policy` for account `target`.
+    fn deliver_policy(&self, target: &str, policy: crate::state::Policy) {
+        self.deliveries
+            .borrow_mut()
+            .policies
+            .push((target.to_owned(), policy));
+    }
+
+    /// Whether `account` is one this emulator holds (besides the caller).
+    fn knows_account(&self, account: &str) -> bool {
+        self.others.contains_key(account)
+    }
+
+    pub(crate) fn into_deliveries(self) -> Deliveries {
+        self.deliveries.into_inner()
+    }
+
     fn region(&self) -> Answer<&str> {
         match self.region {
             None | Some("") => Err(ApiFailure::new(
@@ -236,6 +267,13 @@ impl<'r> Filters<'r> {
         Ok(Filters(filters))
     }
 
+    /// Whether a filter `name` asks for `value` among its values.
+    fn asks(&self, name: &str, value: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(n, values)| *n == name && values.iter().any(|v| v.eq_ignore_ascii_case(value)))
+    }
+
     /// Whether every filter matches, given each filter name's values for the resource
     /// (compared without regard to case).
     fn matches(&self, values_of: impl Fn(&str) -> Vec<String>) -> bool {
@@ -276,6 +314,42 @@ fn snapshot<'w>(world: &'w World, region: &str, id: &str) -> Answer<&'w Snapshot
         .get(id)
         .filter(|s| s.region == region)
         .ok_or_else(|| not_found("InvalidSnapshotId.NotFound", "snapshot", id))
+}
+
+/// A snapshot of `region` the caller can read: its own, or one another account shares
+/// with it (with that account's world, whose clock says how far the snapshot is).
+fn readable_snapshot<'w>(
+    world: &'w World,
+    call: &Call<'w>,
+    region: &str,
+    id: &str,
+) -> Answer<(&'w World, &'w Snapshot)> {
+    if let Ok(own) = snapshot(world, region, id) {
+        return Ok((world, own));
+    }
+    crate::state::shared_snapshot(call.others, &world.settings.account, id)
+        .filter(|(_, s)| s.region == region)
+        .ok_or_else(|| not_found("InvalidSnapshotId.NotFound", "snapshot", id))
+}
+
+/// The answer for an owner's action (`doing`: "renamed", "copied", "deleted") asked of
+/// `id` when the caller does not own it: a refusal with `code` if it is a snapshot
+/// shared with the caller, else not found.
+///
+/// The service's documentation says a shared snapshot serves only to create disks and
+/// cannot be renamed, but names no code for the refusals; the emulator answers with the
+/// catalogue's nearest: `UnsupportedOperation.SnapshotNotSupportCopy` for a copy,
+/// `InvalidSnapshot.NotSupported` otherwise.
+fn not_owned(world: &World, call: &Call<'_>, id: &str, code: &str, doing: &str) -> ApiFailure {
+    match crate::state::shared_snapshot(call.others, &world.settings.account, id) {
+        Some(_) => ApiFailure::new(
+            code,
+            format!(
+                "The snapshot `{id}` is shared with this account by another; it can only be used to create disks, not {doing}."
+            ),
+        ),
+        None => not_found("InvalidSnapshotId.NotFound", "snapshot", id),
+    }
 }
 
 /// Every id of `ids` names a disk of `region` (checked before anything changes).

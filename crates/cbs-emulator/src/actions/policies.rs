@@ -331,10 +331,12 @@ pub(super) fn copy_cross_account(
         .iter()
         .map(|id| policy(world, &region, id).cloned())
         .collect::<Answer<_>>()?;
+    // The copies land in the target account, unbound and with no tags, carrying the
+    // account they came from. An account this emulator does not hold stands for one
+    // outside it: the call succeeds and the copies are out of sight, as they would be.
     let mut copies = Vec::new();
     for source in sources {
         let id = world.new_id("asp");
-        let seq = world.next_seq();
         let mut copy = source.clone();
         copy.id = id.clone();
         copy.disk_ids = Vec::new();
@@ -342,8 +344,9 @@ pub(super) fn copy_cross_account(
         copy.last_run_ms = world.now_ms;
         copy.copy_from_account = Some(world.settings.account.clone());
         copy.tags = tags(None);
-        copy.seq = seq;
-        world.policies.insert(id.clone(), copy);
+        if call.knows_account(target) {
+            call.deliver_policy(target, copy);
+        }
         copies.push(id);
     }
     let mut response = CopyAutoSnapshotPolicyCrossAccountResponse::default();

@@ -3,11 +3,11 @@
 use cbs_model::*;
 
 use super::{
-    Answer, ApiFailure, Call, Filters, disk, disk_mut, not_found, one, order, page, snapshot,
-    tag_values, tags,
+    Answer, ApiFailure, Call, Filters, disk, disk_mut, not_found, not_owned, one, order, page,
+    snapshot, tag_values, tags,
 };
 use crate::clock;
-use crate::state::{Transition, World, is_region};
+use crate::state::{Snapshot, Transition, World, is_region};
 
 /// The most accounts a snapshot can be shared with.
 const SHARE_LIMIT: usize = 50;
@@ -111,17 +111,18 @@ pub(super) fn copy_cross_regions(
     call: &Call<'_>,
     request: CopySnapshotCrossRegionsRequest,
 ) -> Answer<CopySnapshotCrossRegionsResponse> {
-    let source = world
-        .snapshots
-        .get(&request.snapshot_id)
-        .cloned()
-        .ok_or_else(|| {
-            not_found(
-                "InvalidSnapshotId.NotFound",
-                "snapshot",
+    let source = match world.snapshots.get(&request.snapshot_id) {
+        Some(source) => source.clone(),
+        None => {
+            return Err(not_owned(
+                world,
+                call,
                 &request.snapshot_id,
-            )
-        })?;
+                "UnsupportedOperation.SnapshotNotSupportCopy",
+                "copied",
+            ));
+        }
+    };
     if call
         .region
         .is_some_and(|r| !r.is_empty() && r != source.region)
@@ -246,21 +247,29 @@ pub(super) fn describe(
         .snapshot_ids
         .as_ref()
         .map(|ids| ids.iter().map(String::as_str).collect());
-    let mut matching: Vec<_> = world
+    let world: &World = world;
+    // What others share with the caller is listed when asked for by id or by the
+    // `snapshot-type` filter `SHARED_SNAPSHOT`; a plain listing is the caller's own.
+    let foreign = wanted.is_some() || filters.asks("snapshot-type", "SHARED_SNAPSHOT");
+    let shared =
+        crate::state::shared_with(call.others, &world.settings.account, region).filter(|_| foreign);
+    let mut matching: Vec<(&World, &Snapshot)> = world
         .snapshots_in(region)
-        .filter(|s| {
+        .map(|s| (world, s))
+        .chain(shared)
+        .filter(|(_, s)| {
             wanted
                 .as_ref()
                 .is_none_or(|ids| ids.contains(s.id.as_str()))
         })
-        .filter(|s| {
+        .filter(|(owner, s)| {
             // Only what filters need is worked out for every snapshot; the full view
             // (which looks for copies in flight) only for the page returned.
             filters.matches(|name| match name {
                 "snapshot-id" => one(&s.id),
                 "snapshot-name" => one(&s.name),
-                "snapshot-state" => one(world.snapshot_state(s).0),
-                "snapshot-type" => one(world.snapshot_type(s).as_str()),
+                "snapshot-state" => one(owner.snapshot_state(s).0),
+                "snapshot-type" => one(owner.snapshot_type(s).as_str()),
                 "disk-id" => one(&s.disk_id),
                 "disk-usage" => one(&s.disk_usage),
                 "encrypt" => one(s.encrypt.to_string().to_uppercase()),
@@ -274,13 +283,28 @@ pub(super) fn describe(
         &mut matching,
         request.order.as_deref(),
         request.order_field.as_deref(),
-        |s, field| match field {
+        |(_, s), field| match field {
             "DISK_SIZE" => s.disk_size_gb,
             _ => s.created_ms * 1_000_000 + s.seq % 1_000_000,
         },
     )?;
     let (total, page) = page(matching, request.offset, request.limit)?;
-    let page = world.snapshot_views(&page);
+    let own: Vec<&Snapshot> = page
+        .iter()
+        .filter(|(owner, _)| std::ptr::eq(*owner, world))
+        .map(|(_, s)| *s)
+        .collect();
+    let mut own_views = world.snapshot_views(&own).into_iter();
+    let page = page
+        .iter()
+        .map(|(owner, s)| {
+            if std::ptr::eq(*owner, world) {
+                own_views.next().unwrap_or_default()
+            } else {
+                owner.snapshot_view(s)
+            }
+        })
+        .collect();
     let mut response = DescribeSnapshotsResponse::default();
     response.total_count = Some(total);
     response.snapshot_set = Some(page);
@@ -295,7 +319,8 @@ pub(super) fn delete(
     let region = call.region()?;
     // All or nothing: check every id before deleting any.
     for id in &request.snapshot_ids {
-        let record = snapshot(world, region, id)?;
+        let record = snapshot(world, region, id)
+            .map_err(|_| not_owned(world, call, id, "InvalidSnapshot.NotSupported", "deleted"))?;
         if !record.shared_with.is_empty() {
             return Err(ApiFailure::new(
                 "UnsupportedOperation.SnapHasShared",
@@ -321,7 +346,15 @@ pub(super) fn modify(
     request: ModifySnapshotAttributeRequest,
 ) -> Answer<ModifySnapshotAttributeResponse> {
     let region = call.region()?;
-    snapshot(world, region, &request.snapshot_id)?;
+    snapshot(world, region, &request.snapshot_id).map_err(|_| {
+        not_owned(
+            world,
+            call,
+            &request.snapshot_id,
+            "InvalidSnapshot.NotSupported",
+            "renamed or changed",
+        )
+    })?;
     let deadline = match (&request.deadline, request.is_permanent) {
         (Some(_), Some(true)) => {
             return Err(ApiFailure::invalid("A permanent snapshot has no deadline."));
@@ -498,6 +531,16 @@ pub(super) fn modify_share_permission(
             return Err(ApiFailure::new(
                 "InvalidSnapshot.NotSupported",
                 format!("The snapshot `{id}` is not NORMAL yet."),
+            ));
+        }
+        // "Only data disk snapshots can be shared" (the action's documentation); the
+        // code is the catalogue's for an operation the snapshot does not support.
+        if share && record.disk_usage == "SYSTEM_DISK" {
+            return Err(ApiFailure::new(
+                "InvalidSnapshot.NotSupported",
+                format!(
+                    "The snapshot `{id}` is of a system disk; only data disk snapshots can be shared."
+                ),
             ));
         }
         if share {

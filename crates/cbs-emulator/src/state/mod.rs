@@ -1,6 +1,7 @@
 //! The emulated cloud: every resource, the settings that shape its behaviour, and what
 //! emulated time does to it (auto snapshot policies firing, snapshots expiring).
 
+mod accounts;
 mod records;
 mod seed;
 mod views;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use accounts::{Accounts, Deliveries, Others, shared_snapshot, shared_with};
 pub(crate) use records::*;
 
 use crate::clock;
@@ -45,7 +47,7 @@ impl Default for Settings {
             copy_ms_per_100gb: 10_000,
             create_ms_per_100gb: 5_000,
             snapshot_quota: None,
-            account: "100000000001".to_owned(),
+            account: crate::DEFAULT_ACCOUNT.to_owned(),
             extra_zones: Vec::new(),
         }
     }
