@@ -2,8 +2,9 @@
 //!
 //! Each (source snapshot, destination) is a target with a status. The phases have a
 //! module each: [`start`](super::start) sends copies, [`wait`](super::wait) polls them
-//! and resolves doubts, [`prune`](super::prune) lets go of what retention no longer
-//! keeps. This module runs them in rounds until every target is final or the run's
+//! and resolves doubts, [`share`](super::share) shares what is `NORMAL` with the rules'
+//! accounts, [`prune`](super::prune) ends shares and lets go of what retention no
+//! longer keeps. This module runs them in rounds until every target is final or the run's
 //! deadline comes, then looks at the regions once more: that final look decides what
 //! converged and what retention prunes.
 
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::time::Instant;
 
 use super::check::recovery_points;
+use super::observe;
 use super::plan::{PlanAction, PlanItem};
 use super::report::{ItemFailure, Outcome, Report, ReportItem};
 use super::run::Run;
@@ -64,6 +66,8 @@ pub(super) struct Target {
     pub sent_by_us: bool,
     /// Whether it was there before the run.
     pub was_up_to_date: bool,
+    /// The accounts the replica is to be shared with, and whether it is already.
+    pub shares: BTreeMap<String, bool>,
 }
 
 impl Target {
@@ -157,10 +161,16 @@ impl Replication {
                 regions.room.insert(destination.region.clone(), room);
             }
         }
-        let mut targets = Vec::new();
+        let mut targets: Vec<Target> = Vec::new();
         let mut settled = Vec::new();
-        let mut seen = BTreeSet::new();
+        // Two rules may want the same copy; it is one target (with both rules' shares).
+        let mut index: BTreeMap<TargetKey, usize> = BTreeMap::new();
         for item in plan.into_items() {
+            let key = (
+                item.source_region.clone(),
+                item.source_snapshot_id.clone(),
+                item.destination.clone(),
+            );
             let status = match &item.action {
                 PlanAction::Copy => Status::Pending { tries: 0 },
                 PlanAction::Adopt {
@@ -179,41 +189,50 @@ impl Replication {
                 PlanAction::UpToDate { replica_id } => Status::Done {
                     replica_id: replica_id.clone(),
                 },
-                PlanAction::NoSnapshot | PlanAction::Unavailable { .. } => {
+                PlanAction::Share { account, .. } | PlanAction::Shared { account, .. } => {
+                    let already = matches!(item.action, PlanAction::Shared { .. });
+                    if let Some(&i) = index.get(&key) {
+                        let known = targets[i].shares.entry(account.clone()).or_default();
+                        *known |= already;
+                    }
+                    continue;
+                }
+                PlanAction::NoSnapshot
+                | PlanAction::NotShareable
+                | PlanAction::Unavailable { .. } => {
                     settled.push(settled_report(item));
                     continue;
                 }
-                // Pruning is decided after the copies, from a fresh look.
-                PlanAction::Prune { .. } => continue,
+                // Pruning (and ending shares first) is decided after the copies, from a
+                // fresh look.
+                PlanAction::Prune { .. } | PlanAction::Unshare { .. } => continue,
             };
-            // Two rules may want the same copy; it is one target.
-            let key = (
-                item.source_region.clone(),
-                item.source_snapshot_id.clone(),
-                item.destination.clone(),
-            );
-            if !seen.insert(key) {
+            if index.contains_key(&key) {
                 continue;
             }
+            index.insert(key, targets.len());
             let was_up_to_date = matches!(status, Status::Done { .. });
             targets.push(Target {
                 item,
                 status,
                 sent_by_us: false,
                 was_up_to_date,
+                shares: BTreeMap::new(),
             });
         }
 
         self.converge(&run, &mut targets, &mut regions).await;
+        let shares = self.share_replicas(&run, &targets).await;
         let mut report = Report {
             items: targets.iter().map(target_report).collect(),
             ..Report::default()
         };
         drop(targets);
+        report.items.extend(shares);
         report.items.extend(settled);
 
         // The final look: what converged, what retention lets go, where each disk stands.
-        let observation = self.observe(&run, false).await;
+        let observation = self.observe(&run, observe::Look::default()).await;
         let final_plan = super::plan::plan(&self.policy, &observation, self.now_unix(), None);
         report.converged = final_plan.items().iter().all(|i| {
             !matches!(
@@ -224,7 +243,7 @@ impl Replication {
         let prunes: Vec<PlanItem> = final_plan
             .into_items()
             .into_iter()
-            .filter(|i| matches!(i.action, PlanAction::Prune { .. }))
+            .filter(|i| matches!(i.action, PlanAction::Prune { .. } | PlanAction::Unshare { .. }))
             .collect();
         // Large fleets: the plan is let go before the recovery points are built.
         let prunes: Vec<&PlanItem> = prunes.iter().collect();
@@ -296,10 +315,21 @@ impl Replication {
     }
 }
 
-/// The report of an item settled by the plan alone (no snapshot, a region unavailable).
+/// Identifies a target: source region, source snapshot, destination.
+type TargetKey = (String, Option<String>, Option<String>);
+
+/// The report of an item settled by the plan alone (no snapshot, a region unavailable,
+/// a disk whose replicas cannot be shared).
 fn settled_report(item: PlanItem) -> ReportItem {
     let (outcome, failure) = match item.action {
         PlanAction::Unavailable { failure, .. } => (Outcome::Failed, failure),
+        PlanAction::NotShareable => (
+            Outcome::Failed,
+            ItemFailure::new(
+                "NotShareable",
+                "the disk is a system disk, whose snapshots cannot be shared: its replicas are kept but not shared",
+            ),
+        ),
         _ => (
             Outcome::NoSnapshot,
             ItemFailure::new(
@@ -319,6 +349,7 @@ fn settled_report(item: PlanItem) -> ReportItem {
         size_gb: item.size_gb,
         outcome,
         copy_started: false,
+        account: None,
         failure: Some(failure),
     }
 }
@@ -372,6 +403,7 @@ fn target_report(target: &Target) -> ReportItem {
         size_gb: target.item.size_gb,
         outcome,
         copy_started: target.sent_by_us,
+        account: None,
         failure,
     }
 }

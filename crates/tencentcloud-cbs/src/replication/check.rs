@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Replication;
-use super::observe::{Observation, ReplicaState};
+use super::observe::{self, Observation, ReplicaState};
 use super::policy::Policy;
 use super::report::ItemFailure;
 use super::run::Run;
@@ -27,8 +27,13 @@ pub struct RpoItem {
     pub data_age: Option<Duration>,
     /// This tool's `NORMAL` replicas of the disk held there.
     pub replicas: usize,
-    /// Whether a replica exists and its data is within the limit (for a run's own
-    /// report, which has no limit: whether a replica exists).
+    /// Accounts of the rule's `share_with` the newest replica is not shared with (a
+    /// check from the owning side looks; a run's own report only knows what its
+    /// final listing says).
+    pub unshared: Vec<String>,
+    /// Whether a replica exists, its data is within the limit (for a run's own
+    /// report, which has no limit: whether a replica exists) and it is shared with
+    /// every account the rule names.
     pub ok: bool,
     /// Why the region could not be looked at; the pair then counts as not ok.
     pub failure: Option<ItemFailure>,
@@ -59,11 +64,35 @@ impl RpoReport {
 
 impl Replication {
     /// Checks that every selected disk has, in every destination, a `NORMAL` replica
-    /// whose data is at most `max_age` old. Read-only. A region that cannot be listed
-    /// makes its pairs offenders, with the failure; the others are checked as usual.
+    /// whose data is at most `max_age` old, shared with every account its rule's
+    /// `share_with` names (looked up with `DescribeSnapshotSharePermission`).
+    /// Read-only. A region that cannot be listed makes its pairs offenders, with the
+    /// failure; the others are checked as usual.
     pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
         let run = Run::new(&self.client, self.deadline);
-        let observation = self.observe(&run, false).await;
+        let observation = self.observe(&run, observe::Look { shares: true, ..Default::default() }).await;
+        let items = recovery_points(&self.policy, &observation, self.now_unix(), Some(max_age));
+        Ok(RpoReport { items, max_age })
+    }
+}
+
+impl Replication {
+    /// The recovery-point check from the receiving side: `receiver` is a client of an
+    /// account the rules share replicas with, holding none of the owner's keys. Every
+    /// selected disk must have, in every destination, a `NORMAL` replica shared with
+    /// that account whose data is at most `max_age` old. Read-only.
+    ///
+    /// The receiver sees replicas, not the owner's disks: a rule's disks are its
+    /// `disk_ids` and, for a rule naming disks by pattern, the disks of its source
+    /// region with a replica shared in any of its destinations (name disks by id for a
+    /// disk never shared at all to count as missing).
+    pub async fn check_as_receiver(
+        &self,
+        receiver: &crate::Client,
+        max_age: Duration,
+    ) -> Result<RpoReport, Error> {
+        let run = Run::new(receiver, self.deadline);
+        let observation = observe::observe_shared(&run, &self.policy).await;
         let items = recovery_points(&self.policy, &observation, self.now_unix(), Some(max_age));
         Ok(RpoReport { items, max_age })
     }
@@ -86,10 +115,20 @@ pub(crate) fn recovery_points(
         };
         for disk_id in disks {
             for destination in &rule.destinations {
+                let newest = observation.newest_normal(rule, disk_id, destination);
+                let unshared: Vec<String> = rule
+                    .share_with
+                    .iter()
+                    .filter(|a| newest.is_some_and(|r| r.is_shared_with(a) == Some(false)))
+                    .cloned()
+                    .collect();
+                let shares_unknown = (!rule.share_with.is_empty())
+                    .then(|| observation.shares_unknown.get(destination))
+                    .flatten();
                 let failure = source_failure
                     .or_else(|| observation.unavailable.get(destination))
+                    .or(shares_unknown)
                     .cloned();
-                let newest = observation.newest_normal(rule, disk_id, destination);
                 let data_age =
                     newest.map(|r| {
                         Duration::from_secs(
@@ -115,7 +154,9 @@ pub(crate) fn recovery_points(
                     data_age,
                     replicas,
                     ok: failure.is_none()
+                        && unshared.is_empty()
                         && data_age.is_some_and(|age| max_age.is_none_or(|max| age <= max)),
+                    unshared,
                     failure,
                 });
             }

@@ -70,6 +70,9 @@ const MAX_RESTORE_WAIT: Duration = Duration::from_secs(30 * 60);
 /// leaving a disk behind costs money until someone notices.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(30 * 60);
 
+/// A rule, a disk of it, and the replica to restore it from (or why there is none).
+type DrillTarget<'p> = (&'p super::Rule, String, Result<observe::Replica, ItemFailure>);
+
 /// How a disk the drill made is created and found again.
 struct DrillDisk {
     /// `tccbs-drill-<disk>-<run>`: unique to this drill, so a sweep finds only its own.
@@ -89,8 +92,44 @@ impl Replication {
     /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
     pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
         let run = Run::new(&self.client, self.deadline);
-        let observation = self.observe(&run, false).await;
-        let tag = run_tag();
+        let observation = self.observe(&run, observe::Look::default()).await;
+        let wanted = self.drill_targets(&observation, region);
+        let types = self.disk_types(&run, &wanted).await;
+        Ok(self.restore_all(&run, region, wanted, &types, keep).await)
+    }
+
+    /// The drill from the receiving side: `receiver` is a client of an account the
+    /// rules share replicas with (their `share_with`), holding none of the owner's
+    /// keys. The newest `NORMAL` replica shared with it of each disk in `region` is
+    /// restored into a disk of the receiving account, waited for until usable, and
+    /// deleted again unless `keep`, as [`drill`](Self::drill) does, proving that
+    /// account can restore on its own.
+    ///
+    /// The receiver sees the replicas, not the owner's disks: a rule's disks are its
+    /// `disk_ids` and, for a rule that names disks by pattern, every disk of its source
+    /// region with a replica shared in one of its destinations. The restored disk's
+    /// type is `CLOUD_PREMIUM` (the source disk's type is the owner's to read).
+    pub async fn drill_as_receiver(
+        &self,
+        receiver: &crate::Client,
+        region: &str,
+        keep: bool,
+    ) -> Result<DrillReport, Error> {
+        let run = Run::new(receiver, self.deadline);
+        let observation = observe::observe_shared(&run, &self.policy).await;
+        let wanted = self.drill_targets(&observation, region);
+        Ok(self
+            .restore_all(&run, region, wanted, &BTreeMap::new(), keep)
+            .await)
+    }
+
+    /// What a drill of `region` restores: per rule replicating there, per disk, the
+    /// newest `NORMAL` replica, or why there is none.
+    fn drill_targets<'p>(
+        &'p self,
+        observation: &observe::Observation,
+        region: &str,
+    ) -> Vec<DrillTarget<'p>> {
         let mut wanted = Vec::new();
         for (rule, sources) in self.policy.rules().iter().zip(&observation.rules) {
             if !rule.destinations.iter().any(|d| d == region) {
@@ -117,7 +156,20 @@ impl Replication {
                 wanted.push((rule, disk_id.clone(), newest));
             }
         }
-        let types = self.disk_types(&run, &wanted).await;
+        wanted
+    }
+
+    /// Restores every target with `run`'s client, then (unless `keep`) removes every
+    /// disk the drill made.
+    async fn restore_all(
+        &self,
+        run: &Run,
+        region: &str,
+        wanted: Vec<DrillTarget<'_>>,
+        types: &BTreeMap<String, String>,
+        keep: bool,
+    ) -> DrillReport {
+        let tag = run_tag();
         let mut report = DrillReport::default();
         for (rule, disk_id, replica) in wanted {
             let mut item = DrillItem {
@@ -142,16 +194,16 @@ impl Replication {
                         name: format!("tccbs-drill-{disk_id}-{tag}"),
                         client_token: format!("tccbs-drill-{tag}-{disk_id}"),
                     };
-                    self.restore(&run, &mut item, &replica, &disk_type, &disk)
+                    self.restore(run, &mut item, &replica, &disk_type, &disk)
                         .await;
                 }
             }
             report.items.push(item);
         }
         if !keep {
-            self.clean_up(&run, region, &tag, &mut report).await;
+            self.clean_up(run, region, &tag, &mut report).await;
         }
-        Ok(report)
+        report
     }
 
     /// The source disks' types, one listing per rule; a type that cannot be read
@@ -159,7 +211,7 @@ impl Replication {
     async fn disk_types(
         &self,
         run: &Run,
-        wanted: &[(&super::Rule, String, Result<observe::Replica, ItemFailure>)],
+        wanted: &[DrillTarget<'_>],
     ) -> BTreeMap<String, String> {
         let mut types = BTreeMap::new();
         for rule in self.policy.rules() {
@@ -207,7 +259,7 @@ impl Replication {
         let started = Instant::now();
         let created = run
             .call(|| {
-                self.client
+                run.client
                     .create_disks()
                     .region(replica.region.clone())
                     .placement(Placement::new(zone.clone()))
@@ -240,7 +292,7 @@ impl Replication {
         loop {
             let page = run
                 .call(|| {
-                    self.client
+                    run.client
                         .describe_disks()
                         .region(replica.region.clone())
                         .disk_ids([disk_id.clone()])
@@ -279,7 +331,7 @@ impl Replication {
     /// names (a creation whose answer was lost). Patient past the run's deadline, up to
     /// [`CLEANUP_BUDGET`].
     async fn clean_up(&self, run: &Run, region: &str, tag: &str, report: &mut DrillReport) {
-        let cleanup = Run::new(&self.client, run.left().max(CLEANUP_BUDGET));
+        let cleanup = Run::new(&run.client, run.left().max(CLEANUP_BUDGET));
         // Disks carrying this drill's names, known or not.
         let suffix = format!("-{tag}");
         let names: Vec<String> = report
@@ -292,7 +344,7 @@ impl Replication {
         for chunk in names.chunks(observe::IDS_PER_CALL.min(5)) {
             let listed = cleanup
                 .call(|| {
-                    self.client
+                    cleanup.client
                         .describe_disks()
                         .region(region)
                         .filters([Filter::new("disk-name", chunk.iter().cloned())])
@@ -323,7 +375,7 @@ impl Replication {
             };
             let deleted = cleanup
                 .call(|| {
-                    self.client
+                    cleanup.client
                         .terminate_disks()
                         .region(region)
                         .disk_ids([disk_id.clone()])

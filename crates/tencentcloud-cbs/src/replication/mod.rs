@@ -53,6 +53,7 @@ mod policy_file;
 mod prune;
 mod report;
 mod run;
+mod share;
 mod start;
 mod wait;
 
@@ -67,7 +68,7 @@ pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PlanTotals, PruneReason, QuotaSource,
     estimated_snapshot_quota,
 };
-pub use policy::{Policy, PolicyError, Rule, Selection};
+pub use policy::{MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
 pub use report::{ItemFailure, Outcome, Report, ReportItem};
 
 use run::Run;
@@ -220,7 +221,11 @@ impl Replication {
     }
 
     async fn plan_with(&self, run: &Run) -> Plan {
-        let observation = self.observe(run, self.snapshot_quota.is_none()).await;
+        let look = observe::Look {
+            count_disks: self.snapshot_quota.is_none(),
+            shares: true,
+        };
+        let observation = self.observe(run, look).await;
         plan::plan(
             &self.policy,
             &observation,
@@ -229,8 +234,8 @@ impl Replication {
         )
     }
 
-    async fn observe(&self, run: &Run, count_disks: bool) -> observe::Observation {
-        observe::observe(run, &self.policy, count_disks).await
+    async fn observe(&self, run: &Run, look: observe::Look) -> observe::Observation {
+        observe::observe(run, &self.policy, look).await
     }
 
     fn now_unix(&self) -> i64 {

@@ -26,6 +26,8 @@ pub(crate) struct SourceSnapshot {
     pub size_gb: u64,
     /// Regions a copy of it is in flight to, whoever started it.
     pub copying_to: Vec<String>,
+    /// Whether it is a system disk's (which cannot be shared).
+    pub system_disk: bool,
 }
 
 impl SourceSnapshot {
@@ -39,6 +41,7 @@ impl SourceSnapshot {
                 .and_then(cbs_model::parse_service_time)?,
             size_gb: s.disk_size.unwrap_or(0),
             copying_to: s.copying_to_regions.unwrap_or_default(),
+            system_disk: s.disk_usage == Some(cbs_model::DiskUsage::SystemDisk),
         })
     }
 }
@@ -80,6 +83,30 @@ pub(crate) struct Replica {
     pub size_gb: u64,
     /// The zone it is in, where a disk made from it goes.
     pub zone: Option<String>,
+    /// How many accounts it is shared with (`ShareReference`), when the listing says.
+    pub share_count: Option<u64>,
+    /// The accounts it is shared with, when looked up
+    /// (`DescribeSnapshotSharePermission`).
+    pub shared_with: Option<BTreeSet<String>>,
+}
+
+impl Replica {
+    /// Whether it may be shared with anyone: not known to be shared with no one.
+    pub(crate) fn may_be_shared(&self) -> bool {
+        match &self.shared_with {
+            Some(accounts) => !accounts.is_empty(),
+            None => self.share_count != Some(0),
+        }
+    }
+
+    /// Whether it is known to be shared with `account`; `None`: not known either way.
+    pub(crate) fn is_shared_with(&self, account: &str) -> Option<bool> {
+        match &self.shared_with {
+            Some(accounts) => Some(accounts.contains(account)),
+            None if self.share_count == Some(0) => Some(false),
+            None => None,
+        }
+    }
 }
 
 impl Replica {
@@ -94,6 +121,8 @@ impl Replica {
             state,
             size_gb: s.disk_size.unwrap_or(0),
             zone: s.placement.and_then(|p| p.zone),
+            share_count: s.share_reference,
+            shared_with: None,
         })
     }
 }
@@ -128,6 +157,9 @@ pub(crate) struct Observation {
     /// Regions (source or destination) that could not be listed, and why. Their items
     /// fail alone; every other region goes on.
     pub unavailable: BTreeMap<String, ItemFailure>,
+    /// Destinations whose replicas' share permissions could not be looked up, and why
+    /// (their copies go on; whether they are shared is not known).
+    pub shares_unknown: BTreeMap<String, ItemFailure>,
 }
 
 impl Observation {
@@ -151,11 +183,21 @@ impl Observation {
     }
 }
 
+/// What a look at the regions includes beyond the listings.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Look {
+    /// Count each destination's disks (for the default snapshot quota).
+    pub count_disks: bool,
+    /// When a rule shares replicas: look up whom each replica that may be shared is
+    /// shared with (one `DescribeSnapshotSharePermission` each).
+    pub shares: bool,
+}
+
 /// Lists every region the policy touches, concurrently. A region that cannot be
 /// listed is noted in [`Observation::unavailable`] and left out; the others are not
-/// held up by it. `count_disks`: also count each destination's disks (for the default
-/// snapshot quota).
-pub(crate) async fn observe(run: &Run, policy: &Policy, count_disks: bool) -> Observation {
+/// held up by it.
+pub(crate) async fn observe(run: &Run, policy: &Policy, look: Look) -> Observation {
+    let count_disks = look.count_disks;
     let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut by_name: BTreeSet<String> = BTreeSet::new();
     for rule in policy.rules() {
@@ -236,7 +278,139 @@ pub(crate) async fn observe(run: &Run, policy: &Policy, count_disks: bool) -> Ob
         .iter()
         .map(|rule| select(rule, &snapshots, &disks))
         .collect();
+    if look.shares && policy.rules().iter().any(|r| !r.share_with.is_empty()) {
+        look_up_shares(run, &mut observation).await;
+    }
     observation
+}
+
+/// What an account the policy's rules share with sees: in each destination, the
+/// replicas shared with it (`DescribeSnapshots` with `snapshot-type`
+/// `SHARED_SNAPSHOT`). It cannot see the owner's disks, so a rule's disks are its
+/// `disk_ids` and, for a rule naming disks by pattern, every disk of its source region
+/// with a replica shared in one of its destinations. `run` is the receiver's.
+pub(crate) async fn observe_shared(run: &Run, policy: &Policy) -> Observation {
+    let mut tasks = JoinSet::new();
+    for region in policy.destinations() {
+        let run = run.clone();
+        tasks.spawn(async move {
+            let found = run.call(|| list_shared(&run.client, &region)).await;
+            (region, found)
+        });
+    }
+    let mut observation = Observation::default();
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("listing tasks do not panic") {
+            (region, Ok(replicas)) => {
+                observation.replicas.insert(region, replicas);
+            }
+            (region, Err(error)) => {
+                tracing::warn!(region = %region, error = %error, "a region could not be listed; its items fail, the others go on");
+                observation
+                    .unavailable
+                    .insert(region, ItemFailure::of_error(&error));
+            }
+        }
+    }
+    observation.rules = policy
+        .rules()
+        .iter()
+        .map(|rule| {
+            let mut disks: BTreeSet<String> = rule.disk_ids.iter().cloned().collect();
+            if rule.disk_name_pattern.is_some() {
+                for region in &rule.destinations {
+                    for replica in observation.replicas.get(region).into_iter().flatten() {
+                        if replica.name.source_region == rule.source_region {
+                            disks.insert(replica.disk_id.clone());
+                        }
+                    }
+                }
+            }
+            RuleSources {
+                disks,
+                snapshots: Vec::new(),
+            }
+        })
+        .collect();
+    observation
+}
+
+/// This tool's replicas in `region` that others share with the caller.
+async fn list_shared(client: &Client, region: &str) -> Result<Vec<Replica>, Error> {
+    let mut items = client
+        .describe_snapshots()
+        .region(region)
+        .filters([Filter::new("snapshot-type", ["SHARED_SNAPSHOT"])])
+        .limit(IDS_PER_CALL as u64)
+        .into_paginator()
+        .items();
+    let mut found = Vec::new();
+    while let Some(snapshot) = items.next_item().await {
+        if let Some(mut replica) = Replica::from_snapshot(snapshot?, region) {
+            // Shared with the caller, by the listing itself; who else is the owner's.
+            replica.share_count = None;
+            found.push(replica);
+        }
+    }
+    Ok(found)
+}
+
+/// Fills in whom each `NORMAL` replica that may be shared is shared with, one
+/// destination at a time per task; a destination whose lookups fail is noted in
+/// [`Observation::shares_unknown`] and its remaining replicas stay unknown.
+async fn look_up_shares(run: &Run, observation: &mut Observation) {
+    let mut tasks = JoinSet::new();
+    for (region, replicas) in std::mem::take(&mut observation.replicas) {
+        let run = run.clone();
+        tasks.spawn(async move {
+            let mut replicas = replicas;
+            let mut failure = None;
+            for replica in replicas.iter_mut() {
+                if replica.state != ReplicaState::Normal || !replica.may_be_shared() {
+                    continue;
+                }
+                match share_permissions(&run, &region, &replica.id).await {
+                    Ok(accounts) => replica.shared_with = Some(accounts),
+                    Err(error) => {
+                        tracing::warn!(region = %region, error = %error, "share permissions could not be looked up");
+                        failure = Some(ItemFailure::of_error(&error));
+                        break;
+                    }
+                }
+            }
+            (region, replicas, failure)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (region, replicas, failure) = done.expect("lookup tasks do not panic");
+        if let Some(failure) = failure {
+            observation.shares_unknown.insert(region.clone(), failure);
+        }
+        observation.replicas.insert(region, replicas);
+    }
+}
+
+/// The accounts `snapshot_id` in `region` is shared with.
+pub(crate) async fn share_permissions(
+    run: &Run,
+    region: &str,
+    snapshot_id: &str,
+) -> Result<BTreeSet<String>, Error> {
+    let answer = run
+        .call(|| {
+            run.client
+                .describe_snapshot_share_permission()
+                .region(region)
+                .snapshot_id(snapshot_id)
+                .send()
+        })
+        .await?;
+    Ok(answer
+        .share_permission_set
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.account_id)
+        .collect())
 }
 
 enum Listing {

@@ -38,6 +38,32 @@ pub enum PlanAction {
     },
     /// The disk has no `NORMAL` snapshot (within `max_snapshot_age`) to replicate.
     NoSnapshot,
+    /// Share the replica with an account of the rule's `share_with` once it is
+    /// `NORMAL` (it is not known to be shared with it).
+    Share {
+        /// The replica, when it exists already (else the copy this plan starts).
+        replica_id: Option<String>,
+        /// The account.
+        account: String,
+    },
+    /// The replica is shared with the account already.
+    Shared {
+        /// The replica.
+        replica_id: String,
+        /// The account.
+        account: String,
+    },
+    /// End a replica's shares before it is pruned (the service refuses to delete a
+    /// shared snapshot).
+    Unshare {
+        /// The replica.
+        replica_id: String,
+        /// The accounts it is shared with, when looked up (else: found out then).
+        accounts: Vec<String>,
+    },
+    /// The rule shares replicas, but the disk is a system disk, whose snapshots
+    /// cannot be shared: its replicas are made, not shared. One item per disk.
+    NotShareable,
     /// A region the item needs could not be listed (refused, unreachable): the item
     /// fails alone, every other region goes on. For the source region of a rule, one
     /// item stands for the whole rule (its `disk_id` is `*`).
@@ -51,7 +77,7 @@ pub enum PlanAction {
 
 impl PlanAction {
     /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`,
-    /// `unavailable`.
+    /// `share`, `shared`, `unshare`, `not_shareable`, `unavailable`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PlanAction::Copy => "copy",
@@ -59,6 +85,10 @@ impl PlanAction {
             PlanAction::UpToDate { .. } => "up_to_date",
             PlanAction::Prune { .. } => "prune",
             PlanAction::NoSnapshot => "no_snapshot",
+            PlanAction::Share { .. } => "share",
+            PlanAction::Shared { .. } => "shared",
+            PlanAction::Unshare { .. } => "unshare",
+            PlanAction::NotShareable => "not_shareable",
             PlanAction::Unavailable { .. } => "unavailable",
         }
     }
@@ -138,6 +168,14 @@ pub struct PlanTotals {
     pub prune_gb: u64,
     /// Disks without a snapshot to replicate.
     pub no_snapshot: usize,
+    /// Shares to make (replica, account).
+    pub shares: usize,
+    /// Shares already there.
+    pub shared: usize,
+    /// Replicas whose shares end before they are pruned.
+    pub unshares: usize,
+    /// Disks whose replicas cannot be shared (system disks).
+    pub not_shareable: usize,
     /// Items that fail because a region could not be listed.
     pub unavailable: usize,
 }
@@ -224,11 +262,14 @@ impl Plan {
         self.items
     }
 
-    /// Whether there is nothing to copy, wait for or prune.
+    /// Whether there is nothing to copy, wait for, share or prune, and nothing wrong.
     pub fn is_converged(&self) -> bool {
-        self.items
-            .iter()
-            .all(|i| matches!(i.action, PlanAction::UpToDate { .. }))
+        self.items.iter().all(|i| {
+            matches!(
+                i.action,
+                PlanAction::UpToDate { .. } | PlanAction::Shared { .. }
+            )
+        })
     }
 
     /// Counts and sizes.
@@ -247,6 +288,10 @@ impl Plan {
                     t.prune_gb = t.prune_gb.saturating_add(item.size_gb);
                 }
                 PlanAction::NoSnapshot => t.no_snapshot += 1,
+                PlanAction::Share { .. } => t.shares += 1,
+                PlanAction::Shared { .. } => t.shared += 1,
+                PlanAction::Unshare { .. } => t.unshares += 1,
+                PlanAction::NotShareable => t.not_shareable += 1,
                 PlanAction::Unavailable { .. } => t.unavailable += 1,
             }
         }
@@ -346,6 +391,11 @@ pub(crate) fn plan(
             if wanted.is_empty() {
                 items.push(item(None, None, 0, PlanAction::NoSnapshot));
             }
+            let shares = !rule.share_with.is_empty();
+            let shareable = !wanted.iter().any(|s| s.system_disk);
+            if shares && !shareable {
+                items.push(item(None, None, 0, PlanAction::NotShareable));
+            }
             for destination in &rule.destinations {
                 if let Some(failure) = observation.unavailable.get(destination) {
                     for snapshot in &wanted {
@@ -365,14 +415,42 @@ pub(crate) fn plan(
                 let replicas = replicas_of(rule, observation, destination, disk_id);
                 for snapshot in &wanted {
                     let action = action_for(snapshot, destination, &replicas);
+                    let sharing = if shares && shareable {
+                        share_actions(rule, &action, &replicas)
+                    } else {
+                        Vec::new()
+                    };
                     items.push(item(
                         Some(snapshot),
                         Some(destination),
                         snapshot.size_gb,
                         action,
                     ));
+                    for action in sharing {
+                        items.push(item(Some(snapshot), Some(destination), 0, action));
+                    }
                 }
                 for (replica, reason) in prunable(rule, &replicas, &wanted, now) {
+                    if replica.may_be_shared() {
+                        items.push(PlanItem {
+                            rule: rule.name.clone(),
+                            disk_id: disk_id.clone(),
+                            source_region: rule.source_region.clone(),
+                            source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
+                            source_created_unix: Some(replica.name.source_created_unix),
+                            destination: Some(destination.clone()),
+                            size_gb: 0,
+                            action: PlanAction::Unshare {
+                                replica_id: replica.id.clone(),
+                                accounts: replica
+                                    .shared_with
+                                    .iter()
+                                    .flatten()
+                                    .cloned()
+                                    .collect(),
+                            },
+                        });
+                    }
                     items.push(PlanItem {
                         rule: rule.name.clone(),
                         disk_id: disk_id.clone(),
@@ -426,6 +504,38 @@ fn action_for(snapshot: &SourceSnapshot, destination: &str, replicas: &[&Replica
     } else {
         PlanAction::Copy
     }
+}
+
+/// The shares a wanted replica needs, per account of the rule: made already, or to
+/// make (when not known to be made, the share phase looks before sharing).
+fn share_actions(rule: &Rule, action: &PlanAction, replicas: &[&Replica]) -> Vec<PlanAction> {
+    let (replica_id, replica) = match action {
+        PlanAction::UpToDate { replica_id } => (
+            Some(replica_id.clone()),
+            replicas.iter().find(|r| r.id == *replica_id),
+        ),
+        PlanAction::Adopt { replica_id, .. } => (replica_id.clone(), None),
+        PlanAction::Copy => (None, None),
+        _ => return Vec::new(),
+    };
+    rule.share_with
+        .iter()
+        .map(|account| {
+            match (
+                &replica_id,
+                replica.and_then(|r| r.is_shared_with(account)),
+            ) {
+                (Some(id), Some(true)) => PlanAction::Shared {
+                    replica_id: id.clone(),
+                    account: account.clone(),
+                },
+                _ => PlanAction::Share {
+                    replica_id: replica_id.clone(),
+                    account: account.clone(),
+                },
+            }
+        })
+        .collect()
 }
 
 /// Sizes come from the service: a sum saturates rather than wrap or panic.
@@ -552,6 +662,7 @@ mod tests {
             created: NOW - age_days * DAY,
             size_gb: 100,
             copying_to: Vec::new(),
+            system_disk: false,
         }
     }
 
@@ -564,6 +675,8 @@ mod tests {
             state,
             size_gb: of.size_gb,
             zone: None,
+            share_count: Some(0),
+            shared_with: None,
         }
     }
 

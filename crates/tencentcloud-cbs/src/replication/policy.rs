@@ -56,7 +56,15 @@ pub struct Rule {
     /// Whether this rule's surplus replicas are deleted when applying, without being
     /// asked on the command line.
     pub prune: bool,
+    /// Accounts (UINs) every kept replica is shared with once it is `NORMAL`, such as a
+    /// recovery account that can restore without this account's credentials. At most
+    /// [`MAX_SHARE_ACCOUNTS`]; only data-disk snapshots can be shared.
+    pub share_with: Vec<String>,
 }
+
+/// The most accounts a snapshot can be shared with (the service's limit, stated with
+/// `ModifySnapshotsSharePermission`).
+pub const MAX_SHARE_ACCOUNTS: usize = 50;
 
 impl Rule {
     /// A rule replicating the newest snapshot of disks yet to be named (with
@@ -78,7 +86,15 @@ impl Rule {
             keep: 1,
             max_replica_age: None,
             prune: false,
+            share_with: Vec::new(),
         }
+    }
+
+    /// Shares every kept replica with these accounts (UINs, digits only) once it is
+    /// `NORMAL`; pruning a replica ends its shares first.
+    pub fn share_with(mut self, accounts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.share_with.extend(accounts.into_iter().map(Into::into));
+        self
     }
 
     /// Adds disks by id.
@@ -172,6 +188,26 @@ impl Rule {
         }
         if self.keep == 0 {
             return Some(("keep", "keep at least one replica".into()));
+        }
+        for (i, account) in self.share_with.iter().enumerate() {
+            if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Some((
+                    "share_with",
+                    format!("`{account}` is not an account id (a UIN: digits only)"),
+                ));
+            }
+            if self.share_with[..i].contains(account) {
+                return Some(("share_with", format!("`{account}` is named twice")));
+            }
+        }
+        if self.share_with.len() > MAX_SHARE_ACCOUNTS {
+            return Some((
+                "share_with",
+                format!(
+                    "{} accounts; a snapshot can be shared with at most {MAX_SHARE_ACCOUNTS}",
+                    self.share_with.len()
+                ),
+            ));
         }
         None
     }
@@ -382,7 +418,15 @@ mod tests {
                 Rule::new("prod", "ap-guangzhou", ["ap-beijing"]).disk_ids(["snap-1"]),
                 "disk_ids",
             ),
+            (rule().share_with(["10000000a1"]), "share_with"),
+            (rule().share_with([""]), "share_with"),
+            (rule().share_with(["100", "100"]), "share_with"),
+            (
+                rule().share_with((0..51).map(|i| format!("{}", 100_000 + i))),
+                "share_with",
+            ),
         ];
+        assert!(Policy::new(vec![rule().share_with((0..50).map(|i| format!("{}", 100_000 + i)))]).is_ok());
         for (rule, field) in cases {
             let error = Policy::new(vec![rule]).unwrap_err();
             assert!(error.message().contains(field), "{error}");

@@ -14,6 +14,7 @@
 //! keep = 3                           # replicas per disk per destination
 //! max_replica_age = "30d"            # optional
 //! prune = false                      # optional: prune on every apply
+//! share_with = ["100001122000"]      # optional: accounts each kept replica is shared with
 //! ```
 
 use std::collections::HashMap;
@@ -54,6 +55,8 @@ struct RuleShape {
     max_replica_age: Option<Spanned<String>>,
     #[serde(default)]
     prune: Option<bool>,
+    #[serde(default)]
+    share_with: Option<Spanned<Vec<String>>>,
 }
 
 /// Where a rule's fields are in the file.
@@ -136,6 +139,10 @@ impl Policy {
             if let Some(prune) = shape.prune {
                 rule = rule.prune(prune);
             }
+            if let Some(accounts) = &shape.share_with {
+                fields.insert("share_with", accounts.span());
+                rule = rule.share_with(accounts.get_ref().iter().cloned());
+            }
             rules.push(rule);
             spans.push((spanned.span(), fields));
         }
@@ -183,6 +190,7 @@ disk_ids = ["disk-cccc3333"]
 snapshots = "all"
 destinations = ["ap-singapore"]
 prune = true
+share_with = ["100001122000"]
 "#;
 
     #[test]
@@ -200,6 +208,8 @@ prune = true
         assert_eq!(archive.snapshots, Selection::All);
         assert_eq!(archive.keep, 1);
         assert!(archive.prune);
+        assert_eq!(archive.share_with, ["100001122000"]);
+        assert!(prod.share_with.is_empty());
         assert_eq!(
             policy.destinations(),
             ["ap-beijing", "ap-shanghai", "ap-singapore"]
@@ -248,6 +258,18 @@ prune = true
                 "max_in_flight_per_region = 0",
                 2,
                 "at least 1",
+            ),
+            (
+                "share_with = [\"100001122000\"]",
+                "share_with = [\"100001122000\", \"dr-account\"]",
+                22,
+                "not an account id",
+            ),
+            (
+                "share_with = [\"100001122000\"]",
+                "share_with = \"100001122000\"",
+                22,
+                "",
             ),
             (
                 "[[rule]]\nname = \"archive\"",

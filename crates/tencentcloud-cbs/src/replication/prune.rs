@@ -1,8 +1,8 @@
 //! Letting go of what retention no longer keeps: only this tool's replicas, only when
 //! pruning is asked for (by the run or the rule), never the newest `NORMAL` one (the
-//! plan never proposes it).
+//! plan never proposes it); a shared one's shares are ended first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::observe;
 use super::plan::{PlanAction, PlanItem};
@@ -24,23 +24,52 @@ impl Replication {
     }
 
     /// Deletes what retention lets go, for rules that prune (or every rule when the
-    /// run was told to); reports the rest as `WouldPrune`.
-    pub(super) async fn carry_out_prunes(
-        &self,
-        run: &Run,
-        prunes: &[&PlanItem],
-    ) -> Vec<ReportItem> {
+    /// run was told to); reports the rest as `WouldPrune`. `items` are a plan's
+    /// [`Prune`](PlanAction::Prune) items and the [`Unshare`](PlanAction::Unshare)
+    /// items of the shared ones: a shared replica's shares are ended first (the
+    /// service refuses to delete a shared snapshot), with the accounts looked up then.
+    pub(super) async fn carry_out_prunes(&self, run: &Run, items: &[&PlanItem]) -> Vec<ReportItem> {
+        let shared: BTreeSet<&str> = items
+            .iter()
+            .filter_map(|i| match &i.action {
+                PlanAction::Unshare { replica_id, .. } => Some(replica_id.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut report = Vec::new();
         let mut deletions: BTreeMap<String, Vec<&PlanItem>> = BTreeMap::new();
-        for &item in prunes {
-            if self.prunes(item) {
-                deletions
-                    .entry(item.destination.clone().unwrap_or_default())
-                    .or_default()
-                    .push(item);
-            } else {
-                report.push(prune_report(item, Outcome::WouldPrune, None));
+        for &item in items {
+            if !matches!(item.action, PlanAction::Prune { .. }) {
+                continue;
             }
+            if !self.prunes(item) {
+                report.push(prune_report(item, Outcome::WouldPrune, None));
+                continue;
+            }
+            let region = item.destination.clone().unwrap_or_default();
+            if let Some(id) = replica_id(item).filter(|id| shared.contains(id.as_str())) {
+                match unshare(run, &region, &id).await {
+                    Ok(accounts) => {
+                        for account in accounts {
+                            let line = prune_report(item, Outcome::Unshared, None);
+                            report.push(super::share::with_account(
+                                &line,
+                                &account,
+                                Outcome::Unshared,
+                                None,
+                            ));
+                        }
+                    }
+                    Err(failure) => {
+                        // Still shared: not deleted (the service would refuse anyway).
+                        let failed = prune_report(item, Outcome::Failed, Some(failure));
+                        self.emit(ReplicationEvent::Finished(failed.clone()));
+                        report.push(failed);
+                        continue;
+                    }
+                }
+            }
+            deletions.entry(region).or_default().push(item);
         }
         for (region, items) in deletions {
             for chunk in items.chunks(observe::IDS_PER_CALL) {
@@ -71,6 +100,31 @@ impl Replication {
     }
 }
 
+/// Ends every share of `replica_id` in `region`, as its permissions say now; the
+/// accounts it was shared with.
+async fn unshare(run: &Run, region: &str, replica_id: &str) -> Result<Vec<String>, ItemFailure> {
+    let accounts: Vec<String> = observe::share_permissions(run, region, replica_id)
+        .await
+        .map_err(|e| ItemFailure::of_error(&e))?
+        .into_iter()
+        .collect();
+    if accounts.is_empty() {
+        return Ok(accounts);
+    }
+    run.call(|| {
+        run.client
+            .modify_snapshots_share_permission()
+            .region(region)
+            .snapshot_ids([replica_id])
+            .account_ids(accounts.iter().cloned())
+            .permission(super::share::CANCEL)
+            .send()
+    })
+    .await
+    .map_err(|e| ItemFailure::of_error(&e))?;
+    Ok(accounts)
+}
+
 fn replica_id(item: &PlanItem) -> Option<String> {
     match &item.action {
         PlanAction::Prune { replica_id, .. } => Some(replica_id.clone()),
@@ -90,6 +144,7 @@ fn prune_report(item: &PlanItem, outcome: Outcome, failure: Option<ItemFailure>)
         size_gb: item.size_gb,
         outcome,
         copy_started: false,
+        account: None,
         failure,
     }
 }

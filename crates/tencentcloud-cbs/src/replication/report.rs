@@ -1,5 +1,6 @@
-//! What a run reports: one item per (source snapshot, destination), per pruned
-//! replica, per disk without a snapshot, and per region that could not be reached.
+//! What a run reports: one item per (source snapshot, destination), per share
+//! (replica, account), per pruned replica, per disk without a snapshot or whose replicas
+//! cannot be shared, and per region that could not be reached.
 
 use super::check::RpoItem;
 use crate::Error;
@@ -24,11 +25,17 @@ pub enum Outcome {
     Failed,
     /// Still in flight when the run stopped waiting.
     Incomplete,
+    /// This run shared the replica with the item's account.
+    Shared,
+    /// The replica was shared with the item's account before the run.
+    AlreadyShared,
+    /// This run ended the replica's share with the item's account, before pruning it.
+    Unshared,
 }
 
 impl Outcome {
     /// `copied`, `adopted`, `up_to_date`, `pruned`, `would_prune`, `no_snapshot`,
-    /// `failed`, `incomplete`.
+    /// `failed`, `incomplete`, `shared`, `already_shared`, `unshared`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Copied => "copied",
@@ -39,6 +46,9 @@ impl Outcome {
             Outcome::NoSnapshot => "no_snapshot",
             Outcome::Failed => "failed",
             Outcome::Incomplete => "incomplete",
+            Outcome::Shared => "shared",
+            Outcome::AlreadyShared => "already_shared",
+            Outcome::Unshared => "unshared",
         }
     }
 
@@ -51,6 +61,9 @@ impl Outcome {
                 | Outcome::UpToDate
                 | Outcome::Pruned
                 | Outcome::WouldPrune
+                | Outcome::Shared
+                | Outcome::AlreadyShared
+                | Outcome::Unshared
         )
     }
 }
@@ -62,7 +75,7 @@ pub struct ItemFailure {
     /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's where
     /// the service gave none: `Timeout`, `NetworkError`, `InvalidResponse`,
     /// `CredentialsError`, `InvalidInput`, `NoSnapshot`, `NoReplica`, `SourceGone`,
-    /// `ReplicaFailed`.
+    /// `ReplicaFailed`, `NotShareable`, `ReplicaNotReady`.
     pub code: String,
     /// What went wrong.
     pub message: String,
@@ -126,6 +139,8 @@ pub struct ReportItem {
     pub outcome: Outcome,
     /// Whether this run sent the copy (whatever became of it).
     pub copy_started: bool,
+    /// For a share item, the account shared with (or no longer).
+    pub account: Option<String>,
     /// Why it failed.
     pub failure: Option<ItemFailure>,
 }

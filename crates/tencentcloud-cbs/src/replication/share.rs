@@ -1,0 +1,171 @@
+//! Sharing kept replicas with the rules' accounts (a recovery account, say) once they
+//! are `NORMAL`: only the accounts not known to be shared with, one call per replica;
+//! a call that fails is followed by a look at the replica's share permissions, so a
+//! share whose answer was lost is reported as made, not made again. A replica not yet
+//! `NORMAL` is left for a later run, which finds it unshared and shares it.
+
+use std::collections::BTreeMap;
+
+use tokio::task::JoinSet;
+
+use super::Replication;
+use super::apply::{Status, Target};
+use super::observe;
+use super::report::{ItemFailure, Outcome, ReportItem};
+use super::run::Run;
+
+/// The permission `ModifySnapshotsSharePermission` takes to share.
+const SHARE: &str = "SHARE";
+/// The permission `ModifySnapshotsSharePermission` takes to end a share.
+pub(super) const CANCEL: &str = "CANCEL";
+
+/// One replica to share, and the report line of each of its accounts.
+struct Job {
+    replica_id: String,
+    destination: String,
+    /// Per account: whether it is known to be shared already.
+    accounts: BTreeMap<String, bool>,
+    /// The report line for any account (`account` and outcome filled in later).
+    line: ReportItem,
+}
+
+impl Replication {
+    /// Shares every `NORMAL` target with the accounts it lacks; one report item per
+    /// (replica, account). Destinations are worked on side by side, so one that
+    /// refuses does not hold up the others.
+    pub(super) async fn share_replicas(&self, run: &Run, targets: &[Target]) -> Vec<ReportItem> {
+        let mut report = Vec::new();
+        let mut jobs: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+        for target in targets.iter().filter(|t| !t.shares.is_empty()) {
+            let line = share_line(target);
+            let Status::Done { replica_id } = &target.status else {
+                for account in target.shares.keys() {
+                    report.push(with_account(
+                        &line,
+                        account,
+                        Outcome::Incomplete,
+                        Some(ItemFailure::new(
+                            "ReplicaNotReady",
+                            "the replica is not NORMAL; a later run shares it",
+                        )),
+                    ));
+                }
+                continue;
+            };
+            jobs.entry(target.destination().to_owned())
+                .or_default()
+                .push(Job {
+                    replica_id: replica_id.clone(),
+                    destination: target.destination().to_owned(),
+                    accounts: target.shares.clone(),
+                    line: ReportItem {
+                        replica_id: Some(replica_id.clone()),
+                        ..line
+                    },
+                });
+        }
+        let mut tasks = JoinSet::new();
+        for (_, jobs) in jobs {
+            let run = run.clone();
+            tasks.spawn(async move {
+                let mut lines = Vec::new();
+                for job in jobs {
+                    lines.extend(share_one(&run, job).await);
+                }
+                lines
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            for line in done.expect("share tasks do not panic") {
+                self.emit(super::ReplicationEvent::Finished(line.clone()));
+                report.push(line);
+            }
+        }
+        report
+    }
+}
+
+/// Shares one replica with the accounts it lacks.
+async fn share_one(run: &Run, job: Job) -> Vec<ReportItem> {
+    let missing: Vec<String> = job
+        .accounts
+        .iter()
+        .filter(|(_, shared)| !**shared)
+        .map(|(account, _)| account.clone())
+        .collect();
+    let mut lines: Vec<ReportItem> = job
+        .accounts
+        .iter()
+        .filter(|(_, shared)| **shared)
+        .map(|(account, _)| with_account(&job.line, account, Outcome::AlreadyShared, None))
+        .collect();
+    if missing.is_empty() {
+        return lines;
+    }
+    let sent = run
+        .call(|| {
+            run.client
+                .modify_snapshots_share_permission()
+                .region(job.destination.clone())
+                .snapshot_ids([job.replica_id.clone()])
+                .account_ids(missing.iter().cloned())
+                .permission(SHARE)
+                .send()
+        })
+        .await;
+    match sent {
+        Ok(_) => lines.extend(
+            missing
+                .iter()
+                .map(|a| with_account(&job.line, a, Outcome::Shared, None)),
+        ),
+        Err(error) => {
+            // The share may have been made with its answer lost: the replica says.
+            let failure = ItemFailure::of_error(&error);
+            let now_shared = observe::share_permissions(run, &job.destination, &job.replica_id)
+                .await
+                .unwrap_or_default();
+            for account in &missing {
+                lines.push(if now_shared.contains(account) {
+                    with_account(&job.line, account, Outcome::Shared, None)
+                } else {
+                    with_account(&job.line, account, Outcome::Failed, Some(failure.clone()))
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// A target's report line, for its shares.
+fn share_line(target: &Target) -> ReportItem {
+    ReportItem {
+        rule: target.item.rule.clone(),
+        disk_id: target.item.disk_id.clone(),
+        source_region: target.item.source_region.clone(),
+        source_snapshot_id: target.item.source_snapshot_id.clone(),
+        destination: target.item.destination.clone(),
+        replica_id: None,
+        state: None,
+        size_gb: 0,
+        outcome: Outcome::Incomplete,
+        copy_started: false,
+        account: None,
+        failure: None,
+    }
+}
+
+/// `line` for `account`, with its outcome.
+pub(super) fn with_account(
+    line: &ReportItem,
+    account: &str,
+    outcome: Outcome,
+    failure: Option<ItemFailure>,
+) -> ReportItem {
+    ReportItem {
+        account: Some(account.to_owned()),
+        outcome,
+        failure,
+        ..line.clone()
+    }
+}
