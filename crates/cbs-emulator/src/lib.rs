@@ -468,6 +468,8 @@ pub struct SnapshotInfo {
     pub disk_id: String,
     /// The source snapshot, for a cross-region copy.
     pub copied_from: Option<String>,
+    /// The accounts it is shared with, in order.
+    pub shared_with: Vec<String>,
 }
 
 /// A disk as the emulator holds it, for tests to inspect.
@@ -574,6 +576,7 @@ impl EmulatorHandle {
                         percent: view.percent.unwrap_or(0),
                         disk_id: s.disk_id.clone(),
                         copied_from: s.copied_from.as_ref().map(|(id, _)| id.clone()),
+                        shared_with: s.shared_with.iter().map(|(a, _)| a.clone()).collect(),
                     }
                 })
                 .collect()

@@ -234,16 +234,29 @@ impl Replication {
         // The final look: what converged, what retention lets go, where each disk stands.
         let observation = self.observe(&run, observe::Look::default()).await;
         let final_plan = super::plan::plan(&self.policy, &observation, self.now_unix(), None);
-        report.converged = final_plan.items().iter().all(|i| {
-            !matches!(
-                i.action,
-                PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
-            )
-        });
+        // The final look does not read share permissions (they cost a call per
+        // replica); the share items of this run say whether the shares stand.
+        let shares_stand = report
+            .items
+            .iter()
+            .filter(|i| i.account.is_some())
+            .all(|i| i.outcome.is_success());
+        report.converged = shares_stand
+            && final_plan.items().iter().all(|i| {
+                !matches!(
+                    i.action,
+                    PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
+                )
+            });
         let prunes: Vec<PlanItem> = final_plan
             .into_items()
             .into_iter()
-            .filter(|i| matches!(i.action, PlanAction::Prune { .. } | PlanAction::Unshare { .. }))
+            .filter(|i| {
+                matches!(
+                    i.action,
+                    PlanAction::Prune { .. } | PlanAction::Unshare { .. }
+                )
+            })
             .collect();
         // Large fleets: the plan is let go before the recovery points are built.
         let prunes: Vec<&PlanItem> = prunes.iter().collect();

@@ -70,7 +70,15 @@ impl Replication {
     /// failure; the others are checked as usual.
     pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
         let run = Run::new(&self.client, self.deadline);
-        let observation = self.observe(&run, observe::Look { shares: true, ..Default::default() }).await;
+        let observation = self
+            .observe(
+                &run,
+                observe::Look {
+                    shares: true,
+                    ..Default::default()
+                },
+            )
+            .await;
         let items = recovery_points(&self.policy, &observation, self.now_unix(), Some(max_age));
         Ok(RpoReport { items, max_age })
     }

@@ -71,7 +71,11 @@ const MAX_RESTORE_WAIT: Duration = Duration::from_secs(30 * 60);
 const CLEANUP_BUDGET: Duration = Duration::from_secs(30 * 60);
 
 /// A rule, a disk of it, and the replica to restore it from (or why there is none).
-type DrillTarget<'p> = (&'p super::Rule, String, Result<observe::Replica, ItemFailure>);
+type DrillTarget<'p> = (
+    &'p super::Rule,
+    String,
+    Result<observe::Replica, ItemFailure>,
+);
 
 /// How a disk the drill made is created and found again.
 struct DrillDisk {
@@ -208,11 +212,7 @@ impl Replication {
 
     /// The source disks' types, one listing per rule; a type that cannot be read
     /// falls back to `CLOUD_PREMIUM`.
-    async fn disk_types(
-        &self,
-        run: &Run,
-        wanted: &[DrillTarget<'_>],
-    ) -> BTreeMap<String, String> {
+    async fn disk_types(&self, run: &Run, wanted: &[DrillTarget<'_>]) -> BTreeMap<String, String> {
         let mut types = BTreeMap::new();
         for rule in self.policy.rules() {
             let ids: Vec<String> = wanted
@@ -344,7 +344,8 @@ impl Replication {
         for chunk in names.chunks(observe::IDS_PER_CALL.min(5)) {
             let listed = cleanup
                 .call(|| {
-                    cleanup.client
+                    cleanup
+                        .client
                         .describe_disks()
                         .region(region)
                         .filters([Filter::new("disk-name", chunk.iter().cloned())])
@@ -375,7 +376,8 @@ impl Replication {
             };
             let deleted = cleanup
                 .call(|| {
-                    cleanup.client
+                    cleanup
+                        .client
                         .terminate_disks()
                         .region(region)
                         .disk_ids([disk_id.clone()])

@@ -442,12 +442,7 @@ pub(crate) fn plan(
                             size_gb: 0,
                             action: PlanAction::Unshare {
                                 replica_id: replica.id.clone(),
-                                accounts: replica
-                                    .shared_with
-                                    .iter()
-                                    .flatten()
-                                    .cloned()
-                                    .collect(),
+                                accounts: replica.shared_with.iter().flatten().cloned().collect(),
                             },
                         });
                     }
@@ -520,11 +515,8 @@ fn share_actions(rule: &Rule, action: &PlanAction, replicas: &[&Replica]) -> Vec
     };
     rule.share_with
         .iter()
-        .map(|account| {
-            match (
-                &replica_id,
-                replica.and_then(|r| r.is_shared_with(account)),
-            ) {
+        .map(
+            |account| match (&replica_id, replica.and_then(|r| r.is_shared_with(account))) {
                 (Some(id), Some(true)) => PlanAction::Shared {
                     replica_id: id.clone(),
                     account: account.clone(),
@@ -533,8 +525,8 @@ fn share_actions(rule: &Rule, action: &PlanAction, replicas: &[&Replica]) -> Vec
                     replica_id: replica_id.clone(),
                     account: account.clone(),
                 },
-            }
-        })
+            },
+        )
         .collect()
 }
 

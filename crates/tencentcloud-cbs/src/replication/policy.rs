@@ -426,7 +426,12 @@ mod tests {
                 "share_with",
             ),
         ];
-        assert!(Policy::new(vec![rule().share_with((0..50).map(|i| format!("{}", 100_000 + i)))]).is_ok());
+        assert!(
+            Policy::new(vec![
+                rule().share_with((0..50).map(|i| format!("{}", 100_000 + i)))
+            ])
+            .is_ok()
+        );
         for (rule, field) in cases {
             let error = Policy::new(vec![rule]).unwrap_err();
             assert!(error.message().contains(field), "{error}");

@@ -151,7 +151,8 @@ pub struct ReportItem {
 pub struct Report {
     /// Every item, in plan order.
     pub items: Vec<ReportItem>,
-    /// Whether the final look at the regions found nothing left to copy or wait for.
+    /// Whether the final look at the regions found nothing left to copy or wait for,
+    /// and every share the rules ask for was made (or was there).
     pub converged: bool,
     /// Where each selected disk stands in each destination after the run, from the
     /// final look (newest `NORMAL` replica, its age, replicas held): what metrics and
