@@ -269,6 +269,11 @@ pub struct CheckArgs {
     /// The oldest the newest replica's data may be (e.g. 24h, 90m).
     #[arg(long, value_parser = parse_duration)]
     pub max_age: Duration,
+    /// Check from the receiving side: with this profile's credentials (the recovery
+    /// account the policy's `share_with` names), each newest replica must be visible
+    /// to that account as shared. With --local, the emulator's recovery account.
+    #[arg(long, value_name = "NAME")]
+    pub as_profile: Option<String>,
     /// Also write the check's metrics there, atomically, in Prometheus text format.
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
@@ -281,6 +286,11 @@ pub struct DrillArgs {
     /// Keep the restored disks instead of deleting them.
     #[arg(long)]
     pub keep: bool,
+    /// Restore in the receiving account, with this profile's credentials only (the
+    /// recovery account the policy's `share_with` names), from the replicas shared
+    /// with it. With --local, the emulator's recovery account.
+    #[arg(long, value_name = "NAME")]
+    pub as_profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

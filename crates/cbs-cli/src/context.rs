@@ -16,6 +16,8 @@ const LOCAL_REGION: &str = "ap-guangzhou";
 pub struct Context {
     pub client: Client,
     pub output: Output,
+    /// The options the clients were built from, for a second client (`--as-profile`).
+    global: Global,
     /// Keeps the local emulator running for the command's lifetime.
     #[cfg(feature = "local")]
     _emulator: Option<EmulatorHandle>,
@@ -91,21 +93,19 @@ pub fn check_combination(global: &Global) -> Result<(), Failure> {
 impl Context {
     pub async fn build(global: &Global) -> Result<Context, Failure> {
         check_combination(global)?;
-        let mut builder = Client::builder().request_client("tccbs");
-        if let Some(language) = global.language {
-            builder = builder.language(match language {
-                LanguageArg::ZhCn => Language::ZhCn,
-                LanguageArg::EnUs => Language::EnUs,
-            });
-        }
         #[cfg(feature = "local")]
         let mut emulator = None;
-        if global.local {
+        let builder = if global.local {
             #[cfg(feature = "local")]
             {
-                let (local, handle) = local(builder, global).await?;
-                builder = local;
+                let handle = local(global).await?;
+                let builder =
+                    local_builder(global, &handle).credentials(tencentcloud_cbs::Credentials::new(
+                        cbs_emulator::DEMO_SECRET_ID,
+                        cbs_emulator::DEMO_SECRET_KEY,
+                    ));
                 emulator = Some(handle);
+                builder
             }
             #[cfg(not(feature = "local"))]
             return Err(Failure::Usage(
@@ -113,37 +113,13 @@ impl Context {
                     .into(),
             ));
         } else {
-            let region = global.region.clone().or_else(|| {
-                std::env::var("TENCENTCLOUD_REGION")
-                    .ok()
-                    .filter(|r| !r.is_empty())
-            });
-            if let Some(region) = region {
-                builder = builder.region(region);
-            }
-            if let Some(endpoint) = &global.endpoint {
-                builder = builder.endpoint(endpoint.clone());
-            }
-            if let Some(path) = &global.ca_bundle {
-                let pem = std::fs::read(path).map_err(|e| {
-                    Failure::Usage(format!("--ca-bundle: cannot read {}: {e}", path.display()))
-                })?;
-                builder = builder.add_root_certificate(pem);
-            }
-            if let Some(proxy) = &global.https_proxy {
-                let environment =
-                    tencentcloud_cbs::ProxyConfig::from_lookup(|name| std::env::var(name).ok());
-                builder = builder.proxy(environment.https(proxy.clone()));
-            }
-            builder = credentials(builder, global)?;
-        }
-        if let Some(timeout) = global.request_timeout {
-            builder = builder.request_timeout(timeout);
-        }
-        let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+            credentials(remote_builder(global)?, global)?
+        };
+        let client = finish(builder, global)?;
         Ok(Context {
             client,
             output: global.output.unwrap_or(Output::Table),
+            global: global.clone(),
             #[cfg(feature = "local")]
             _emulator: emulator,
         })
@@ -152,16 +128,86 @@ impl Context {
     pub fn region(&self) -> Option<&str> {
         self.client.region()
     }
+
+    /// A client of another account (the recovery account a policy shares with), with
+    /// the credentials of `profile` and every other setting of the main client. With
+    /// `--local`, the embedded emulator's recovery account, whatever the name.
+    pub fn receiver(&self, profile: &str) -> Result<Client, Failure> {
+        #[cfg(feature = "local")]
+        if let Some(handle) = &self._emulator {
+            let builder = local_builder(&self.global, handle).credentials(
+                tencentcloud_cbs::Credentials::new(
+                    cbs_emulator::DEMO_RECOVERY_SECRET_ID,
+                    cbs_emulator::DEMO_RECOVERY_SECRET_KEY,
+                ),
+            );
+            return finish(builder, &self.global);
+        }
+        let builder = remote_builder(&self.global)?
+            .credentials_provider(ProfileProvider::from_env().profile(profile.to_owned()));
+        finish(builder, &self.global)
+    }
 }
 
-/// Starts the embedded emulator and points `builder` at it.
+/// The settings every client of the command shares, before its credentials.
+fn common_builder(global: &Global) -> tencentcloud_cbs::ClientBuilder {
+    let mut builder = Client::builder().request_client("tccbs");
+    if let Some(language) = global.language {
+        builder = builder.language(match language {
+            LanguageArg::ZhCn => Language::ZhCn,
+            LanguageArg::EnUs => Language::EnUs,
+        });
+    }
+    builder
+}
+
+/// The real service: region, endpoint, CA bundle and proxy from the options.
+fn remote_builder(global: &Global) -> Result<tencentcloud_cbs::ClientBuilder, Failure> {
+    let mut builder = common_builder(global);
+    let region = global.region.clone().or_else(|| {
+        std::env::var("TENCENTCLOUD_REGION")
+            .ok()
+            .filter(|r| !r.is_empty())
+    });
+    if let Some(region) = region {
+        builder = builder.region(region);
+    }
+    if let Some(endpoint) = &global.endpoint {
+        builder = builder.endpoint(endpoint.clone());
+    }
+    if let Some(path) = &global.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            Failure::Usage(format!("--ca-bundle: cannot read {}: {e}", path.display()))
+        })?;
+        builder = builder.add_root_certificate(pem);
+    }
+    if let Some(proxy) = &global.https_proxy {
+        let environment =
+            tencentcloud_cbs::ProxyConfig::from_lookup(|name| std::env::var(name).ok());
+        builder = builder.proxy(environment.https(proxy.clone()));
+    }
+    Ok(builder)
+}
+
+fn finish(builder: tencentcloud_cbs::ClientBuilder, global: &Global) -> Result<Client, Failure> {
+    let builder = match global.request_timeout {
+        Some(timeout) => builder.request_timeout(timeout),
+        None => builder,
+    };
+    builder.build().map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// Starts the embedded emulator: the demo data, and the recovery account
+/// (`DEMO_RECOVERY_ACCOUNT`) beside the default one.
 #[cfg(feature = "local")]
-async fn local(
-    mut builder: ClientBuilder,
-    global: &Global,
-) -> Result<(ClientBuilder, EmulatorHandle), Failure> {
+async fn local(global: &Global) -> Result<EmulatorHandle, Failure> {
     let mut emulator_builder = cbs_emulator::Emulator::builder()
         .seed_demo(true)
+        .account_credential(
+            cbs_emulator::DEMO_RECOVERY_ACCOUNT,
+            cbs_emulator::DEMO_RECOVERY_SECRET_ID,
+            cbs_emulator::DEMO_RECOVERY_SECRET_KEY,
+        )
         .copy_duration(global.local_copy_duration);
     if let Some(path) = &global.local_state {
         emulator_builder = emulator_builder.state_file(path);
@@ -183,17 +229,16 @@ async fn local(
             handle.endpoint()
         );
     }
-    builder = builder
-        .endpoint(handle.endpoint())
-        .credentials(tencentcloud_cbs::Credentials::new(
-            cbs_emulator::DEMO_SECRET_ID,
-            cbs_emulator::DEMO_SECRET_KEY,
-        ))
-        .region(
-            global
-                .region
-                .clone()
-                .unwrap_or_else(|| LOCAL_REGION.to_owned()),
-        );
-    Ok((builder, handle))
+    Ok(handle)
+}
+
+/// A client builder pointed at the embedded emulator, before its credentials.
+#[cfg(feature = "local")]
+fn local_builder(global: &Global, handle: &EmulatorHandle) -> ClientBuilder {
+    common_builder(global).endpoint(handle.endpoint()).region(
+        global
+            .region
+            .clone()
+            .unwrap_or_else(|| LOCAL_REGION.to_owned()),
+    )
 }

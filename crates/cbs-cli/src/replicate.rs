@@ -90,6 +90,8 @@ pub async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
                 "in_flight": totals.in_flight, "up_to_date": totals.up_to_date,
                 "prunes": totals.prunes, "prune_gb": totals.prune_gb,
                 "no_snapshot": totals.no_snapshot, "unavailable": totals.unavailable,
+                "shares": totals.shares, "shared": totals.shared,
+                "unshares": totals.unshares, "not_shareable": totals.not_shareable,
             },
         }));
         return Ok(plan_exit(&plan));
@@ -123,6 +125,12 @@ pub async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         totals.prune_gb,
         totals.no_snapshot
     );
+    if totals.shares + totals.shared + totals.unshares + totals.not_shareable > 0 {
+        println!(
+            "{} shares to make, {} in place, {} replicas to unshare before pruning, {} system disks whose replicas cannot be shared",
+            totals.shares, totals.shared, totals.unshares, totals.not_shareable
+        );
+    }
     if plan.items().iter().any(|i| action(i) == "would_prune") {
         println!(
             "would_prune: retention lets these go; `apply --prune` deletes them (preview it with `plan --prune`)"
@@ -236,10 +244,24 @@ fn print_destinations(destinations: &[DestinationPlan], price: Option<f64>) {
 
 fn plan_replica(item: &PlanItem) -> Option<String> {
     match &item.action {
-        PlanAction::Adopt { replica_id, .. } => replica_id.clone(),
-        PlanAction::UpToDate { replica_id } | PlanAction::Prune { replica_id, .. } => {
-            Some(replica_id.clone())
+        PlanAction::Adopt { replica_id, .. } | PlanAction::Share { replica_id, .. } => {
+            replica_id.clone()
         }
+        PlanAction::UpToDate { replica_id }
+        | PlanAction::Prune { replica_id, .. }
+        | PlanAction::Shared { replica_id, .. }
+        | PlanAction::Unshare { replica_id, .. } => Some(replica_id.clone()),
+        _ => None,
+    }
+}
+
+/// The accounts a share item is about: one for a share, those known for an unshare.
+fn plan_accounts(item: &PlanItem) -> Option<Vec<String>> {
+    match &item.action {
+        PlanAction::Share { account, .. } | PlanAction::Shared { account, .. } => {
+            Some(vec![account.clone()])
+        }
+        PlanAction::Unshare { accounts, .. } => Some(accounts.clone()),
         _ => None,
     }
 }
@@ -251,6 +273,12 @@ fn plan_action_text(item: &PlanItem, action: &str) -> String {
         PlanAction::UpToDate { .. } => "up to date".to_owned(),
         PlanAction::NoSnapshot => "no snapshot".to_owned(),
         PlanAction::Unavailable { failure, .. } => format!("unavailable ({})", failure.code),
+        PlanAction::Share { account, .. } => format!("share with {account}"),
+        PlanAction::Shared { account, .. } => format!("shared with {account}"),
+        PlanAction::Unshare { accounts, .. } if !accounts.is_empty() => {
+            format!("unshare ({})", accounts.join(", "))
+        }
+        PlanAction::NotShareable => "not shareable (system disk)".to_owned(),
         other => other.as_str().to_owned(),
     }
 }
@@ -279,6 +307,9 @@ fn plan_item_json(item: &PlanItem, action: &str) -> Value {
         "replica_name": item.replica_name().map(|n| n.to_string()),
         "size_gb": item.size_gb,
     });
+    if let Some(accounts) = plan_accounts(item) {
+        value["accounts"] = json!(accounts);
+    }
     match &item.action {
         PlanAction::Prune { reason, .. } => value["reason"] = json!(reason.as_str()),
         PlanAction::Unavailable { failure, .. } => {
@@ -348,6 +379,7 @@ fn report_item_json(item: &ReportItem) -> Value {
         "replica_id": item.replica_id,
         "state": item.state,
         "size_gb": item.size_gb,
+        "account": item.account,
         "action": item.outcome.as_str(),
         "error": failure_json(&item.failure),
     })
@@ -402,11 +434,13 @@ fn print_report(output: Output, report: &Report) {
         }));
         return;
     }
+    // The account column only when the policy shares.
+    let accounts = report.items.iter().any(|i| i.account.is_some());
     let rows: Vec<Vec<String>> = report
         .items
         .iter()
         .map(|i| {
-            vec![
+            let mut row = vec![
                 i.outcome.as_str().to_owned(),
                 i.rule.clone(),
                 i.disk_id.clone(),
@@ -414,21 +448,26 @@ fn print_report(output: Output, report: &Report) {
                 opt(&i.destination),
                 opt(&i.replica_id),
                 opt(&i.state),
-            ]
+            ];
+            if accounts {
+                row.push(opt(&i.account));
+            }
+            row
         })
         .collect();
-    table::print(
-        &[
-            "RESULT",
-            "RULE",
-            "DISK",
-            "SOURCE_SNAPSHOT",
-            "DESTINATION",
-            "REPLICA",
-            "STATE",
-        ],
-        &rows,
-    );
+    let mut headers = vec![
+        "RESULT",
+        "RULE",
+        "DISK",
+        "SOURCE_SNAPSHOT",
+        "DESTINATION",
+        "REPLICA",
+        "STATE",
+    ];
+    if accounts {
+        headers.push("ACCOUNT");
+    }
+    table::print(&headers, &rows);
     print_failures(&report.items);
     println!(
         "\n{} of {} items fine; {}",
@@ -445,9 +484,16 @@ fn print_report(output: Output, report: &Report) {
 pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let policy = load(&args.policy)?;
-    let report = replication(ctx, policy, &args.policy)
-        .check(args.max_age)
-        .await?;
+    let replication = replication(ctx, policy, &args.policy);
+    let report = match &args.as_profile {
+        Some(profile) => {
+            let receiver = ctx.receiver(profile)?;
+            replication
+                .check_as_receiver(&receiver, args.max_age)
+                .await?
+        }
+        None => replication.check(args.max_age).await?,
+    };
     if ctx.output != Output::Prometheus {
         print_rpo(ctx.output, &report);
     }
@@ -485,7 +531,8 @@ fn print_rpo(output: Output, report: &RpoReport) {
                 json!({
                     "rule": i.rule, "disk_id": i.disk_id, "destination": i.destination,
                     "replica_id": i.replica_id, "data_age_secs": i.data_age.map(|a| a.as_secs()),
-                    "replicas": i.replicas, "ok": i.ok, "error": failure_json(&i.failure),
+                    "replicas": i.replicas, "unshared": i.unshared, "ok": i.ok,
+                    "error": failure_json(&i.failure),
                 })
             })
             .collect();
@@ -535,12 +582,43 @@ fn print_rpo(output: Output, report: &RpoReport) {
             );
         }
     }
+    print_offenders(report);
     let missed = report.offenders().count();
     if missed > 0 {
         eprintln!(
             "{missed} disk/destination pairs have no NORMAL replica newer than {}",
             humantime::format_duration(report.max_age)
         );
+    }
+}
+
+/// How many offenders `check` names one by one before it only counts.
+const OFFENDERS_NAMED: usize = 50;
+
+/// One line per offender (the first [`OFFENDERS_NAMED`]): the disk, the destination
+/// and what is wrong.
+fn print_offenders(report: &RpoReport) {
+    let offenders: Vec<&RpoItem> = report.offenders().filter(|i| i.failure.is_none()).collect();
+    for item in offenders.iter().take(OFFENDERS_NAMED) {
+        let mut why = Vec::new();
+        if item.replica_id.is_none() {
+            why.push("no NORMAL replica".to_owned());
+        }
+        if item.data_age.is_some_and(|age| age > report.max_age) {
+            why.push(format!(
+                "newest replica's data is {} old (max {})",
+                age_text(item.data_age),
+                humantime::format_duration(report.max_age)
+            ));
+        }
+        if !item.unshared.is_empty() {
+            why.push(format!("not shared with {}", item.unshared.join(", ")));
+        }
+        let why = why.join("; ");
+        eprintln!("missed: {} in {}: {why}", item.disk_id, item.destination);
+    }
+    if offenders.len() > OFFENDERS_NAMED {
+        eprintln!("missed: … and {} more", offenders.len() - OFFENDERS_NAMED);
     }
 }
 
@@ -559,9 +637,16 @@ pub async fn drill(
             policy.destinations().join(", ")
         )));
     }
-    let report = replication(ctx, policy, &args.policy)
-        .drill(&region, args.keep)
-        .await?;
+    let replication = replication(ctx, policy, &args.policy);
+    let report = match &args.as_profile {
+        Some(profile) => {
+            let receiver = ctx.receiver(profile)?;
+            replication
+                .drill_as_receiver(&receiver, &region, args.keep)
+                .await?
+        }
+        None => replication.drill(&region, args.keep).await?,
+    };
     print_drill(ctx.output, &report);
     Ok(exit_for(report.succeeded(), report.items.len()))
 }

@@ -625,3 +625,192 @@ fn plan_shows_transfer_quota_and_cost_per_destination() {
     assert_eq!(beijing["quota_source"], "estimated");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const RECOVERY_POLICY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/dr-recovery-account.toml"
+);
+const RECOVERY_ACCOUNT: &str = "100000000002";
+
+#[test]
+fn the_recovery_account_checks_and_drills_with_its_own_keys() {
+    let dir = scratch("replicate-recovery-account");
+    let state = dir.join("state.json");
+    let run = |args: &[&str]| tccbs(&state, args);
+
+    let plan = run(&[
+        "--output",
+        "json",
+        "replicate",
+        "plan",
+        "--policy",
+        RECOVERY_POLICY,
+    ]);
+    assert_eq!(status(&plan), 0, "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["totals"]["shares"], 6, "{plan}");
+    let share = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["action"] == "share")
+        .unwrap();
+    assert_eq!(share["accounts"], serde_json::json!([RECOVERY_ACCOUNT]));
+
+    // Before any run, the recovery account sees nothing: exit 4, each pair named.
+    let nothing = run(&[
+        "replicate",
+        "check",
+        "--policy",
+        RECOVERY_POLICY,
+        "--max-age",
+        "24h",
+        "--as-profile",
+        "dr",
+    ]);
+    assert_eq!(status(&nothing), 4, "{}", stderr(&nothing));
+    let said = stderr(&nothing);
+    assert!(
+        said.contains("missed: disk-prod0002 in ap-shanghai: no NORMAL replica"),
+        "{said}"
+    );
+
+    let apply = run(&[
+        "--output",
+        "json",
+        "replicate",
+        "apply",
+        "--policy",
+        RECOVERY_POLICY,
+    ]);
+    assert_eq!(status(&apply), 0, "{}", stderr(&apply));
+    let applied = json(&apply);
+    let shared: Vec<&Value> = applied["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "shared")
+        .collect();
+    assert_eq!(shared.len(), 6, "{applied}");
+    assert!(shared.iter().all(|i| i["account"] == RECOVERY_ACCOUNT));
+
+    let again = run(&["replicate", "apply", "--policy", RECOVERY_POLICY]);
+    assert_eq!(status(&again), 0);
+    let table = String::from_utf8_lossy(&again.stdout);
+    assert!(table.contains("ACCOUNT"), "{table}");
+    assert_eq!(table.matches("already_shared").count(), 6, "{table}");
+
+    for as_profile in [None, Some("dr")] {
+        let mut args = vec![
+            "--output",
+            "json",
+            "replicate",
+            "check",
+            "--policy",
+            RECOVERY_POLICY,
+            "--max-age",
+            "24h",
+        ];
+        args.extend(as_profile.iter().flat_map(|p| ["--as-profile", *p]));
+        let ok = run(&args);
+        assert_eq!(status(&ok), 0, "{as_profile:?}: {}", stderr(&ok));
+        assert_eq!(json(&ok)["ok"], true);
+    }
+
+    // The owner ends the share of one replica: both sides see it, naming the pair.
+    let beijing = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "snapshot",
+            "list",
+        ],
+    );
+    let replica = json(&beijing)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["SnapshotName"]
+                .as_str()
+                .and_then(ReplicaName::parse)
+                .is_some()
+                && s["DiskId"] == "disk-prod0001"
+        })
+        .map(|s| s["SnapshotId"].as_str().unwrap().to_owned())
+        .unwrap();
+    let cancel = run(&[
+        "--region",
+        "ap-beijing",
+        "cbs",
+        "ModifySnapshotsSharePermission",
+        "--SnapshotIds",
+        &format!(r#"["{replica}"]"#),
+        "--AccountIds",
+        &format!(r#"["{RECOVERY_ACCOUNT}"]"#),
+        "--Permission",
+        "CANCEL",
+    ]);
+    assert_eq!(status(&cancel), 0, "{}", stderr(&cancel));
+    let receiver = run(&[
+        "replicate",
+        "check",
+        "--policy",
+        RECOVERY_POLICY,
+        "--max-age",
+        "24h",
+        "--as-profile",
+        "dr",
+    ]);
+    assert_eq!(status(&receiver), 4);
+    assert!(
+        stderr(&receiver).contains("missed: disk-prod0001 in ap-beijing: no NORMAL replica"),
+        "{}",
+        stderr(&receiver)
+    );
+    let owner = run(&[
+        "replicate",
+        "check",
+        "--policy",
+        RECOVERY_POLICY,
+        "--max-age",
+        "24h",
+    ]);
+    assert_eq!(status(&owner), 4);
+    assert!(
+        stderr(&owner).contains(&format!(
+            "missed: disk-prod0001 in ap-beijing: not shared with {RECOVERY_ACCOUNT}"
+        )),
+        "{}",
+        stderr(&owner)
+    );
+    let fixed = run(&["replicate", "apply", "--policy", RECOVERY_POLICY]);
+    assert_eq!(status(&fixed), 0, "{}", stderr(&fixed));
+
+    // The drill restores in the recovery account and leaves nothing behind there.
+    let drill = run(&[
+        "--region",
+        "ap-beijing",
+        "--output",
+        "json",
+        "replicate",
+        "drill",
+        "--policy",
+        RECOVERY_POLICY,
+        "--as-profile",
+        "dr",
+    ]);
+    assert_eq!(status(&drill), 0, "{}", stderr(&drill));
+    let drilled = json(&drill);
+    let items = drilled["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{drilled}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["deleted"] == true && i["error"].is_null())
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
