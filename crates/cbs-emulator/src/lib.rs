@@ -283,6 +283,16 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets the owner delete a snapshot that is shared: it disappears for every account
+    /// it was shared with. By default the emulator refuses, as the error catalogue
+    /// describes `UnsupportedOperation.SnapHasShared` ("cancel the sharing first"); the
+    /// API reference does not say whether every console or API path refuses, so this
+    /// switch lets a test assume the worse case: shares gone with the snapshot.
+    pub fn delete_shared(mut self, allow: bool) -> Self {
+        self.settings.delete_shared = allow;
+        self
+    }
+
     /// Adds an availability zone the built-in table lacks, such as `ap-guangzhou-8`
     /// (the service opens zones over time). A name that is not a known region, a dash
     /// and a number is ignored; [`is_zone_name`] tells which are accepted.

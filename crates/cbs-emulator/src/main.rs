@@ -80,6 +80,11 @@ struct Args {
     #[arg(long, value_name = "N")]
     snapshot_quota: Option<usize>,
 
+    /// Let owners delete snapshots they share (gone for every receiver) instead of
+    /// refusing with UnsupportedOperation.SnapHasShared.
+    #[arg(long)]
+    delete_shared: bool,
+
     /// Add an availability zone the built-in table lacks (repeatable), e.g.
     /// ap-guangzhou-8.
     #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
@@ -196,6 +201,7 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
     for zone in &args.zone {
         builder = builder.zone(zone);
     }
+    builder = builder.delete_shared(args.delete_shared);
     if let Some(duration) = args.copy_duration {
         builder = builder.copy_duration(duration);
     }

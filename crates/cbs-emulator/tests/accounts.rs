@@ -285,3 +285,30 @@ async fn the_state_file_keeps_every_account() {
     assert_eq!(ids(&listed), ["snap-demo0001"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_delete_shared_the_owner_deletes_it_for_everyone() {
+    let emulator = builder()
+        .delete_shared(true)
+        .start_in_process()
+        .expect("emulator starts");
+    share(&emulator, "snap-demo0001", &[RECEIVER], "SHARE").await;
+    let listed = as_receiver(&emulator, "DescribeSnapshots", SHARED_FILTER).await;
+    assert_eq!(ids(&listed), ["snap-demo0001"]);
+    let deleted = as_owner(
+        &emulator,
+        "DeleteSnapshots",
+        r#"{"SnapshotIds":["snap-demo0001"]}"#,
+    )
+    .await;
+    assert!(code(&deleted).is_none(), "{deleted}");
+    let gone = as_receiver(&emulator, "DescribeSnapshots", SHARED_FILTER).await;
+    assert!(ids(&gone).is_empty(), "{gone}");
+    let by_id = as_receiver(
+        &emulator,
+        "DescribeSnapshots",
+        r#"{"SnapshotIds":["snap-demo0001"]}"#,
+    )
+    .await;
+    assert!(ids(&by_id).is_empty(), "{by_id}");
+}

@@ -321,7 +321,7 @@ pub(super) fn delete(
     for id in &request.snapshot_ids {
         let record = snapshot(world, region, id)
             .map_err(|_| not_owned(world, call, id, "InvalidSnapshot.NotSupported", "deleted"))?;
-        if !record.shared_with.is_empty() {
+        if !record.shared_with.is_empty() && !world.settings.delete_shared {
             return Err(ApiFailure::new(
                 "UnsupportedOperation.SnapHasShared",
                 format!("The snapshot `{id}` is shared; stop sharing it first."),

@@ -39,6 +39,9 @@ pub(crate) struct Settings {
     pub account: String,
     /// Zones beyond the built-in table (full names, such as `ap-guangzhou-8`).
     pub extra_zones: Vec<String>,
+    /// Whether the owner may delete a snapshot that is shared (it then disappears for
+    /// every receiver); by default refused with `UnsupportedOperation.SnapHasShared`.
+    pub delete_shared: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             snapshot_quota: None,
             account: crate::DEFAULT_ACCOUNT.to_owned(),
             extra_zones: Vec::new(),
+            delete_shared: false,
         }
     }
 }
