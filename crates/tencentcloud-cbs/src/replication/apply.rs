@@ -367,7 +367,7 @@ fn settled_report(item: PlanItem) -> ReportItem {
     }
 }
 
-fn target_report(target: &Target) -> ReportItem {
+pub(super) fn target_report(target: &Target) -> ReportItem {
     let (replica_id, state, outcome, failure) = match &target.status {
         Status::Done { replica_id } => (
             Some(replica_id.clone()),

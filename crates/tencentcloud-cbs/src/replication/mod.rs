@@ -19,6 +19,11 @@
 //! - **A bad day stays local.** A region that refuses or cannot be reached fails its
 //!   own items with the service's code and request id; the other regions and rules go
 //!   on. Throttling is waited out, with growing pauses, until the run's deadline.
+//! - **A recovery account.** A rule's [`share_with`](Rule::share_with) shares every
+//!   kept replica, once `NORMAL`, with other accounts (looked up before sharing, so
+//!   exactly once; ended before a replica is pruned). That account then checks and
+//!   rehearses restores with its own keys only: [`Replication::check_as_receiver`] and
+//!   [`Replication::drill_as_receiver`] take a second [`Client`](crate::Client).
 //!
 //! ```no_run
 //! # async fn run(client: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -37,6 +42,33 @@
 //! println!("{} of {} items fine", report.succeeded(), report.items.len());
 //! let rpo = replication.check(Duration::from_secs(24 * 3600)).await?;
 //! assert!(rpo.is_ok());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! From the recovery account, with none of the owner's keys:
+//!
+//! ```no_run
+//! # async fn run(owner: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use tencentcloud_cbs::replication::{Policy, Rule};
+//! use tencentcloud_cbs::{Client, Credentials};
+//!
+//! let policy = Policy::new(vec![
+//!     Rule::new("prod", "ap-guangzhou", ["ap-beijing"])
+//!         .disk_ids(["disk-aaaa1111"])
+//!         .share_with(["100001122000"]),
+//! ])?;
+//! let recovery = Client::builder()
+//!     .region("ap-beijing")
+//!     .credentials(Credentials::new("AKIDrecovery", "recovery-secret"))
+//!     .build()?;
+//! let replication = owner.replication(policy);
+//! let rpo = replication
+//!     .check_as_receiver(&recovery, Duration::from_secs(24 * 3600))
+//!     .await?;
+//! let drill = replication.drill_as_receiver(&recovery, "ap-beijing", false).await?;
+//! println!("{} ok, {} restored", rpo.is_ok(), drill.succeeded());
 //! # Ok(())
 //! # }
 //! ```

@@ -431,34 +431,32 @@ pub(crate) fn plan(
                     }
                 }
                 for (replica, reason) in prunable(rule, &replicas, &wanted, now) {
-                    if replica.may_be_shared() {
-                        items.push(PlanItem {
-                            rule: rule.name.clone(),
-                            disk_id: disk_id.clone(),
-                            source_region: rule.source_region.clone(),
-                            source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
-                            source_created_unix: Some(replica.name.source_created_unix),
-                            destination: Some(destination.clone()),
-                            size_gb: 0,
-                            action: PlanAction::Unshare {
-                                replica_id: replica.id.clone(),
-                                accounts: replica.shared_with.iter().flatten().cloned().collect(),
-                            },
-                        });
-                    }
-                    items.push(PlanItem {
+                    let replica_item = |size_gb, action| PlanItem {
                         rule: rule.name.clone(),
                         disk_id: disk_id.clone(),
                         source_region: rule.source_region.clone(),
                         source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
                         source_created_unix: Some(replica.name.source_created_unix),
                         destination: Some(destination.clone()),
-                        size_gb: replica.size_gb,
-                        action: PlanAction::Prune {
+                        size_gb,
+                        action,
+                    };
+                    if replica.may_be_shared() {
+                        items.push(replica_item(
+                            0,
+                            PlanAction::Unshare {
+                                replica_id: replica.id.clone(),
+                                accounts: replica.shared_with.iter().flatten().cloned().collect(),
+                            },
+                        ));
+                    }
+                    items.push(replica_item(
+                        replica.size_gb,
+                        PlanAction::Prune {
                             replica_id: replica.id.clone(),
                             reason,
                         },
-                    });
+                    ));
                 }
             }
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 use super::Replication;
-use super::apply::{Status, Target};
+use super::apply::{Status, Target, target_report};
 use super::observe;
 use super::report::{ItemFailure, Outcome, ReportItem};
 use super::run::Run;
@@ -137,21 +137,17 @@ async fn share_one(run: &Run, job: Job) -> Vec<ReportItem> {
     lines
 }
 
-/// A target's report line, for its shares.
+/// A target's report line, for its shares: where it stands, without the copy's
+/// outcome.
 fn share_line(target: &Target) -> ReportItem {
     ReportItem {
-        rule: target.item.rule.clone(),
-        disk_id: target.item.disk_id.clone(),
-        source_region: target.item.source_region.clone(),
-        source_snapshot_id: target.item.source_snapshot_id.clone(),
-        destination: target.item.destination.clone(),
         replica_id: None,
         state: None,
         size_gb: 0,
         outcome: Outcome::Incomplete,
         copy_started: false,
-        account: None,
         failure: None,
+        ..target_report(target)
     }
 }
 
