@@ -10,37 +10,8 @@ use std::collections::BTreeSet;
 use cbs_model::{ACTIONS, ActionInfo, MemberSchema};
 use clap::{Arg, ArgAction, Command, CommandFactory};
 
-use super::members;
+use super::{ACTION_OPTIONS, members};
 use crate::cli::Cli;
-
-/// Options an action takes besides its members (see [`super::parse`]).
-const ACTION_OPTIONS: &[(&str, Option<&str>, &str)] = &[
-    (
-        "cli-input-json",
-        Some("JSON"),
-        "The request as JSON, file://PATH, or - for stdin",
-    ),
-    (
-        "generate-cli-skeleton",
-        None,
-        "Print the request's JSON skeleton",
-    ),
-    (
-        "cli-unfold-argument",
-        None,
-        "Take dotted members (--Filters.0.Name)",
-    ),
-    (
-        "filter",
-        Some("JMESPATH"),
-        "Print only what this JMESPath expression selects",
-    ),
-    (
-        "waiter",
-        Some("JSON"),
-        "Repeat a read-only action until a condition holds",
-    ),
-];
 
 /// Writes the completion script for `shell` to `out`.
 pub fn write(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
@@ -101,10 +72,10 @@ fn action(action: &ActionInfo, name: &str, kebab: bool, taken: &BTreeSet<String>
             command = command.arg(member_arg(member, long, kebab));
         }
     }
-    for (long, value, help) in ACTION_OPTIONS {
-        let arg = Arg::new(*long).long(*long).help(*help);
-        command = command.arg(match value {
-            Some(value) => arg.value_name(*value),
+    for option in ACTION_OPTIONS {
+        let arg = Arg::new(option.name).long(option.name).help(option.help);
+        command = command.arg(match option.value {
+            Some(value) => arg.value_name(value),
             None => arg.action(ArgAction::SetTrue),
         });
     }

@@ -38,16 +38,60 @@ struct Parsed {
     help: bool,
 }
 
-/// Options of the whole command that may also come after the action, as with tccli.
-const VALUE_OPTIONS: &[&str] = &[
+/// An option an action takes besides its members.
+pub(crate) struct ActionOption {
+    pub name: &'static str,
+    /// What its value is, for help; `None`: a flag.
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+}
+
+/// The options only an action takes: [`parse`] reads them, the completion scripts offer
+/// them.
+pub(crate) const ACTION_OPTIONS: &[ActionOption] = &[
+    ActionOption {
+        name: "cli-input-json",
+        value: Some("JSON"),
+        help: "The request as JSON, file://PATH, or - for stdin",
+    },
+    ActionOption {
+        name: "generate-cli-skeleton",
+        value: None,
+        help: "Print the request's JSON skeleton",
+    },
+    ActionOption {
+        name: "cli-unfold-argument",
+        value: None,
+        help: "Take dotted members (--Filters.0.Name)",
+    },
+    ActionOption {
+        name: "filter",
+        value: Some("JMESPATH"),
+        help: "Print only what this JMESPath expression selects",
+    },
+    ActionOption {
+        name: "waiter",
+        value: Some("JSON"),
+        help: "Repeat a read-only action until a condition holds",
+    },
+];
+
+/// Whether `name` is an option that takes a value after the action: one of the
+/// action's own, or of the whole command's, which may also come there, as with tccli.
+fn takes_value(name: &str) -> bool {
+    GLOBAL_VALUE_OPTIONS.contains(&name)
+        || ACTION_OPTIONS
+            .iter()
+            .any(|o| o.name == name && o.value.is_some())
+}
+
+/// Options of the whole command, with a value, that may also come after the action.
+const GLOBAL_VALUE_OPTIONS: &[&str] = &[
     "region",
     "profile",
     "endpoint",
     "output",
     "language",
-    "filter",
-    "waiter",
-    "cli-input-json",
     "role-arn",
     "role-session-name",
     "local-faults",
@@ -132,7 +176,7 @@ fn parse(action: &ActionInfo, args: &[String], global: &mut Global) -> Result<Pa
                      use `tccbs configure`, a profile (--profile), or TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY"
                 )));
             }
-            _ if VALUE_OPTIONS.contains(&name) => {
+            _ if takes_value(name) => {
                 let value = one(&values)?;
                 match name {
                     "region" => global.region = Some(value),
