@@ -23,7 +23,7 @@
 //!   kept replica, once `NORMAL`, with other accounts (looked up before sharing, so
 //!   exactly once; ended before a replica is pruned). That account then checks and
 //!   rehearses restores with its own keys only: [`Replication::check_as_receiver`] and
-//!   [`Replication::drill_as_receiver`] take a second [`Client`](crate::Client).
+//!   [`Replication::drill_as_receiver`] take a second [`Client`].
 //!
 //! ```no_run
 //! # async fn run(client: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
