@@ -584,3 +584,33 @@ async fn the_receiver_can_only_make_disks_from_a_shared_replica() {
     );
     assert!(replica_shares(&emulator, "ap-seoul").contains_key(&replica));
 }
+
+#[tokio::test(start_paused = true)]
+async fn older_replicas_retention_keeps_are_shared_too() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    // Four replicas of prod-db-1 made before the rule shared anything.
+    let rule = || {
+        Rule::new("db1", SOURCE, ["ap-seoul"])
+            .disk_ids(["disk-prod0001"])
+            .keep(4)
+    };
+    let all = Policy::new(vec![rule().snapshots(Selection::All)]).unwrap();
+    replication(&client, all).apply().await.unwrap();
+    assert_eq!(replica_shares(&emulator, "ap-seoul").len(), 4);
+
+    // Now only the newest is wanted, but all four are kept: each is a restore point.
+    let shared = Policy::new(vec![rule().share_with([RECEIVER])]).unwrap();
+    let plan = replication(&client, shared.clone()).plan().await.unwrap();
+    assert_eq!(plan.totals().shares, 4, "{plan:#?}");
+    assert_eq!(plan.totals().prunes, 0);
+    let report = replication(&client, shared.clone()).apply().await.unwrap();
+    assert!(report.converged, "{report:#?}");
+    assert_eq!(count(&report, Outcome::Shared), 4, "{report:#?}");
+    assert_eq!(count(&report, Outcome::UpToDate), 1, "one line for the newest copy");
+    let shares = replica_shares(&emulator, "ap-seoul");
+    assert!(shares.values().all(|a| a == &[RECEIVER.to_owned()]), "{shares:?}");
+    let plan = replication(&client, shared).plan().await.unwrap();
+    assert!(plan.is_converged(), "{plan:#?}");
+    assert_eq!(plan.totals().shared, 4);
+}

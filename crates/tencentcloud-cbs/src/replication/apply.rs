@@ -66,6 +66,9 @@ pub(super) struct Target {
     pub sent_by_us: bool,
     /// Whether it was there before the run.
     pub was_up_to_date: bool,
+    /// An older replica retention keeps, here only to be shared: no report line of
+    /// its own.
+    pub share_only: bool,
     /// The accounts the replica is to be shared with, and whether it is already.
     pub shares: BTreeMap<String, bool>,
 }
@@ -171,6 +174,32 @@ impl Replication {
                 item.source_snapshot_id.clone(),
                 item.destination.clone(),
             );
+            if let Some((account, replica_id, already)) = share_of(&item.action) {
+                let i = match (index.get(&key), replica_id) {
+                    (Some(&i), _) => i,
+                    // An older replica retention keeps: nothing to copy, only to
+                    // share; its report lines are its shares'.
+                    (None, Some(replica_id)) => {
+                        index.insert(key, targets.len());
+                        let status = Status::Done {
+                            replica_id: replica_id.clone(),
+                        };
+                        targets.push(Target {
+                            item: item.clone(),
+                            status,
+                            sent_by_us: false,
+                            was_up_to_date: true,
+                            share_only: true,
+                            shares: BTreeMap::new(),
+                        });
+                        targets.len() - 1
+                    }
+                    (None, None) => continue,
+                };
+                let known = targets[i].shares.entry(account.clone()).or_default();
+                *known |= already;
+                continue;
+            }
             let status = match &item.action {
                 PlanAction::Copy => Status::Pending { tries: 0 },
                 PlanAction::Adopt {
@@ -189,14 +218,8 @@ impl Replication {
                 PlanAction::UpToDate { replica_id } => Status::Done {
                     replica_id: replica_id.clone(),
                 },
-                PlanAction::Share { account, .. } | PlanAction::Shared { account, .. } => {
-                    let already = matches!(item.action, PlanAction::Shared { .. });
-                    if let Some(&i) = index.get(&key) {
-                        let known = targets[i].shares.entry(account.clone()).or_default();
-                        *known |= already;
-                    }
-                    continue;
-                }
+                // Taken above.
+                PlanAction::Share { .. } | PlanAction::Shared { .. } => continue,
                 PlanAction::NoSnapshot
                 | PlanAction::NotShareable
                 | PlanAction::Unavailable { .. } => {
@@ -217,6 +240,7 @@ impl Replication {
                 status,
                 sent_by_us: false,
                 was_up_to_date,
+                share_only: false,
                 shares: BTreeMap::new(),
             });
         }
@@ -224,7 +248,11 @@ impl Replication {
         self.converge(&run, &mut targets, &mut regions).await;
         let shares = self.share_replicas(&run, &targets).await;
         let mut report = Report {
-            items: targets.iter().map(target_report).collect(),
+            items: targets
+                .iter()
+                .filter(|t| !t.share_only)
+                .map(target_report)
+                .collect(),
             ..Report::default()
         };
         drop(targets);
@@ -364,6 +392,21 @@ fn settled_report(item: PlanItem) -> ReportItem {
         copy_started: false,
         account: None,
         failure: Some(failure),
+    }
+}
+
+/// A share item's account, replica (when it exists) and whether it is shared already.
+fn share_of(action: &PlanAction) -> Option<(&String, Option<&String>, bool)> {
+    match action {
+        PlanAction::Share {
+            account,
+            replica_id,
+        } => Some((account, replica_id.as_ref(), false)),
+        PlanAction::Shared {
+            account,
+            replica_id,
+        } => Some((account, Some(replica_id), true)),
+        _ => None,
     }
 }
 

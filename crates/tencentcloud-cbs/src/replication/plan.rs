@@ -430,19 +430,38 @@ pub(crate) fn plan(
                         items.push(item(Some(snapshot), Some(destination), 0, action));
                     }
                 }
-                for (replica, reason) in prunable(rule, &replicas, &wanted, now) {
-                    let replica_item = |size_gb, action| PlanItem {
-                        rule: rule.name.clone(),
-                        disk_id: disk_id.clone(),
-                        source_region: rule.source_region.clone(),
-                        source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
-                        source_created_unix: Some(replica.name.source_created_unix),
-                        destination: Some(destination.clone()),
-                        size_gb,
-                        action,
-                    };
+                let replica_item = |replica: &Replica, size_gb, action| PlanItem {
+                    rule: rule.name.clone(),
+                    disk_id: disk_id.clone(),
+                    source_region: rule.source_region.clone(),
+                    source_snapshot_id: Some(replica.name.source_snapshot_id.clone()),
+                    source_created_unix: Some(replica.name.source_created_unix),
+                    destination: Some(destination.clone()),
+                    size_gb,
+                    action,
+                };
+                let prunable = prunable(rule, &replicas, &wanted, now);
+                if shares && shareable {
+                    // Older replicas retention keeps are restore points too: shared as
+                    // well, not only the newest.
+                    let kept_older = replicas.iter().filter(|r| {
+                        r.state == ReplicaState::Normal
+                            && !wanted.iter().any(|s| s.id == r.name.source_snapshot_id)
+                            && !prunable.iter().any(|(p, _)| p.id == r.id)
+                    });
+                    for replica in kept_older {
+                        let kept = PlanAction::UpToDate {
+                            replica_id: replica.id.clone(),
+                        };
+                        for action in share_actions(rule, &kept, &replicas) {
+                            items.push(replica_item(replica, 0, action));
+                        }
+                    }
+                }
+                for (replica, reason) in prunable {
                     if replica.may_be_shared() {
                         items.push(replica_item(
+                            replica,
                             0,
                             PlanAction::Unshare {
                                 replica_id: replica.id.clone(),
@@ -451,6 +470,7 @@ pub(crate) fn plan(
                         ));
                     }
                     items.push(replica_item(
+                        replica,
                         replica.size_gb,
                         PlanAction::Prune {
                             replica_id: replica.id.clone(),
