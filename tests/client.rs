@@ -168,6 +168,8 @@ async fn wire_format() {
 async fn regional_and_custom_hosts() {
     let mock = Arc::new(MockTransport::new());
     mock.push_response(200, EMPTY_PAGE)
+        .push_response(200, EMPTY_PAGE)
+        .push_response(200, EMPTY_PAGE)
         .push_response(200, EMPTY_PAGE);
     let regional = Client::builder()
         .region("ap-shanghai")
@@ -177,6 +179,12 @@ async fn regional_and_custom_hosts() {
         .build()
         .unwrap();
     regional.describe_snapshots().send().await.unwrap();
+    regional
+        .describe_snapshots()
+        .region("ap-beijing")
+        .send()
+        .await
+        .unwrap();
     let internal = Client::builder()
         .credentials(Credentials::new("a", "b"))
         .root_domain("internal.tencentcloudapi.com")
@@ -189,16 +197,36 @@ async fn regional_and_custom_hosts() {
         .send()
         .await
         .unwrap();
+    // Another service through the same client goes to its own host.
+    internal
+        .call_json(
+            "cvm",
+            "2017-03-12",
+            "DescribeZones",
+            None,
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     let requests = mock.requests();
+    let hosts: Vec<_> = requests
+        .iter()
+        .map(|r| r.headers()["host"].clone())
+        .collect();
     assert_eq!(
-        requests[0].headers()["host"],
-        "cbs.ap-shanghai.tencentcloudapi.com"
+        hosts,
+        [
+            "cbs.ap-shanghai.tencentcloudapi.com",
+            "cbs.ap-beijing.tencentcloudapi.com",
+            "cbs.internal.tencentcloudapi.com",
+            "cvm.internal.tencentcloudapi.com",
+        ]
     );
+    assert_eq!(requests[2].headers()["x-tc-region"], "ap-beijing");
     assert_eq!(
-        requests[1].headers()["host"],
-        "cbs.internal.tencentcloudapi.com"
+        requests[3].uri().host(),
+        Some("cvm.internal.tencentcloudapi.com")
     );
-    assert_eq!(requests[1].headers()["x-tc-region"], "ap-beijing");
 }
 
 #[tokio::test(start_paused = true)]

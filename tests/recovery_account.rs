@@ -607,9 +607,16 @@ async fn older_replicas_retention_keeps_are_shared_too() {
     let report = replication(&client, shared.clone()).apply().await.unwrap();
     assert!(report.converged, "{report:#?}");
     assert_eq!(count(&report, Outcome::Shared), 4, "{report:#?}");
-    assert_eq!(count(&report, Outcome::UpToDate), 1, "one line for the newest copy");
+    assert_eq!(
+        count(&report, Outcome::UpToDate),
+        1,
+        "one line for the newest copy"
+    );
     let shares = replica_shares(&emulator, "ap-seoul");
-    assert!(shares.values().all(|a| a == &[RECEIVER.to_owned()]), "{shares:?}");
+    assert!(
+        shares.values().all(|a| a == &[RECEIVER.to_owned()]),
+        "{shares:?}"
+    );
     let plan = replication(&client, shared).plan().await.unwrap();
     assert!(plan.is_converged(), "{plan:#?}");
     assert_eq!(plan.totals().shared, 4);

@@ -346,6 +346,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 region: self.region,
                 request: request::Settings {
+                    cbs_destination: request::Destination::for_cbs(&endpoint),
                     endpoint,
                     signature: self.signature,
                     request_client,

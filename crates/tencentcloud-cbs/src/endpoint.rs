@@ -37,6 +37,11 @@ impl Endpoint {
         }
     }
 
+    /// Whether the host depends on the region (regional public endpoints).
+    pub(crate) fn varies_by_region(&self) -> bool {
+        matches!(self, Endpoint::Public { regional: true, .. })
+    }
+
     /// Whether requests go over TLS.
     #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
     pub(crate) fn uses_https(&self) -> bool {
