@@ -787,6 +787,33 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
         "{}",
         stderr(&owner)
     );
+    let metrics = run(&[
+        "--output",
+        "prometheus",
+        "replicate",
+        "check",
+        "--policy",
+        RECOVERY_POLICY,
+        "--max-age",
+        "24h",
+    ]);
+    assert_eq!(status(&metrics), 4);
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    let unshared: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("tccbs_replication_replica_unshared{"))
+        .collect();
+    assert_eq!(unshared.len(), 6, "{text}");
+    assert_eq!(
+        unshared
+            .iter()
+            .filter(|l| l.ends_with(" 1"))
+            .collect::<Vec<_>>(),
+        [
+            &r#"tccbs_replication_replica_unshared{rule="prod",disk="disk-prod0001",destination="ap-beijing"} 1"#
+        ],
+        "{text}"
+    );
     let fixed = run(&["replicate", "apply", "--policy", RECOVERY_POLICY]);
     assert_eq!(status(&fixed), 0, "{}", stderr(&fixed));
 
