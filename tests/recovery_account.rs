@@ -621,3 +621,45 @@ async fn older_replicas_retention_keeps_are_shared_too() {
     assert!(plan.is_converged(), "{plan:#?}");
     assert_eq!(plan.totals().shared, 4);
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttled_share_calls_are_waited_out_and_sent_once_each() {
+    let emulator = emulator();
+    let throttled = || FaultKind::Error {
+        code: "RequestLimitExceeded".into(),
+        message: String::new(),
+    };
+    // Other clients of the account use up the share and lookup rates now and then.
+    emulator.inject(Fault::new(throttled()).action(SHARE_ACTION).times(3));
+    emulator.inject(
+        Fault::new(throttled())
+            .action("DescribeSnapshotSharePermission")
+            .times(2),
+    );
+    let (client, recording) = recorded(&emulator);
+    let replication = replication(&client, shared_policy(&[RECEIVER]));
+    let report = replication.apply().await.unwrap();
+    assert!(report.converged, "{report:#?}");
+    assert_eq!(count(&report, Outcome::Shared), 6, "{report:#?}");
+    assert_eq!(
+        sent(&recording, SHARE_ACTION),
+        6 + 3,
+        "the throttled ones again, once"
+    );
+    for region in DESTINATIONS {
+        let shares = replica_shares(&emulator, region);
+        assert!(
+            shares.values().all(|a| a == &[RECEIVER.to_owned()]),
+            "{shares:?}"
+        );
+    }
+    // The next run's lookups are throttled too, and it still shares nothing twice.
+    let again = replication.apply().await.unwrap();
+    assert_eq!(count(&again, Outcome::AlreadyShared), 6, "{again:#?}");
+    assert_eq!(sent(&recording, SHARE_ACTION), 9);
+    assert_eq!(
+        sent(&recording, "DescribeSnapshotSharePermission"),
+        6 + 2,
+        "one lookup per replica, the two throttled ones again"
+    );
+}
