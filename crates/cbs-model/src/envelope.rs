@@ -140,15 +140,6 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Whether `"Error"` occurs in the body. `E` is rare in JSON bodies, so finding it
-/// first is much cheaper than comparing at every position.
-fn mentions_error(body: &[u8]) -> bool {
-    body.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'E')
-        .any(|(i, _)| i > 0 && body[i - 1] == b'"' && body[i..].starts_with(b"Error\""))
-}
-
 /// Whether the body is (at most) a JSON object: serde reads structs from arrays too.
 fn starts_with_brace(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
@@ -209,15 +200,19 @@ pub fn parse_response<T: DeserializeOwned>(
     // Most bodies are outputs: when the body does not mention `"Error"` at all, read the
     // output in one pass. Anything unusual takes the careful path below, which also
     // classifies failures precisely.
-    if !mentions_error(body) && starts_with_brace(body) {
-        #[derive(Deserialize)]
-        struct Direct<T> {
-            #[serde(rename = "Response")]
-            response: T,
-        }
-        if let Ok(Direct { response }) = serde_json::from_slice::<Direct<T>>(body) {
-            return Ok(Ok(response));
-        }
+    #[derive(Deserialize)]
+    struct Direct<T> {
+        #[serde(rename = "Response")]
+        response: T,
+    }
+    // One UTF-8 check of the whole body is cheaper than one per string, and the
+    // standard library's substring search is vectorised.
+    if let Ok(text) = std::str::from_utf8(body)
+        && !text.contains("\"Error\"")
+        && starts_with_brace(body)
+        && let Ok(Direct { response }) = serde_json::from_str::<Direct<T>>(text)
+    {
+        return Ok(Ok(response));
     }
     let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
         // Valid JSON of another shape (an array, a string) has no `Response` either.
