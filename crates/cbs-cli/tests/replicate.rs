@@ -637,6 +637,21 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
     let dir = scratch("replicate-recovery-account");
     let state = dir.join("state.json");
     let run = |args: &[&str]| tccbs(&state, args);
+    // `replicate check` of the policy with a 24h objective; `before` goes ahead of the
+    // subcommand, `after` behind it.
+    let check = |before: &[&str], after: &[&str]| {
+        let mut args = before.to_vec();
+        args.extend([
+            "replicate",
+            "check",
+            "--policy",
+            RECOVERY_POLICY,
+            "--max-age",
+            "24h",
+        ]);
+        args.extend(after);
+        run(&args)
+    };
 
     let plan = run(&[
         "--output",
@@ -658,16 +673,7 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
     assert_eq!(share["accounts"], serde_json::json!([RECOVERY_ACCOUNT]));
 
     // Before any run, the recovery account sees nothing: exit 4, each pair named.
-    let nothing = run(&[
-        "replicate",
-        "check",
-        "--policy",
-        RECOVERY_POLICY,
-        "--max-age",
-        "24h",
-        "--as-profile",
-        "dr",
-    ]);
+    let nothing = check(&[], &["--as-profile", "dr"]);
     assert_eq!(status(&nothing), 4, "{}", stderr(&nothing));
     let said = stderr(&nothing);
     assert!(
@@ -700,19 +706,8 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
     assert!(table.contains("ACCOUNT"), "{table}");
     assert_eq!(table.matches("already_shared").count(), 6, "{table}");
 
-    for as_profile in [None, Some("dr")] {
-        let mut args = vec![
-            "--output",
-            "json",
-            "replicate",
-            "check",
-            "--policy",
-            RECOVERY_POLICY,
-            "--max-age",
-            "24h",
-        ];
-        args.extend(as_profile.iter().flat_map(|p| ["--as-profile", *p]));
-        let ok = run(&args);
+    for as_profile in [&[][..], &["--as-profile", "dr"]] {
+        let ok = check(&["--output", "json"], as_profile);
         assert_eq!(status(&ok), 0, "{as_profile:?}: {}", stderr(&ok));
         assert_eq!(json(&ok)["ok"], true);
     }
@@ -755,30 +750,14 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
         "CANCEL",
     ]);
     assert_eq!(status(&cancel), 0, "{}", stderr(&cancel));
-    let receiver = run(&[
-        "replicate",
-        "check",
-        "--policy",
-        RECOVERY_POLICY,
-        "--max-age",
-        "24h",
-        "--as-profile",
-        "dr",
-    ]);
+    let receiver = check(&[], &["--as-profile", "dr"]);
     assert_eq!(status(&receiver), 4);
     assert!(
         stderr(&receiver).contains("missed: disk-prod0001 in ap-beijing: no NORMAL replica"),
         "{}",
         stderr(&receiver)
     );
-    let owner = run(&[
-        "replicate",
-        "check",
-        "--policy",
-        RECOVERY_POLICY,
-        "--max-age",
-        "24h",
-    ]);
+    let owner = check(&[], &[]);
     assert_eq!(status(&owner), 4);
     assert!(
         stderr(&owner).contains(&format!(
@@ -787,16 +766,7 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
         "{}",
         stderr(&owner)
     );
-    let metrics = run(&[
-        "--output",
-        "prometheus",
-        "replicate",
-        "check",
-        "--policy",
-        RECOVERY_POLICY,
-        "--max-age",
-        "24h",
-    ]);
+    let metrics = check(&["--output", "prometheus"], &[]);
     assert_eq!(status(&metrics), 4);
     let text = String::from_utf8_lossy(&metrics.stdout);
     let unshared: Vec<&str> = text
