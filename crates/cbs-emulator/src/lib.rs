@@ -145,6 +145,7 @@ pub struct EmulatorBuilder {
     seed_demo: bool,
     settings: Settings,
     rate_limit: u32,
+    rate_limit_per_account: bool,
     faults: Vec<Fault>,
     time_scale: f64,
     state_file: Option<PathBuf>,
@@ -161,6 +162,7 @@ impl Default for EmulatorBuilder {
             seed_demo: false,
             settings: Settings::default(),
             rate_limit: 20,
+            rate_limit_per_account: false,
             faults: Vec::new(),
             time_scale: 1.0,
             state_file: None,
@@ -272,6 +274,15 @@ impl EmulatorBuilder {
     /// (20 by default, as the service documents; 0 turns the limit off).
     pub fn rate_limit(mut self, per_second: u32) -> Self {
         self.rate_limit = per_second;
+        self
+    }
+
+    /// Counts the rate limit per account and action instead of per credential: every
+    /// credential of an account (sub-users, roles) then shares one budget. The API
+    /// pages give the figure, not whether it is counted per credential or per account,
+    /// so both can be tried.
+    pub fn rate_limit_per_account(mut self, per_account: bool) -> Self {
+        self.rate_limit_per_account = per_account;
         self
     }
 
@@ -437,7 +448,10 @@ impl EmulatorBuilder {
             accounts: Mutex::new(accounts),
             credentials: RwLock::new(store),
             faults: Mutex::new(faults),
-            limiter: Mutex::new(RateLimiter::new(self.rate_limit)),
+            limiter: Mutex::new(RateLimiter::new(
+                self.rate_limit,
+                self.rate_limit_per_account,
+            )),
             verifier: Verifier::new(cbs_model::SERVICE),
             clock,
             state_file,

@@ -74,6 +74,11 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 20)]
     rate_limit: u32,
 
+    /// Count the rate limit per account and action, shared by all its credentials,
+    /// instead of per credential (the API pages do not say which the service does).
+    #[arg(long)]
+    rate_limit_per_account: bool,
+
     /// Snapshots each region may hold before copies and new snapshots are refused with
     /// InsufficientSnapshotQuota (default: 64 plus 64 per disk in the region, the
     /// published rule).
@@ -182,7 +187,8 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
         .bind(args.bind)
         .seed_demo(args.seed_demo)
         .time_scale(args.time_scale)
-        .rate_limit(args.rate_limit);
+        .rate_limit(args.rate_limit)
+        .rate_limit_per_account(args.rate_limit_per_account);
     for (id, key, token) in &args.credential {
         builder = match token {
             None => builder.credential(id, key),

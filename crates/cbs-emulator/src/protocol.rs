@@ -302,7 +302,7 @@ fn process(
     }
 
     let (secret_id, account) = authenticate(shared, parts, body, params)?;
-    if !lock(&shared.limiter).admit(&secret_id, action, Instant::now()) {
+    if !lock(&shared.limiter).admit(&secret_id, &account, action, Instant::now()) {
         return Err(ApiFailure::new(
             "RequestLimitExceeded",
             format!("Too many {action} requests; the limit is per second."),

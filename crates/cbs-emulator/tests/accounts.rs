@@ -312,3 +312,31 @@ async fn with_delete_shared_the_owner_deletes_it_for_everyone() {
     .await;
     assert!(ids(&by_id).is_empty(), "{by_id}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn rate_limits_per_credential_or_per_account() {
+    const SECOND_ID: &str = "AKIDsecondcredentialoftheowner";
+    const SECOND_KEY: &str = "second-key";
+    let as_second = || {
+        let mut call = Call::new("DescribeSnapshots", "{}");
+        call.credentials = Credentials::new(SECOND_ID, SECOND_KEY);
+        call
+    };
+    for per_account in [false, true] {
+        let emulator = builder()
+            .credential(SECOND_ID, SECOND_KEY)
+            .rate_limit(2)
+            .rate_limit_per_account(per_account)
+            .start_in_process()
+            .expect("emulator starts");
+        // Two calls with the owner's first credential use up its budget.
+        for _ in 0..2 {
+            assert!(code(&as_owner(&emulator, "DescribeSnapshots", "{}").await).is_none());
+        }
+        let second = as_second().send(&emulator).await;
+        let expected = per_account.then_some("RequestLimitExceeded");
+        assert_eq!(code(&second), expected, "per account: {per_account}");
+        // Another account has its own budget either way.
+        assert!(code(&as_receiver(&emulator, "DescribeSnapshots", "{}").await).is_none());
+    }
+}
