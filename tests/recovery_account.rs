@@ -663,3 +663,42 @@ async fn throttled_share_calls_are_waited_out_and_sent_once_each() {
         "one lookup per replica, the two throttled ones again"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_recovery_client_without_credentials_fails_the_run_at_once() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let recording = Recording::new(emulator.transport());
+    let nowhere = client_builder(&emulator)
+        .transport(recording.clone())
+        .credentials_provider(
+            tencentcloud_cbs::ProfileProvider::from_env()
+                .file("/nonexistent/tccbs-e2e-credentials")
+                .profile("dr"),
+        )
+        .build()
+        .unwrap();
+    let replication = replication(&owner, shared_policy(&[RECEIVER]));
+    let checked = replication
+        .check_as_receiver(&nowhere, Duration::from_secs(86_400))
+        .await;
+    assert!(
+        matches!(checked, Err(tencentcloud_cbs::Error::Credentials(_))),
+        "{checked:?}"
+    );
+    let drilled = replication
+        .drill_as_receiver(&nowhere, "ap-seoul", false)
+        .await;
+    assert!(
+        matches!(drilled, Err(tencentcloud_cbs::Error::Credentials(_))),
+        "{drilled:?}"
+    );
+    let applied = self::replication(&nowhere, shared_policy(&[RECEIVER]))
+        .apply()
+        .await;
+    assert!(
+        matches!(applied, Err(tencentcloud_cbs::Error::Credentials(_))),
+        "{applied:?}"
+    );
+    assert!(recording.sent().is_empty(), "nothing was sent");
+}

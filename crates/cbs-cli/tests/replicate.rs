@@ -811,3 +811,113 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The path a real deployment takes: no `--local`, the recovery account's keys from a
+/// profile of the credentials file, no owner keys anywhere; against an emulator on
+/// 127.0.0.1 that holds the state a local rehearsal left.
+#[test]
+fn as_profile_reads_the_recovery_accounts_keys_from_the_credentials_file() {
+    const DR_ID: &str = "AKIDrecoveryprofile00000000000000000";
+    const DR_KEY: &str = "recovery-profile-key";
+    let dir = scratch("replicate-as-profile");
+    let state = dir.join("state.json");
+    let apply = tccbs(&state, &["replicate", "apply", "--policy", RECOVERY_POLICY]);
+    assert_eq!(status(&apply), 0, "{}", stderr(&apply));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime
+        .block_on(
+            cbs_emulator::Emulator::builder()
+                .state_file(&state)
+                .account_credential(RECOVERY_ACCOUNT, DR_ID, DR_KEY)
+                .start(),
+        )
+        .expect("emulator starts");
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        format!("[dr]\nsecret_id = {DR_ID}\nsecret_key = {DR_KEY}\n"),
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let remote = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tccbs"))
+            .args(["--endpoint", &emulator.endpoint()])
+            .args(args)
+            .env("HOME", "/nonexistent-home")
+            .env("TENCENTCLOUD_CREDENTIALS_FILE", &credentials)
+            .env("TENCENTCLOUD_METADATA_ENDPOINT", &closed_port)
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .env_remove("TENCENTCLOUD_PROFILE")
+            .output()
+            .expect("tccbs runs")
+    };
+    let check = |profile: &str| {
+        remote(&[
+            "--output",
+            "json",
+            "replicate",
+            "check",
+            "--policy",
+            RECOVERY_POLICY,
+            "--max-age",
+            "24h",
+            "--as-profile",
+            profile,
+        ])
+    };
+    let ok = check("dr");
+    assert_eq!(status(&ok), 0, "{}", stderr(&ok));
+    let checked = json(&ok);
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["items"].as_array().unwrap().len(), 6);
+
+    let missing = check("nosuch");
+    assert_eq!(status(&missing), 1);
+    assert!(
+        stderr(&missing).contains("has no [nosuch] profile"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!stderr(&missing).contains(DR_KEY));
+
+    // The owner's keys are nowhere: a plain check (as the owner) cannot sign.
+    let owner = remote(&[
+        "replicate",
+        "check",
+        "--policy",
+        RECOVERY_POLICY,
+        "--max-age",
+        "24h",
+    ]);
+    assert_eq!(status(&owner), 1, "{}", stderr(&owner));
+    assert!(stderr(&owner).contains("credentials"), "{}", stderr(&owner));
+
+    let drill = remote(&[
+        "--region",
+        "ap-beijing",
+        "--output",
+        "json",
+        "replicate",
+        "drill",
+        "--policy",
+        RECOVERY_POLICY,
+        "--as-profile",
+        "dr",
+    ]);
+    assert_eq!(status(&drill), 0, "{}", stderr(&drill));
+    let drilled = json(&drill);
+    let items = drilled["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{drilled}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["deleted"] == true && i["error"].is_null())
+    );
+    drop(emulator);
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(dir);
+}

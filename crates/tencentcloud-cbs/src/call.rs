@@ -389,6 +389,22 @@ impl Client {
         }
     }
 
+    /// Fetches the credentials (from the provider's cache when it has them), for work
+    /// that should not start without them.
+    pub(crate) async fn ensure_credentials(&self) -> Result<(), Error> {
+        self.credentials().await.map(drop)
+    }
+
+    /// The credentials to sign with now.
+    async fn credentials(&self) -> Result<crate::Credentials, Error> {
+        let inner = &*self.inner;
+        inner
+            .credentials
+            .provide_credentials(&inner.provider_context)
+            .await
+            .map_err(|e| Error::Credentials(Box::new(e)))
+    }
+
     /// One attempt. On failure, also returns the response's `Date` header, which a clock
     /// correction needs.
     async fn attempt<T: DeserializeOwned>(
@@ -397,11 +413,7 @@ impl Client {
         body: &Bytes,
     ) -> Result<T, (Error, Option<String>)> {
         let inner = &*self.inner;
-        let credentials = inner
-            .credentials
-            .provide_credentials(&inner.provider_context)
-            .await
-            .map_err(|e| (Error::Credentials(Box::new(e)), None))?;
+        let credentials = self.credentials().await.map_err(|e| (e, None))?;
         let timestamp = inner.clock.unix_now();
         let request = request::build(&inner.request, &spec.target, body, &credentials, timestamp)
             .map_err(|e| (e, None))?;

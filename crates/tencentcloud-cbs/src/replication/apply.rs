@@ -146,7 +146,7 @@ impl Replication {
     /// own items, with the service's code and request id; every other region goes on.
     /// Throttling is waited out until the [deadline](Self::deadline).
     pub async fn apply(&self) -> Result<Report, Error> {
-        let run = Run::new(&self.client, self.deadline);
+        let run = Run::start(&self.client, self.deadline).await?;
         let plan = self.plan_with(&run).await;
         self.emit(ReplicationEvent::Planned {
             totals: plan.totals(),

@@ -69,7 +69,7 @@ impl Replication {
     /// Read-only. A region that cannot be listed makes its pairs offenders, with the
     /// failure; the others are checked as usual.
     pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
-        let run = Run::new(&self.client, self.deadline);
+        let run = Run::start(&self.client, self.deadline).await?;
         let observation = self
             .observe(
                 &run,
@@ -99,7 +99,7 @@ impl Replication {
         receiver: &crate::Client,
         max_age: Duration,
     ) -> Result<RpoReport, Error> {
-        let run = Run::new(receiver, self.deadline);
+        let run = Run::start(receiver, self.deadline).await?;
         let observation = observe::observe_shared(&run, &self.policy).await;
         let items = recovery_points(&self.policy, &observation, self.now_unix(), Some(max_age));
         Ok(RpoReport { items, max_age })

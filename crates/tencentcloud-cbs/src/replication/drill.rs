@@ -95,7 +95,7 @@ impl Replication {
     /// finally looks for any disk carrying its names and deletes it, so none is left
     /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
     pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
-        let run = Run::new(&self.client, self.deadline);
+        let run = Run::start(&self.client, self.deadline).await?;
         let observation = self.observe(&run, observe::Look::default()).await;
         let wanted = self.drill_targets(&observation, region);
         let types = self.disk_types(&run, &wanted).await;
@@ -119,7 +119,7 @@ impl Replication {
         region: &str,
         keep: bool,
     ) -> Result<DrillReport, Error> {
-        let run = Run::new(receiver, self.deadline);
+        let run = Run::start(receiver, self.deadline).await?;
         let observation = observe::observe_shared(&run, &self.policy).await;
         let wanted = self.drill_targets(&observation, region);
         Ok(self

@@ -248,7 +248,7 @@ impl Replication {
     /// holdings, quota). Only reads. A region that cannot be listed shows as
     /// [`PlanAction::Unavailable`] items; the rest of the plan is whole.
     pub async fn plan(&self) -> Result<Plan, Error> {
-        let run = Run::new(&self.client, self.deadline);
+        let run = Run::start(&self.client, self.deadline).await?;
         Ok(self.plan_with(&run).await)
     }
 

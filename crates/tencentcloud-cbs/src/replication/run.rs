@@ -40,6 +40,14 @@ impl Run {
         }
     }
 
+    /// A run whose client has credentials: fetched once up front, so a missing profile
+    /// or an unreachable credential source fails the whole run at once with its own
+    /// error, instead of every region failing with it.
+    pub(crate) async fn start(client: &Client, budget: Duration) -> Result<Run, Error> {
+        client.ensure_credentials().await?;
+        Ok(Run::new(client, budget))
+    }
+
     /// Whether the deadline has passed.
     pub(crate) fn is_over(&self) -> bool {
         Instant::now() >= self.deadline
