@@ -702,3 +702,68 @@ async fn a_recovery_client_without_credentials_fails_the_run_at_once() {
     );
     assert!(recording.sent().is_empty(), "nothing was sent");
 }
+
+#[tokio::test(start_paused = true)]
+async fn runs_killed_at_random_moments_share_each_replica_once() {
+    // Copies take 5 to 20 minutes; share calls 20 s each: most runs die mid-way.
+    let emulator = Emulator::builder()
+        .credential(SECRET_ID, SECRET_KEY)
+        .account_credential(RECEIVER, RECEIVER_ID, RECEIVER_KEY)
+        .seed_demo(true)
+        .rate_limit(0)
+        .copy_duration(Duration::from_secs(600))
+        .start_in_process()
+        .expect("emulator starts");
+    emulator.add_fleet(SOURCE, "prod-batch", 8, 50);
+    // Answers of copies and shares lost on the way back, and slow share calls, on top
+    // of the kills.
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("CopySnapshotCrossRegions")
+            .probability(0.3),
+    );
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action(SHARE_ACTION)
+            .probability(0.3),
+    );
+    emulator.inject(
+        Fault::new(FaultKind::Delay(Latency::fixed(Duration::from_secs(20)))).action(SHARE_ACTION),
+    );
+    let (client, recording) = recorded(&emulator);
+    let replication = replication(&client, shared_policy(&[RECEIVER]));
+    // A fixed seed: the same kill moments on every run of the test.
+    let mut seed: u64 = 0x5ba2_e0ff_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut killed = 0;
+    for _ in 0..30 {
+        let after = Duration::from_millis(next() % 120_000);
+        if tokio::time::timeout(after, replication.apply())
+            .await
+            .is_err()
+        {
+            killed += 1;
+        }
+    }
+    assert!(killed >= 10, "only {killed} runs were killed");
+    emulator.clear_faults();
+    let last = replication.apply().await.unwrap();
+    assert!(last.converged, "{last:#?}");
+    assert_eq!(last.failed(), 0, "{last:#?}");
+    for region in DESTINATIONS {
+        let shares = replica_shares(&emulator, region);
+        // One replica per disk (3 seeded prod disks and the 8 added), each shared once.
+        assert_eq!(shares.len(), 11, "{region}: {shares:?}");
+        assert!(
+            shares.values().all(|a| a == &[RECEIVER.to_owned()]),
+            "{shares:?}"
+        );
+    }
+    let sent_shares = sent(&recording, SHARE_ACTION);
+    assert!(sent_shares >= 22, "{sent_shares}");
+}
