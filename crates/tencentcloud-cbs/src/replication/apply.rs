@@ -164,86 +164,7 @@ impl Replication {
                 regions.room.insert(destination.region.clone(), room);
             }
         }
-        let mut targets: Vec<Target> = Vec::new();
-        let mut settled = Vec::new();
-        // Two rules may want the same copy; it is one target (with both rules' shares).
-        let mut index: BTreeMap<TargetKey, usize> = BTreeMap::new();
-        for item in plan.into_items() {
-            let key = (
-                item.source_region.clone(),
-                item.source_snapshot_id.clone(),
-                item.destination.clone(),
-            );
-            if let Some((account, replica_id, already)) = share_of(&item.action) {
-                let i = match (index.get(&key), replica_id) {
-                    (Some(&i), _) => i,
-                    // An older replica retention keeps: nothing to copy, only to
-                    // share; its report lines are its shares'.
-                    (None, Some(replica_id)) => {
-                        index.insert(key, targets.len());
-                        let status = Status::Done {
-                            replica_id: replica_id.clone(),
-                        };
-                        targets.push(Target {
-                            item: item.clone(),
-                            status,
-                            sent_by_us: false,
-                            was_up_to_date: true,
-                            share_only: true,
-                            shares: BTreeMap::new(),
-                        });
-                        targets.len() - 1
-                    }
-                    (None, None) => continue,
-                };
-                let known = targets[i].shares.entry(account.clone()).or_default();
-                *known |= already;
-                continue;
-            }
-            let status = match &item.action {
-                PlanAction::Copy => Status::Pending { tries: 0 },
-                PlanAction::Adopt {
-                    replica_id: Some(id),
-                    percent,
-                } => Status::Copying {
-                    replica_id: id.clone(),
-                    percent: *percent,
-                    misses: 0,
-                },
-                PlanAction::Adopt {
-                    replica_id: None, ..
-                } => Status::Busy {
-                    since: Instant::now(),
-                },
-                PlanAction::UpToDate { replica_id } => Status::Done {
-                    replica_id: replica_id.clone(),
-                },
-                // Taken above.
-                PlanAction::Share { .. } | PlanAction::Shared { .. } => continue,
-                PlanAction::NoSnapshot
-                | PlanAction::NotShareable
-                | PlanAction::Unavailable { .. } => {
-                    settled.push(settled_report(item));
-                    continue;
-                }
-                // Pruning (and ending shares first) is decided after the copies, from a
-                // fresh look.
-                PlanAction::Prune { .. } | PlanAction::Unshare { .. } => continue,
-            };
-            if index.contains_key(&key) {
-                continue;
-            }
-            index.insert(key, targets.len());
-            let was_up_to_date = matches!(status, Status::Done { .. });
-            targets.push(Target {
-                item,
-                status,
-                sent_by_us: false,
-                was_up_to_date,
-                share_only: false,
-                shares: BTreeMap::new(),
-            });
-        }
+        let (mut targets, settled) = targets_of(plan.into_items());
 
         self.converge(&run, &mut targets, &mut regions).await;
         let shares = self.share_replicas(&run, &targets).await;
@@ -393,6 +314,91 @@ fn settled_report(item: PlanItem) -> ReportItem {
         account: None,
         failure: Some(failure),
     }
+}
+
+/// The targets of a plan's items (one per source snapshot and destination, with the
+/// shares its rules want), and the report lines of the items with nothing to do
+/// (no snapshot, not shareable, unavailable).
+fn targets_of(items: Vec<PlanItem>) -> (Vec<Target>, Vec<ReportItem>) {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut settled = Vec::new();
+    // Two rules may want the same copy; it is one target (with both rules' shares).
+    let mut index: BTreeMap<TargetKey, usize> = BTreeMap::new();
+    for item in items {
+        let key = (
+            item.source_region.clone(),
+            item.source_snapshot_id.clone(),
+            item.destination.clone(),
+        );
+        if let Some((account, replica_id, already)) = share_of(&item.action) {
+            let i = match (index.get(&key), replica_id) {
+                (Some(&i), _) => i,
+                // An older replica retention keeps: nothing to copy, only to
+                // share; its report lines are its shares'.
+                (None, Some(replica_id)) => {
+                    index.insert(key, targets.len());
+                    let status = Status::Done {
+                        replica_id: replica_id.clone(),
+                    };
+                    targets.push(Target {
+                        item: item.clone(),
+                        status,
+                        sent_by_us: false,
+                        was_up_to_date: true,
+                        share_only: true,
+                        shares: BTreeMap::new(),
+                    });
+                    targets.len() - 1
+                }
+                (None, None) => continue,
+            };
+            let known = targets[i].shares.entry(account.clone()).or_default();
+            *known |= already;
+            continue;
+        }
+        let status = match &item.action {
+            PlanAction::Copy => Status::Pending { tries: 0 },
+            PlanAction::Adopt {
+                replica_id: Some(id),
+                percent,
+            } => Status::Copying {
+                replica_id: id.clone(),
+                percent: *percent,
+                misses: 0,
+            },
+            PlanAction::Adopt {
+                replica_id: None, ..
+            } => Status::Busy {
+                since: Instant::now(),
+            },
+            PlanAction::UpToDate { replica_id } => Status::Done {
+                replica_id: replica_id.clone(),
+            },
+            // Taken above.
+            PlanAction::Share { .. } | PlanAction::Shared { .. } => continue,
+            PlanAction::NoSnapshot | PlanAction::NotShareable | PlanAction::Unavailable { .. } => {
+                settled.push(settled_report(item));
+                continue;
+            }
+            // Pruning (and ending shares first) is decided after the copies, from a
+            // fresh look.
+            PlanAction::Prune { .. } | PlanAction::Unshare { .. } => continue,
+        };
+        if index.contains_key(&key) {
+            continue;
+        }
+        index.insert(key, targets.len());
+        let was_up_to_date = matches!(status, Status::Done { .. });
+        targets.push(Target {
+            item,
+            status,
+            sent_by_us: false,
+            was_up_to_date,
+            share_only: false,
+            shares: BTreeMap::new(),
+        });
+    }
+    (targets, settled)
 }
 
 /// A share item's account, replica (when it exists) and whether it is shared already.
