@@ -234,26 +234,11 @@ async fn runs_killed_at_random_moments_converge_to_exactly_one_replica_each() {
     assert_eq!(fleet.len(), 12);
     let client = client(&emulator);
     let replication = replication(&client, fleet_policy());
-    // A fixed seed: the same kill moments on every run of the test.
-    let mut seed: u64 = 0x5eed_cb50_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    // Twenty runs, each killed after a random moment up to five minutes in (those
-    // that finish first just finish).
-    let mut killed = 0;
-    for _ in 0..20 {
-        let after = Duration::from_millis(next() % 300_000);
-        if tokio::time::timeout(after, replication.apply())
-            .await
-            .is_err()
-        {
-            killed += 1;
-        }
-    }
+    // Twenty runs, each killed after a random moment up to five minutes in.
+    let killed = runs_killed_at_random(20, Duration::from_secs(300), 0x5eed_cb50, || {
+        replication.apply()
+    })
+    .await;
     assert!(killed >= 5, "only {killed} runs were killed");
     emulator.clear_faults();
     let last = replication.apply().await.unwrap();

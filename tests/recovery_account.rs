@@ -88,6 +88,19 @@ fn replica_shares(emulator: &EmulatorHandle, region: &str) -> BTreeMap<String, V
         .collect()
 }
 
+/// Replicates and shares the fleet, then names one of its replicas in ap-seoul.
+async fn shared_replica_in_seoul(emulator: &EmulatorHandle, client: &Client) -> String {
+    replication(client, shared_policy(&[RECEIVER]))
+        .apply()
+        .await
+        .unwrap();
+    let (replica, _) = replica_shares(emulator, "ap-seoul")
+        .into_iter()
+        .next()
+        .unwrap();
+    replica
+}
+
 #[tokio::test(start_paused = true)]
 async fn apply_shares_each_kept_replica_once_and_a_second_run_shares_nothing() {
     let emulator = emulator();
@@ -206,14 +219,7 @@ async fn more_than_fifty_accounts_are_refused_by_the_policy_and_by_the_service()
     // that one share fails with the service's code, the rest of the run goes on.
     let emulator = emulator();
     let client = client(&emulator);
-    replication(&client, shared_policy(&[RECEIVER]))
-        .apply()
-        .await
-        .unwrap();
-    let (full, _) = replica_shares(&emulator, "ap-seoul")
-        .into_iter()
-        .next()
-        .unwrap();
+    let full = shared_replica_in_seoul(&emulator, &client).await;
     client
         .modify_snapshots_share_permission()
         .region("ap-seoul")
@@ -537,14 +543,7 @@ async fn the_receiver_can_only_make_disks_from_a_shared_replica() {
     let emulator = emulator();
     let owner = client(&emulator);
     let receiver = receiver(&emulator);
-    replication(&owner, shared_policy(&[RECEIVER]))
-        .apply()
-        .await
-        .unwrap();
-    let (replica, _) = replica_shares(&emulator, "ap-seoul")
-        .into_iter()
-        .next()
-        .unwrap();
+    let replica = shared_replica_in_seoul(&emulator, &owner).await;
 
     let rename = receiver
         .modify_snapshot_attribute()
@@ -732,24 +731,11 @@ async fn runs_killed_at_random_moments_share_each_replica_once() {
     );
     let (client, recording) = recorded(&emulator);
     let replication = replication(&client, shared_policy(&[RECEIVER]));
-    // A fixed seed: the same kill moments on every run of the test.
-    let mut seed: u64 = 0x5ba2_e0ff_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut killed = 0;
-    for _ in 0..30 {
-        let after = Duration::from_millis(next() % 120_000);
-        if tokio::time::timeout(after, replication.apply())
-            .await
-            .is_err()
-        {
-            killed += 1;
-        }
-    }
+    // Thirty runs, each killed after a random moment up to two minutes in.
+    let killed = runs_killed_at_random(30, Duration::from_secs(120), 0x5ba2_e0ff, || {
+        replication.apply()
+    })
+    .await;
     assert!(killed >= 10, "only {killed} runs were killed");
     emulator.clear_faults();
     let last = replication.apply().await.unwrap();

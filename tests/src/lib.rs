@@ -194,6 +194,36 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     }
 }
 
+/// Runs `run()` `runs` times, each stopped (its future dropped, as a killed process
+/// stops) after a moment drawn from `[0, window)` by a generator seeded with `seed`, so
+/// the moments are the same on every run of a test; runs that finish first just
+/// finish. Returns how many were stopped.
+pub async fn runs_killed_at_random<F, Fut>(
+    runs: usize,
+    window: Duration,
+    seed: u64,
+    mut run: F,
+) -> usize
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future,
+{
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).max(1);
+    let window_ms = window.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+    let mut killed = 0;
+    for _ in 0..runs {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let after = Duration::from_millis(state % window_ms);
+        if tokio::time::timeout(after, run()).await.is_err() {
+            killed += 1;
+        }
+    }
+    killed
+}
+
 /// An injected `InternalError` (retryable).
 pub fn internal_error() -> Fault {
     Fault::new(FaultKind::Error {

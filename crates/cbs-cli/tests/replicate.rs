@@ -173,14 +173,7 @@ fn plan_apply_check_drill_as_a_runbook() {
         "{}",
         String::from_utf8_lossy(&drill.stderr)
     );
-    let drilled = json(&drill);
-    let items = drilled["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3);
-    assert!(
-        items
-            .iter()
-            .all(|i| i["deleted"] == true && i["error"].is_null())
-    );
+    assert_restored_and_deleted(&drill, 3);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -349,6 +342,19 @@ fn killed_runs_converge_with_exactly_one_replica_each() {
 }
 
 /// The replication commands' stderr, for messages.
+/// A drill's JSON report: `disks` items, each restored and deleted without error.
+fn assert_restored_and_deleted(drill: &Output, disks: usize) {
+    let drilled = json(drill);
+    let items = drilled["items"].as_array().unwrap();
+    assert_eq!(items.len(), disks, "{drilled}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["deleted"] == true && i["error"].is_null()),
+        "{drilled}"
+    );
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -801,14 +807,7 @@ fn the_recovery_account_checks_and_drills_with_its_own_keys() {
         "dr",
     ]);
     assert_eq!(status(&drill), 0, "{}", stderr(&drill));
-    let drilled = json(&drill);
-    let items = drilled["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3, "{drilled}");
-    assert!(
-        items
-            .iter()
-            .all(|i| i["deleted"] == true && i["error"].is_null())
-    );
+    assert_restored_and_deleted(&drill, 3);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -909,14 +908,7 @@ fn as_profile_reads_the_recovery_accounts_keys_from_the_credentials_file() {
         "dr",
     ]);
     assert_eq!(status(&drill), 0, "{}", stderr(&drill));
-    let drilled = json(&drill);
-    let items = drilled["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3, "{drilled}");
-    assert!(
-        items
-            .iter()
-            .all(|i| i["deleted"] == true && i["error"].is_null())
-    );
+    assert_restored_and_deleted(&drill, 3);
     drop(emulator);
     drop(runtime);
     let _ = std::fs::remove_dir_all(dir);

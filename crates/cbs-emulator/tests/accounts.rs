@@ -46,6 +46,16 @@ fn ids(response: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The owner's `DeleteSnapshots` of `snap-demo0001`.
+async fn delete_demo_snapshot(emulator: &EmulatorHandle) -> Value {
+    as_owner(
+        emulator,
+        "DeleteSnapshots",
+        r#"{"SnapshotIds":["snap-demo0001"]}"#,
+    )
+    .await
+}
+
 async fn share(emulator: &EmulatorHandle, snapshot: &str, accounts: &[&str], how: &str) -> Value {
     let body = serde_json::json!({
         "SnapshotIds": [snapshot],
@@ -166,20 +176,10 @@ async fn accounts_are_apart_until_a_snapshot_is_shared() {
     );
 
     // The owner must end the shares before deleting; then it is gone for everyone.
-    let refused = as_owner(
-        &emulator,
-        "DeleteSnapshots",
-        r#"{"SnapshotIds":["snap-demo0001"]}"#,
-    )
-    .await;
+    let refused = delete_demo_snapshot(&emulator).await;
     assert_eq!(code(&refused), Some("UnsupportedOperation.SnapHasShared"));
     share(&emulator, "snap-demo0001", &[RECEIVER], "CANCEL").await;
-    let deleted = as_owner(
-        &emulator,
-        "DeleteSnapshots",
-        r#"{"SnapshotIds":["snap-demo0001"]}"#,
-    )
-    .await;
+    let deleted = delete_demo_snapshot(&emulator).await;
     assert!(code(&deleted).is_none(), "{deleted}");
     let gone = as_receiver(&emulator, "DescribeSnapshots", SHARED_FILTER).await;
     assert!(ids(&gone).is_empty(), "{gone}");
@@ -295,12 +295,7 @@ async fn with_delete_shared_the_owner_deletes_it_for_everyone() {
     share(&emulator, "snap-demo0001", &[RECEIVER], "SHARE").await;
     let listed = as_receiver(&emulator, "DescribeSnapshots", SHARED_FILTER).await;
     assert_eq!(ids(&listed), ["snap-demo0001"]);
-    let deleted = as_owner(
-        &emulator,
-        "DeleteSnapshots",
-        r#"{"SnapshotIds":["snap-demo0001"]}"#,
-    )
-    .await;
+    let deleted = delete_demo_snapshot(&emulator).await;
     assert!(code(&deleted).is_none(), "{deleted}");
     let gone = as_receiver(&emulator, "DescribeSnapshots", SHARED_FILTER).await;
     assert!(ids(&gone).is_empty(), "{gone}");

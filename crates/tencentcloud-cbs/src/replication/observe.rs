@@ -337,22 +337,15 @@ pub(crate) async fn observe_shared(run: &Run, policy: &Policy) -> Observation {
 
 /// This tool's replicas in `region` that others share with the caller.
 async fn list_shared(client: &Client, region: &str) -> Result<Vec<Replica>, Error> {
-    let mut items = client
-        .describe_snapshots()
-        .region(region)
-        .filters([Filter::new("snapshot-type", ["SHARED_SNAPSHOT"])])
-        .limit(IDS_PER_CALL as u64)
-        .into_paginator()
-        .items();
-    let mut found = Vec::new();
-    while let Some(snapshot) = items.next_item().await {
-        if let Some(mut replica) = Replica::from_snapshot(snapshot?, region) {
+    let filter = Filter::new("snapshot-type", ["SHARED_SNAPSHOT"]);
+    each_snapshot(client, region, Some(filter), |snapshot| {
+        Replica::from_snapshot(snapshot, region).map(|mut replica| {
             // Shared with the caller, by the listing itself; who else is the owner's.
             replica.share_count = None;
-            found.push(replica);
-        }
-    }
-    Ok(found)
+            replica
+        })
+    })
+    .await
 }
 
 /// Fills in whom each `NORMAL` replica that may be shared is shared with, one
@@ -451,23 +444,40 @@ fn select(
 
 /// The region's `NORMAL` snapshots that are not replicas themselves.
 async fn list_sources(client: &Client, region: &str) -> Result<Vec<SourceSnapshot>, Error> {
-    let mut items = client
-        .describe_snapshots()
-        .region(region)
-        .filters([Filter::new("snapshot-state", ["NORMAL"])])
-        .limit(IDS_PER_CALL as u64)
-        .into_paginator()
-        .items();
-    let mut found = Vec::new();
-    while let Some(snapshot) = items.next_item().await {
-        let snapshot = snapshot?;
+    let filter = Filter::new("snapshot-state", ["NORMAL"]);
+    each_snapshot(client, region, Some(filter), |snapshot| {
         let is_replica = snapshot
             .snapshot_name
             .as_deref()
             .is_some_and(|n| ReplicaName::parse(n).is_some());
-        if !is_replica {
-            found.extend(SourceSnapshot::from_snapshot(snapshot));
+        if is_replica {
+            None
+        } else {
+            SourceSnapshot::from_snapshot(snapshot)
         }
+    })
+    .await
+}
+
+/// What `keep` makes of every snapshot of `region` (those `filter` selects), page by
+/// page, so memory follows what is kept rather than what is listed.
+async fn each_snapshot<T>(
+    client: &Client,
+    region: &str,
+    filter: Option<Filter>,
+    mut keep: impl FnMut(Snapshot) -> Option<T>,
+) -> Result<Vec<T>, Error> {
+    let mut request = client
+        .describe_snapshots()
+        .region(region)
+        .limit(IDS_PER_CALL as u64);
+    if let Some(filter) = filter {
+        request = request.filters([filter]);
+    }
+    let mut items = request.into_paginator().items();
+    let mut found = Vec::new();
+    while let Some(snapshot) = items.next_item().await {
+        found.extend(keep(snapshot?));
     }
     Ok(found)
 }
@@ -497,18 +507,12 @@ pub(crate) async fn list_replicas(
     client: &Client,
     region: &str,
 ) -> Result<(Vec<Replica>, u64), Error> {
-    let mut items = client
-        .describe_snapshots()
-        .region(region)
-        .limit(IDS_PER_CALL as u64)
-        .into_paginator()
-        .items();
-    let (mut found, mut held) = (Vec::new(), 0u64);
-    while let Some(snapshot) = items.next_item().await {
-        let snapshot = snapshot?;
+    let mut held = 0u64;
+    let found = each_snapshot(client, region, None, |snapshot| {
         held += 1;
-        found.extend(Replica::from_snapshot(snapshot, region));
-    }
+        Replica::from_snapshot(snapshot, region)
+    })
+    .await?;
     Ok((found, held))
 }
 

@@ -50,15 +50,11 @@ impl Replication {
             if let Some(id) = replica_id(item).filter(|id| shared.contains(id.as_str())) {
                 match unshare(run, &region, &id).await {
                     Ok(accounts) => {
-                        for account in accounts {
-                            let line = prune_report(item, Outcome::Unshared, None);
-                            report.push(super::share::with_account(
-                                &line,
-                                &account,
-                                Outcome::Unshared,
-                                None,
-                            ));
-                        }
+                        let line = prune_report(item, Outcome::Unshared, None);
+                        report.extend(accounts.iter().map(|account| ReportItem {
+                            account: Some(account.clone()),
+                            ..line.clone()
+                        }));
                     }
                     Err(failure) => {
                         // Still shared: not deleted (the service would refuse anyway).
@@ -111,17 +107,9 @@ async fn unshare(run: &Run, region: &str, replica_id: &str) -> Result<Vec<String
     if accounts.is_empty() {
         return Ok(accounts);
     }
-    run.call(|| {
-        run.client
-            .modify_snapshots_share_permission()
-            .region(region)
-            .snapshot_ids([replica_id])
-            .account_ids(accounts.iter().cloned())
-            .permission(super::share::CANCEL)
-            .send()
-    })
-    .await
-    .map_err(|e| ItemFailure::of_error(&e))?;
+    super::share::set_permission(run, region, replica_id, &accounts, super::share::CANCEL)
+        .await
+        .map_err(|e| ItemFailure::of_error(&e))?;
     Ok(accounts)
 }
 

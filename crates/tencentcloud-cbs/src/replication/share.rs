@@ -102,17 +102,7 @@ async fn share_one(run: &Run, job: Job) -> Vec<ReportItem> {
     if missing.is_empty() {
         return lines;
     }
-    let sent = run
-        .call(|| {
-            run.client
-                .modify_snapshots_share_permission()
-                .region(job.destination.clone())
-                .snapshot_ids([job.replica_id.clone()])
-                .account_ids(missing.iter().cloned())
-                .permission(SHARE)
-                .send()
-        })
-        .await;
+    let sent = set_permission(run, &job.destination, &job.replica_id, &missing, SHARE).await;
     match sent {
         Ok(_) => lines.extend(
             missing
@@ -135,6 +125,28 @@ async fn share_one(run: &Run, job: Job) -> Vec<ReportItem> {
         }
     }
     lines
+}
+
+/// Shares `replica_id` in `region` with `accounts`, or ends its shares with them
+/// (`permission` [`SHARE`] or [`CANCEL`]).
+pub(super) async fn set_permission(
+    run: &Run,
+    region: &str,
+    replica_id: &str,
+    accounts: &[String],
+    permission: &str,
+) -> Result<(), crate::Error> {
+    run.call(|| {
+        run.client
+            .modify_snapshots_share_permission()
+            .region(region)
+            .snapshot_ids([replica_id])
+            .account_ids(accounts.iter().cloned())
+            .permission(permission)
+            .send()
+    })
+    .await
+    .map(drop)
 }
 
 /// A target's report line, for its shares: where it stands, without the copy's
