@@ -41,7 +41,7 @@ impl Sink for TextSink {
 }
 
 impl TextSink {
-    fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         String::from_utf8(self.0).unwrap_or_default()
     }
 }
@@ -140,12 +140,7 @@ pub(crate) fn validate<'r>(req: &SignableRequest<'r>) -> Result<SortedHeaders<'r
     if !is_field_value(req.content_type) {
         return fail(SignErrorKind::InvalidHeaderValue);
     }
-    if let Payload::Sha256Hex(hash) = req.payload {
-        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-        if hash.len() != 64 || !hash.bytes().all(lower_hex) {
-            return fail(SignErrorKind::InvalidPayloadHash);
-        }
-    }
+    check_payload(req.payload)?;
     let headers = SortedHeaders {
         content_type: req.content_type,
         host: req.host,
@@ -164,6 +159,17 @@ pub(crate) fn validate<'r>(req: &SignableRequest<'r>) -> Result<SortedHeaders<'r
         }
     }
     Ok(headers)
+}
+
+/// A payload hash given by the caller must be 64 lower-case hex digits.
+pub(crate) fn check_payload(payload: Payload<'_>) -> Result<(), SignError> {
+    if let Payload::Sha256Hex(hash) = payload {
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if hash.len() != 64 || !hash.bytes().all(lower_hex) {
+            return Err(SignError::new(SignErrorKind::InvalidPayloadHash));
+        }
+    }
+    Ok(())
 }
 
 /// Hex SHA-256 of the payload as the canonical request's last line wants it.
@@ -218,6 +224,19 @@ pub(crate) fn write_canonical_request(
     headers: &impl HeaderList,
     payload_hash_hex: &[u8; 64],
 ) {
+    write_canonical_prefix(sink, method, path, query, headers);
+    sink.put(payload_hash_hex);
+}
+
+/// Writes the canonical request up to its last line, the payload hash: the part that
+/// stays the same from call to call.
+pub(crate) fn write_canonical_prefix(
+    sink: &mut impl Sink,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &impl HeaderList,
+) {
     sink.put(method.as_bytes());
     sink.put(b"\n");
     sink.put(path.as_bytes());
@@ -233,7 +252,6 @@ pub(crate) fn write_canonical_request(
     sink.put(b"\n");
     write_signed_header_names(sink, headers);
     sink.put(b"\n");
-    sink.put(payload_hash_hex);
 }
 
 /// Writes `name;name;…` in canonical order.

@@ -79,6 +79,7 @@ mod error;
 #[cfg(feature = "http")]
 mod http_request;
 mod key;
+mod prepared;
 mod request;
 mod sha;
 mod sign;
@@ -95,6 +96,7 @@ pub use error::{SignError, SignErrorKind, VerifyError, VerifyErrorKind};
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use http_request::{sign_http_request, verify_http_request};
 pub use key::SigningKey;
+pub use prepared::PreparedRequest;
 pub use request::{Payload, SignableRequest};
 pub use sign::{CachingSigner, Signed, sign, sign_with_key};
 pub use verify::{DEFAULT_CLOCK_WINDOW_SECS, ReceivedRequest, Verified, Verifier};

@@ -1,7 +1,9 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::canonical::{HeaderList, canonical_request_hash, validate};
+use crate::canonical::{
+    HeaderList, TextSink, canonical_request_hash, validate, write_signed_header_names,
+};
 use crate::credentials::Credentials;
 use crate::date::UtcDate;
 use crate::error::{SignError, SignErrorKind};
@@ -108,12 +110,7 @@ pub fn sign_with_key<'c>(
     timestamp: u64,
 ) -> Result<Signed<'c>, SignError> {
     let headers = validate(request)?;
-    let date = key.date();
-    if !date.contains(timestamp) {
-        UtcDate::from_unix(timestamp)?;
-        return Err(SignError::new(SignErrorKind::SigningKeyMismatch));
-    }
-    let timestamp = Decimal::new(timestamp);
+    check_key_date(key, timestamp)?;
     let canonical_hash = canonical_request_hash(
         request.method,
         request.path,
@@ -121,15 +118,59 @@ pub fn sign_with_key<'c>(
         &headers,
         request.payload,
     );
-    let signature = key.sign_string_to_sign(&timestamp, &canonical_hash);
-
-    let secret_id = credentials.secret_id();
-    let scope = key.credential_scope();
-    // Names joined by `;`: one separator fewer than names. The exact length lets a
-    // caller turn the string into a header value without copying or reallocating.
+    // Names joined by `;`: one separator fewer than names.
     let mut names_len = 0;
     headers.each(|name, _| names_len += name.len() + 1);
-    let names_len = names_len.saturating_sub(1);
+    let names = SignedNames {
+        len: names_len.saturating_sub(1),
+        write: &|authorization: &mut String| {
+            // Header names are tokens (checked by `validate`), so the text stays UTF-8.
+            let mut text = TextSink(core::mem::take(authorization).into_bytes());
+            write_signed_header_names(&mut text, &headers);
+            *authorization = text.into_string();
+        },
+    };
+    Ok(finish(
+        credentials,
+        key,
+        timestamp,
+        &canonical_hash,
+        &names,
+        request.payload,
+    ))
+}
+
+/// A key serves only the UTC date it was derived for.
+pub(crate) fn check_key_date(key: &SigningKey, timestamp: u64) -> Result<(), SignError> {
+    if !key.date().contains(timestamp) {
+        UtcDate::from_unix(timestamp)?;
+        return Err(SignError::new(SignErrorKind::SigningKeyMismatch));
+    }
+    Ok(())
+}
+
+/// The signed header names as the `Authorization` value lists them: their length, and
+/// how to write them.
+pub(crate) struct SignedNames<'a> {
+    pub(crate) len: usize,
+    pub(crate) write: &'a dyn Fn(&mut String),
+}
+
+/// The signature of a canonical request's hash, and the header that carries it.
+pub(crate) fn finish<'c>(
+    credentials: &'c Credentials,
+    key: &SigningKey,
+    timestamp: u64,
+    canonical_hash: &[u8; 64],
+    names: &SignedNames<'_>,
+    payload: Payload<'_>,
+) -> Signed<'c> {
+    let timestamp = Decimal::new(timestamp);
+    let signature = key.sign_string_to_sign(&timestamp, canonical_hash);
+    let secret_id = credentials.secret_id();
+    let scope = key.credential_scope();
+    // The exact length lets a caller turn the string into a header value without
+    // copying or reallocating.
     let mut authorization = String::with_capacity(
         ALGORITHM.len()
             + CREDENTIAL_PREFIX.len()
@@ -137,7 +178,7 @@ pub fn sign_with_key<'c>(
             + 1
             + scope.len()
             + SIGNED_HEADERS_PREFIX.len()
-            + names_len
+            + names.len
             + SIGNATURE_PREFIX.len()
             + signature.len(),
     );
@@ -149,29 +190,17 @@ pub fn sign_with_key<'c>(
     authorization.push_str(scope);
     let scope_end = authorization.len();
     authorization.push_str(SIGNED_HEADERS_PREFIX);
-    let mut first = true;
-    headers.each(|name, _| {
-        if !first {
-            authorization.push(';');
-        }
-        first = false;
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            authorization.extend(name.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            authorization.push_str(name);
-        }
-    });
+    (names.write)(&mut authorization);
     authorization.push_str(SIGNATURE_PREFIX);
     authorization.push_str(core::str::from_utf8(&signature).unwrap_or_default());
-
-    Ok(Signed {
+    Signed {
         authorization,
         scope_start,
         scope_end,
         timestamp,
         token: credentials.token(),
-        unsigned_payload: matches!(request.payload, Payload::Unsigned),
-    })
+        unsigned_payload: matches!(payload, Payload::Unsigned),
+    }
 }
 
 /// Signs with one set of credentials for one service, deriving the signing key only when

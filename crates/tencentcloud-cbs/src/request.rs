@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue};
-use tc3_sign::{SignableRequest, SigningKey, UtcDate};
+use tc3_sign::{Payload, PreparedRequest, SignableRequest, SigningKey, UtcDate};
 
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
@@ -48,7 +48,14 @@ pub(crate) struct Settings {
     /// The day's signing key.
     pub signing_keys: SigningKeys,
     /// Where CBS calls go, made once when the endpoint does not depend on the region.
-    pub cbs_destination: Option<Destination>,
+    pub cbs_destination: Option<CbsDestination>,
+}
+
+/// A client's one destination for CBS calls, and the part of their signature that does
+/// not depend on the body.
+pub(crate) struct CbsDestination {
+    destination: Destination,
+    signing: PreparedRequest,
 }
 
 /// A request's URI and `Host` header, which share one buffer.
@@ -75,13 +82,24 @@ impl Destination {
         Some(Destination { uri, host: header })
     }
 
-    /// For a client's CBS calls, made once (it saves about 7 % of an in-memory call)
-    /// when every region goes to the same place.
-    pub(crate) fn for_cbs(endpoint: &Endpoint) -> Option<Self> {
+    fn host(&self) -> &str {
+        self.uri.authority().map_or("", |a| a.as_str())
+    }
+
+    /// For a client's CBS calls, made once when every region goes to the same place.
+    /// Making the URI once saves about 7 % of an in-memory call; the prepared signature
+    /// about a fifth of each signature.
+    pub(crate) fn for_cbs(endpoint: &Endpoint) -> Option<CbsDestination> {
         if endpoint.varies_by_region() {
             return None;
         }
-        Destination::new(endpoint, cbs_model::SERVICE, None)
+        let destination = Destination::new(endpoint, cbs_model::SERVICE, None)?;
+        let signing =
+            PreparedRequest::new(&SignableRequest::post_json(destination.host(), b"")).ok()?;
+        Some(CbsDestination {
+            destination,
+            signing,
+        })
     }
 }
 
@@ -152,10 +170,15 @@ pub(crate) fn build(
     let unsignable = |e: tc3_sign::SignError| {
         Error::invalid_input(target.action, None, format!("cannot be signed: {e}"))
     };
-    let destination = match &settings.cbs_destination {
-        Some(cbs) if target.service == cbs_model::SERVICE => cbs.clone(),
-        _ => Destination::new(&settings.endpoint, target.service, target.region)
-            .ok_or_else(|| unsendable("the endpoint"))?,
+    let (destination, prepared) = match &settings.cbs_destination {
+        Some(cbs) if target.service == cbs_model::SERVICE => {
+            (cbs.destination.clone(), Some(&cbs.signing))
+        }
+        _ => (
+            Destination::new(&settings.endpoint, target.service, target.region)
+                .ok_or_else(|| unsendable("the endpoint"))?,
+            None,
+        ),
     };
     let Destination {
         uri,
@@ -182,11 +205,16 @@ pub(crate) fn build(
         .signing_keys
         .key(credentials, target.service, timestamp)
         .map_err(unsignable)?;
-    let host = uri.authority().map_or("", |a| a.as_str());
-    let signable = SignableRequest::post_json(host, body);
-    let authorization = tc3_sign::sign_with_key(&signable, credentials.keys(), &key, timestamp)
-        .map_err(unsignable)?
-        .into_authorization();
+    let keys = credentials.keys();
+    let signed = match prepared {
+        Some(prepared) => prepared.sign(Payload::Bytes(body), keys, &key, timestamp),
+        None => {
+            let host = uri.authority().map_or("", |a| a.as_str());
+            let signable = SignableRequest::post_json(host, body);
+            tc3_sign::sign_with_key(&signable, keys, &key, timestamp)
+        }
+    };
+    let authorization = signed.map_err(unsignable)?.into_authorization();
     let mut authorization =
         HeaderValue::try_from(authorization).map_err(|_| unsendable("the authorization"))?;
     authorization.set_sensitive(true);
