@@ -31,7 +31,9 @@
 //!
 //! A long-running client should not derive the signing key for every request: a
 //! [`SigningKey`] depends only on the secret key, the UTC date and the service, and
-//! [`CachingSigner`] keeps one and re-derives it when the date changes.
+//! [`CachingSigner`] keeps one and re-derives it when the date changes. When requests
+//! differ only in their body (one host, one path), a [`PreparedRequest`] also keeps the
+//! hashed constant part of the canonical request.
 //!
 //! # Verifying
 //!
