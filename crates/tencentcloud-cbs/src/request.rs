@@ -82,10 +82,6 @@ impl Destination {
         Some(Destination { uri, host: header })
     }
 
-    fn host(&self) -> &str {
-        self.uri.authority().map_or("", |a| a.as_str())
-    }
-
     /// For a client's CBS calls, made once when every region goes to the same place.
     /// Making the URI once saves about 7 % of an in-memory call; the prepared signature
     /// about a fifth of each signature.
@@ -95,12 +91,18 @@ impl Destination {
         }
         let destination = Destination::new(endpoint, cbs_model::SERVICE, None)?;
         let signing =
-            PreparedRequest::new(&SignableRequest::post_json(destination.host(), b"")).ok()?;
+            PreparedRequest::new(&SignableRequest::post_json(host_of(&destination.uri), b""))
+                .ok()?;
         Some(CbsDestination {
             destination,
             signing,
         })
     }
+}
+
+/// The host a URI names, as the signature covers it.
+fn host_of(uri: &http::Uri) -> &str {
+    uri.authority().map_or("", |a| a.as_str())
 }
 
 /// What one call sends to, and the headers that say what it is.
@@ -209,8 +211,7 @@ pub(crate) fn build(
     let signed = match prepared {
         Some(prepared) => prepared.sign(Payload::Bytes(body), keys, &key, timestamp),
         None => {
-            let host = uri.authority().map_or("", |a| a.as_str());
-            let signable = SignableRequest::post_json(host, body);
+            let signable = SignableRequest::post_json(host_of(&uri), body);
             tc3_sign::sign_with_key(&signable, keys, &key, timestamp)
         }
     };
@@ -307,8 +308,7 @@ fn build_v1(
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let host = uri.authority().map_or("", |a| a.as_str());
-    let signature = tc3_sign::v1::Request::new("POST", host, &pairs)
+    let signature = tc3_sign::v1::Request::new("POST", host_of(&uri), &pairs)
         .sign(credentials.secret_key(), algorithm)
         .map_err(|e| invalid(format!("cannot be signed: {e}")))?;
     let form = tc3_sign::v1::form_body(&pairs, &signature);
