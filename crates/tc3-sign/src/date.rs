@@ -54,8 +54,17 @@ impl UtcDate {
         core::str::from_utf8(&self.text).unwrap_or("0000-00-00")
     }
 
-    /// Whether `unix_secs` falls on this date (cheaper than building its date).
-    pub(crate) fn contains(&self, unix_secs: u64) -> bool {
+    /// Whether `unix_secs` falls on this date: cheaper than building the date of
+    /// `unix_secs` to compare, for a caller checking that a cached key still serves.
+    ///
+    /// ```
+    /// use tc3_sign::UtcDate;
+    /// let date = UtcDate::from_unix(1_700_000_000)?;
+    /// assert!(date.contains(1_700_000_000 + 3_600));
+    /// assert!(!date.contains(1_700_000_000 + 86_400));
+    /// # Ok::<(), tc3_sign::SignError>(())
+    /// ```
+    pub fn contains(&self, unix_secs: u64) -> bool {
         unix_secs / 86_400 == u64::from(self.days)
     }
 

@@ -98,8 +98,16 @@ impl CallSpec<'_> {
     }
 }
 
+/// `X-TC-TraceId`: the caller's trace id, or a fresh UUID.
 fn trace_header(action: &str, trace_id: Option<String>) -> Result<HeaderValue, Error> {
-    HeaderValue::try_from(trace_id.unwrap_or_else(random::uuid))
+    let header = match trace_id {
+        Some(trace_id) => HeaderValue::try_from(trace_id),
+        // Owned by a shared buffer, so that each attempt's copy of the header costs no
+        // allocation (a `String`'s buffer is copied at the first clone): with the digits
+        // written without a table, about 5 % of an in-memory call.
+        None => HeaderValue::from_maybe_shared(Bytes::from_owner(random::uuid_text())),
+    };
+    header
         .map_err(|_| Error::invalid_input(action, None, "the trace id cannot be sent in a header"))
 }
 
