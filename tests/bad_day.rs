@@ -6,12 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cbs_dr::{Outcome, PlanAction, Policy, QuotaSource, ReplicaName, Replication, Report, Rule};
 use cbs_e2e::*;
 use cbs_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Latency};
 use tencentcloud_cbs::Client;
-use tencentcloud_cbs::replication::{
-    Outcome, PlanAction, Policy, QuotaSource, ReplicaName, Replication, Report, Rule,
-};
 
 const SOURCE: &str = "ap-guangzhou";
 
@@ -27,8 +25,7 @@ fn emulator() -> EmulatorHandle {
 }
 
 fn replication(client: &Client, policy: Policy) -> Replication {
-    client
-        .replication(policy)
+    Replication::new(client, policy)
         .poll_interval(Duration::from_secs(5), Duration::from_secs(30))
         .clock(TokioClock::new())
 }

@@ -439,6 +439,66 @@ async fn throttling_is_retried_for_every_action() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_calls_own_retry_config_can_wait_throttling_out_apart_from_other_failures() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let patient = || {
+        RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_max_throttled_attempts(Some(50))
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(30))
+            .with_quota(Some(tencentcloud_cbs::RetryQuota::new(5)))
+            .with_deadline(Some(Duration::from_secs(3600)))
+    };
+    // Forty throttled attempts: far past the client's three, and the quota of 5 tokens
+    // (one retry's worth) is not what ends them.
+    emulator.inject(throttle().action("DescribeSnapshots").times(40));
+    let started = tokio::time::Instant::now();
+    let page = client
+        .describe_snapshots()
+        .retry_config(patient())
+        .send()
+        .await
+        .unwrap();
+    assert!(page.total_count.unwrap_or(0) > 0);
+    assert!(
+        started.elapsed() > Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    // Other failures keep their own count: two attempts, then the error.
+    emulator.inject(internal_error().action("DescribeSnapshots").times(2));
+    let err = client
+        .describe_snapshots()
+        .retry_config(patient())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InternalError));
+    assert_eq!(err.as_api().unwrap().context().attempts(), 2);
+    // The throttled count has its bound too, and the deadline ends it sooner.
+    emulator.inject(throttle().action("DescribeSnapshots").times(1_000));
+    let err = client
+        .describe_snapshots()
+        .retry_config(patient().with_deadline(Some(Duration::from_secs(120))))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_throttled(), "{err}");
+    assert!(matches!(err, Error::Timeout(_)), "{err}");
+    let err = client
+        .describe_snapshots()
+        .retry_config(patient().with_deadline(None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_api().unwrap().context().attempts(), 50, "{err}");
+    // The client's own config is untouched: three attempts.
+    let err = client.describe_snapshots().send().await.unwrap_err();
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_mutating_call_dropped_after_it_ran_is_not_sent_again() {
     let emulator = emulator();
     let client = client(&emulator);

@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cbs_dr::{Outcome, PlanAction, Policy, ReplicaName, Replication, Rule, Selection};
 use cbs_e2e::*;
 use cbs_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Latency};
 use tencentcloud_cbs::Client;
-use tencentcloud_cbs::replication::{
-    Outcome, PlanAction, Policy, ReplicaName, Replication, Rule, Selection,
-};
 
 const SOURCE: &str = "ap-guangzhou";
 const DESTINATIONS: [&str; 2] = ["ap-seoul", "ap-tokyo"];
@@ -26,8 +24,7 @@ fn emulator() -> EmulatorHandle {
 }
 
 fn replication(client: &Client, policy: Policy) -> Replication {
-    client
-        .replication(policy)
+    Replication::new(client, policy)
         .poll_interval(Duration::from_secs(5), Duration::from_secs(30))
         .clock(TokioClock::new())
 }
@@ -409,8 +406,7 @@ async fn waiting_is_batched_per_destination() {
     let report = replication(&client, policy)
         .poll_interval(Duration::from_secs(30), Duration::from_secs(30))
         .on_event(move |event| {
-            if let tencentcloud_cbs::replication::ReplicationEvent::Progress { destination, .. } =
-                event
+            if let cbs_dr::ReplicationEvent::Progress { destination, .. } = event
                 && destination == "ap-seoul"
             {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -452,7 +448,7 @@ async fn overlapping_runs_adopt_each_others_copies() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(a.converged && b.converged);
     assert_eq!(a.failed() + b.failed(), 0, "{a:#?} {b:#?}");
-    let copied = |r: &tencentcloud_cbs::replication::Report| {
+    let copied = |r: &cbs_dr::Report| {
         r.items
             .iter()
             .filter(|i| i.outcome == Outcome::Copied)

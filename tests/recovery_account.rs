@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cbs_e2e::*;
-use cbs_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Latency};
-use tencentcloud_cbs::replication::{
+use cbs_dr::{
     MAX_SHARE_ACCOUNTS, Outcome, PlanAction, Policy, ReplicaName, Replication, Report, Rule,
     Selection,
 };
+use cbs_e2e::*;
+use cbs_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Latency};
 use tencentcloud_cbs::{Client, Credentials};
 
 const SOURCE: &str = "ap-guangzhou";
@@ -52,8 +52,7 @@ fn recorded(emulator: &EmulatorHandle) -> (Client, Recording<cbs_emulator::Local
 }
 
 fn replication(client: &Client, policy: Policy) -> Replication {
-    client
-        .replication(policy)
+    Replication::new(client, policy)
         .poll_interval(Duration::from_secs(5), Duration::from_secs(30))
         .clock(TokioClock::new())
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tencentcloud_cbs::replication::{Outcome, Report, RpoItem};
+use cbs_dr::{Outcome, Report, RpoItem};
 
 /// What one run of `apply` or `check` measured.
 pub struct RunMetrics<'a> {

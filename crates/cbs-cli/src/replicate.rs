@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{Value, json};
-use tencentcloud_cbs::replication::{
+use cbs_dr::{
     DestinationPlan, DrillReport, ItemFailure, Plan, PlanAction, PlanItem, Policy, QuotaSource,
     Replication, ReplicationEvent, Report, ReportItem, RpoItem, RpoReport,
 };
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
 
 use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs};
 use crate::commands::{exit_for, exit_status, print_json};
@@ -30,8 +30,7 @@ fn load(args: &PolicyArgs) -> Result<Policy, Failure> {
 }
 
 fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication {
-    ctx.client
-        .replication(policy)
+    Replication::new(&ctx.client, policy)
         .poll_interval(Duration::from_secs(2), Duration::from_secs(30))
         .deadline(args.deadline)
         .snapshot_quota(args.snapshot_quota)

@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use cbs_dr::ReplicaName;
 use serde_json::Value;
-use tencentcloud_cbs::replication::ReplicaName;
 
 const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dr.toml");
 

@@ -19,7 +19,7 @@ use crate::client::Client;
 use crate::error::{ApiError, CallContext, DecodeFailure, Error, TimeoutError, TransportFailure};
 use crate::random;
 use crate::request::{self, Target};
-use crate::retry::{self, Retry};
+use crate::retry::{self, Retry, RetryConfig};
 
 /// Per-call settings that override the client's.
 ///
@@ -32,6 +32,7 @@ use crate::retry::{self, Retry};
 pub struct CallOptions {
     region: Option<String>,
     trace_id: Option<String>,
+    retry: Option<RetryConfig>,
 }
 
 impl CallOptions {
@@ -50,6 +51,20 @@ impl CallOptions {
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.trace_id = Some(trace_id.into());
         self
+    }
+
+    /// Retries this call by `config` instead of the client's
+    /// [`RetryConfig`]: a batch run's patience, say, or one call that must fail fast.
+    /// A config without a quota retries without one; the client's rate limit, clock
+    /// correction and credentials refresh apply as for every call.
+    pub fn retry_config(mut self, config: RetryConfig) -> Self {
+        self.retry = Some(config);
+        self
+    }
+
+    /// The retry config set, if any.
+    pub fn get_retry_config(&self) -> Option<&RetryConfig> {
+        self.retry.as_ref()
     }
 
     /// The region set, if any.
@@ -71,6 +86,8 @@ struct CallSpec<'a> {
     client_token: Option<String>,
     /// The answer may carry secrets (credential services): errors keep nothing of it.
     sensitive: bool,
+    /// How this call retries, when not as the client does.
+    retry: Option<RetryConfig>,
 }
 
 impl CallSpec<'_> {
@@ -164,6 +181,7 @@ impl Client {
             safety: A::SAFETY,
             client_token,
             sensitive: false,
+            retry: options.retry,
         };
         self.execute::<A::Output>(&spec, Bytes::from(body)).await
     }
@@ -278,6 +296,7 @@ impl Client {
             safety,
             client_token,
             sensitive,
+            retry: None,
         };
         let body = serde_json::to_vec(&body).map_err(|e| {
             Error::invalid_input(action, None, format!("cannot be serialized: {e}"))
@@ -308,12 +327,13 @@ impl Client {
         body: Bytes,
     ) -> Result<T, Error> {
         let inner = &*self.inner;
-        let config = &inner.retry;
+        let config = spec.retry.as_ref().unwrap_or(&inner.retry);
         let started = Instant::now();
         let deadline = config.deadline.map(|d| started + d);
         let limit_key = spec.limit_key();
         let mut attempt = 0u32;
         let mut backoffs = 0u32;
+        let mut throttled = 0u32;
         let mut clock_corrected = false;
         let mut credentials_refreshed = false;
         let mut may_have_run = false;
@@ -363,6 +383,14 @@ impl Client {
                     Some(Duration::ZERO)
                 }
                 Retry::CorrectClock | Retry::RefreshCredentials => None,
+                // Throttling counted apart, when the config says so: no quota taken.
+                Retry::Backoff { .. }
+                    if error.is_throttled() && config.max_throttled_attempts.is_some() =>
+                {
+                    throttled += 1;
+                    (throttled < config.max_throttled_attempts.unwrap_or(0))
+                        .then(|| config.backoff(throttled, random::unit()))
+                }
                 Retry::Backoff { cost } => {
                     backoffs += 1;
                     if backoffs >= config.max_attempts {
@@ -397,9 +425,18 @@ impl Client {
         }
     }
 
-    /// Fetches the credentials (from the provider's cache when it has them), for work
-    /// that should not start without them.
-    pub(crate) async fn ensure_credentials(&self) -> Result<(), Error> {
+    /// Fetches the credentials now (from the provider's cache when it has them), so
+    /// that work which should not start without them fails at once with the
+    /// credentials' own error (a missing profile, an unreachable instance role) instead
+    /// of on every call it makes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tencentcloud_cbs::Client) -> Result<(), tencentcloud_cbs::Error> {
+    /// client.ensure_credentials().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ensure_credentials(&self) -> Result<(), Error> {
         self.credentials().await.map(drop)
     }
 

@@ -20,9 +20,9 @@
 //! - `tracing` spans per call; no secret, token or signature is ever logged.
 //! - Waiters ([`Client::wait_until_snapshot_normal`], [`Client::copy_snapshot_and_wait`])
 //!   and paginators (`into_paginator()` on every `Describe*` builder).
-//! - Disaster-recovery replication of a fleet ([`replication`]): policies, plans,
-//!   exactly-once copies, retention, RPO checks and restore drills. The `policy-file`
-//!   feature reads policies from TOML.
+//! - Disaster recovery for fleets of disks (policies, plans, exactly-once copies,
+//!   retention, RPO checks, restore drills) is a crate of its own on top of this one,
+//!   `cbs-dr`; this crate is the client alone.
 //!
 //! ```no_run
 //! use tencentcloud_cbs::{Client, Credentials};
@@ -56,6 +56,7 @@ mod assume_role;
 mod call;
 mod client;
 mod clock;
+mod copy_and_wait;
 pub mod credentials;
 mod endpoint;
 mod error;
@@ -63,8 +64,6 @@ mod generated;
 mod paginator;
 mod random;
 mod rate_limit;
-mod replicate;
-pub mod replication;
 mod request;
 mod retry;
 mod waiter;
@@ -73,6 +72,7 @@ pub use assume_role::{AssumeRoleBuilder, AssumeRoleProvider};
 pub use call::CallOptions;
 pub use client::{BuildError, Client, ClientBuilder, Language};
 pub use clock::{Clock, MAX_LEARNED_OFFSET, OffsetClock, SystemClock};
+pub use copy_and_wait::{CopyAndWait, RegionOutcome};
 pub use credentials::{
     CachingProvider, ChainProvider, Credentials, CredentialsError, CredentialsErrorKind,
     CvmRoleProvider, EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials,
@@ -84,7 +84,6 @@ pub use error::{
 };
 pub use paginator::{Items, Paginator};
 pub use rate_limit::RateLimitConfig;
-pub use replicate::{CopyAndWait, RegionOutcome};
 pub use request::SignatureMethod;
 pub use retry::{RetryConfig, RetryQuota};
 pub use waiter::{SnapshotProgress, SnapshotWaiter, WaiterError};

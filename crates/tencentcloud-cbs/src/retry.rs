@@ -37,6 +37,7 @@ pub struct RetryConfig {
     pub(crate) max_backoff: Duration,
     pub(crate) deadline: Option<Duration>,
     pub(crate) quota: Option<RetryQuota>,
+    pub(crate) max_throttled_attempts: Option<u32>,
 }
 
 impl Default for RetryConfig {
@@ -54,6 +55,7 @@ impl RetryConfig {
             max_backoff: Duration::from_secs(20),
             deadline: Some(Duration::from_secs(60)),
             quota: Some(RetryQuota::default()),
+            max_throttled_attempts: None,
         }
     }
 
@@ -91,6 +93,29 @@ impl RetryConfig {
     /// The shared retry quota; `None` retries without one.
     pub fn with_quota(mut self, quota: Option<RetryQuota>) -> Self {
         self.quota = quota;
+        self
+    }
+
+    /// Counts throttled attempts (`RequestLimitExceeded…`: the service slowing its
+    /// callers down, often for other clients of the same account) apart from other
+    /// failures: up to `attempts` of them, with waits that take nothing from the retry
+    /// quota; only the [deadline](Self::with_deadline) ends them sooner. For batch work
+    /// that should wait throttling out rather than fail after a few quick tries. `None`
+    /// (the default): throttling counts like any other retryable failure.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tencentcloud_cbs::RetryConfig;
+    ///
+    /// // Patient with throttling for up to an hour, three tries for anything else.
+    /// let patient = RetryConfig::standard()
+    ///     .with_max_throttled_attempts(Some(1_000))
+    ///     .with_backoff(Duration::from_secs(1), Duration::from_secs(30))
+    ///     .with_deadline(Some(Duration::from_secs(3600)));
+    /// # let _ = patient;
+    /// ```
+    pub fn with_max_throttled_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.max_throttled_attempts = attempts.map(|n| n.max(1));
         self
     }
 

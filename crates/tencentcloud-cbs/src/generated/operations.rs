@@ -79,6 +79,12 @@ impl ApplyDiskBackupFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ApplyDiskBackupRequestBuilder {
         &self.input
@@ -167,6 +173,12 @@ impl ApplySnapshotFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -261,6 +273,12 @@ impl ApplySnapshotGroupFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ApplySnapshotGroupRequestBuilder {
         &self.input
@@ -352,6 +370,12 @@ impl AttachDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &AttachDisksRequestBuilder {
         &self.input
@@ -420,6 +444,12 @@ impl AttachRemoteDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -494,6 +524,12 @@ impl BindAutoSnapshotPolicyFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &BindAutoSnapshotPolicyRequestBuilder {
         &self.input
@@ -565,6 +601,12 @@ impl CopyAutoSnapshotPolicyCrossAccountFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -649,6 +691,12 @@ impl CopySnapshotCrossRegionsFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -763,6 +811,12 @@ impl CreateAutoSnapshotPolicyFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &CreateAutoSnapshotPolicyRequestBuilder {
         &self.input
@@ -831,6 +885,12 @@ impl CreateDiskBackupFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -1075,6 +1135,12 @@ impl CreateDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &CreateDisksRequestBuilder {
         &self.input
@@ -1193,6 +1259,12 @@ impl CreateRemoteDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -1317,6 +1389,12 @@ impl CreateSnapshotFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &CreateSnapshotRequestBuilder {
         &self.input
@@ -1398,6 +1476,12 @@ impl CreateSnapshotGroupFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &CreateSnapshotGroupRequestBuilder {
         &self.input
@@ -1462,6 +1546,12 @@ impl DeleteAutoSnapshotPoliciesFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DeleteAutoSnapshotPoliciesRequestBuilder {
         &self.input
@@ -1520,6 +1610,12 @@ impl DeleteDiskBackupsFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -1607,6 +1703,12 @@ impl DeleteSnapshotGroupFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DeleteSnapshotGroupRequestBuilder {
         &self.input
@@ -1675,6 +1777,12 @@ impl DeleteSnapshotsFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -1792,6 +1900,12 @@ impl DescribeAutoSnapshotPoliciesFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeAutoSnapshotPoliciesRequestBuilder {
         &self.input
@@ -1863,6 +1977,12 @@ impl DescribeDedicatedClusterDiskStatisticsFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeDedicatedClusterDiskStatisticsRequestBuilder {
         &self.input
@@ -1921,6 +2041,12 @@ impl DescribeDiskAssociatedAutoSnapshotPolicyFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2032,6 +2158,12 @@ impl DescribeDiskBackupsFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2186,6 +2318,12 @@ impl DescribeDiskConfigQuotaFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeDiskConfigQuotaRequestBuilder {
         &self.input
@@ -2274,6 +2412,12 @@ impl DescribeDiskStoragePoolFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2398,6 +2542,12 @@ impl DescribeDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeDisksRequestBuilder {
         &self.input
@@ -2469,6 +2619,12 @@ impl DescribeInstancesDiskNumFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeInstancesDiskNumRequestBuilder {
         &self.input
@@ -2527,6 +2683,12 @@ impl DescribeRemoteDiskConfigQuotaFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2591,6 +2753,12 @@ impl DescribeRemoteDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeRemoteDisksRequestBuilder {
         &self.input
@@ -2649,6 +2817,12 @@ impl DescribeRemoteDisksDeniedActionsFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2733,6 +2907,12 @@ impl DescribeSnapshotGroupsFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeSnapshotGroupsRequestBuilder {
         &self.input
@@ -2794,6 +2974,12 @@ impl DescribeSnapshotOverviewFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeSnapshotOverviewRequestBuilder {
         &self.input
@@ -2852,6 +3038,12 @@ impl DescribeSnapshotSharePermissionFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -2966,6 +3158,12 @@ impl DescribeSnapshotsFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DescribeSnapshotsRequestBuilder {
         &self.input
@@ -3044,6 +3242,12 @@ impl DetachDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3128,6 +3332,12 @@ impl DetachRemoteDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &DetachRemoteDisksRequestBuilder {
         &self.input
@@ -3177,6 +3387,12 @@ impl GetSnapOverviewFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3238,6 +3454,12 @@ impl InitializeDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3332,6 +3554,12 @@ impl InquirePriceCreateRemoteDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &InquirePriceCreateRemoteDisksRequestBuilder {
         &self.input
@@ -3403,6 +3631,12 @@ impl InquirePriceModifyDiskBackupQuotaFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &InquirePriceModifyDiskBackupQuotaRequestBuilder {
         &self.input
@@ -3471,6 +3705,12 @@ impl InquirePriceModifyDiskExtraPerformanceFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3548,6 +3788,12 @@ impl InquirePriceRenewRemoteDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3682,6 +3928,12 @@ impl InquiryPriceCreateDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &InquiryPriceCreateDisksRequestBuilder {
         &self.input
@@ -3776,6 +4028,12 @@ impl InquiryPriceRenewDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &InquiryPriceRenewDisksRequestBuilder {
         &self.input
@@ -3864,6 +4122,12 @@ impl InquiryPriceResizeDiskFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -3975,6 +4239,12 @@ impl ModifyAutoSnapshotPolicyAttributeFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -4099,6 +4369,12 @@ impl ModifyDiskAttributesFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifyDiskAttributesRequestBuilder {
         &self.input
@@ -4170,6 +4446,12 @@ impl ModifyDiskBackupQuotaFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifyDiskBackupQuotaRequestBuilder {
         &self.input
@@ -4238,6 +4520,12 @@ impl ModifyDiskExtraPerformanceFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -4322,6 +4610,12 @@ impl ModifyDisksChargeTypeFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifyDisksChargeTypeRequestBuilder {
         &self.input
@@ -4400,6 +4694,12 @@ impl ModifyDisksRenewFlagFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -4494,6 +4794,12 @@ impl ModifyRemoteDiskAttributesFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifyRemoteDiskAttributesRequestBuilder {
         &self.input
@@ -4585,6 +4891,12 @@ impl ModifySnapshotAttributeFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifySnapshotAttributeRequestBuilder {
         &self.input
@@ -4666,6 +4978,12 @@ impl ModifySnapshotsSharePermissionFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ModifySnapshotsSharePermissionRequestBuilder {
         &self.input
@@ -4734,6 +5052,12 @@ impl RenewDiskFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -4808,6 +5132,12 @@ impl RenewRemoteDiskFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &RenewRemoteDiskRequestBuilder {
         &self.input
@@ -4879,6 +5209,12 @@ impl ResizeDiskFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &ResizeDiskRequestBuilder {
         &self.input
@@ -4940,6 +5276,12 @@ impl SwitchParameterCreateRemoteDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &SwitchParameterCreateRemoteDisksRequestBuilder {
         &self.input
@@ -4988,6 +5330,12 @@ impl SwitchParameterRenewRemoteDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -5062,6 +5410,12 @@ impl TerminateDisksFluentBuilder {
         self
     }
 
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
+        self
+    }
+
     /// The members set so far.
     pub fn as_input(&self) -> &TerminateDisksRequestBuilder {
         &self.input
@@ -5120,6 +5474,12 @@ impl TerminateRemoteDisksFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 
@@ -5201,6 +5561,12 @@ impl UnbindAutoSnapshotPolicyFluentBuilder {
     /// Uses `trace_id` as this call's `X-TC-TraceId`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.options = self.options.trace_id(trace_id);
+        self
+    }
+
+    /// Retries this call by `config` instead of the client's retry config.
+    pub fn retry_config(mut self, config: crate::RetryConfig) -> Self {
+        self.options = self.options.retry_config(config);
         self
     }
 

@@ -1,9 +1,12 @@
-//! What a run reports: one item per (source snapshot, destination), per share
-//! (replica, account), per pruned replica, per disk without a snapshot or whose replicas
-//! cannot be shared, and per region that could not be reached.
+//! What the workflows report, as plain data: a run's items (one per (source snapshot,
+//! destination), per share (replica, account), per pruned replica, per disk without a
+//! snapshot or whose replicas cannot be shared, per region that could not be reached),
+//! where each disk stands (the RPO items), a plan's counts, and why an item failed.
+//! Nothing here calls anything, so every other module can use it.
 
-use super::check::RpoItem;
-use crate::Error;
+use std::time::Duration;
+
+use tencentcloud_cbs::{Error, TransportErrorKind};
 
 /// What happened to one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,9 +99,7 @@ impl ItemFailure {
         // Where the service gave no code, a word for what went wrong on the way.
         let kind = || match error {
             Error::Timeout(_) => "Timeout",
-            Error::Transport(e) if e.kind() == cbs_transport::TransportErrorKind::Timeout => {
-                "Timeout"
-            }
+            Error::Transport(e) if e.kind() == TransportErrorKind::Timeout => "Timeout",
             Error::Transport(_) => "NetworkError",
             Error::Decode(_) => "InvalidResponse",
             Error::Credentials(_) => "CredentialsError",
@@ -174,5 +175,87 @@ impl Report {
     /// How many items ended with `outcome`.
     pub fn count(&self, outcome: Outcome) -> usize {
         self.items.iter().filter(|i| i.outcome == outcome).count()
+    }
+}
+
+/// Counts and sizes of a plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlanTotals {
+    /// Copies to start.
+    pub copies: usize,
+    /// Their size in GB.
+    pub copy_gb: u64,
+    /// Copies in flight, to wait for.
+    pub in_flight: usize,
+    /// Replicas already there.
+    pub up_to_date: usize,
+    /// Replicas to prune.
+    pub prunes: usize,
+    /// Their size in GB.
+    pub prune_gb: u64,
+    /// Disks without a snapshot to replicate.
+    pub no_snapshot: usize,
+    /// Shares to make (replica, account).
+    pub shares: usize,
+    /// Shares already there.
+    pub shared: usize,
+    /// Replicas whose shares end before they are pruned.
+    pub unshares: usize,
+    /// Disks whose replicas cannot be shared (system disks).
+    pub not_shareable: usize,
+    /// Items that fail because a region could not be listed.
+    pub unavailable: usize,
+}
+
+/// Where one (disk, destination) stands: its newest usable replica and how old its
+/// data is. An RPO check's line, and what a run's metrics are made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RpoItem {
+    /// The rule.
+    pub rule: String,
+    /// The source disk (`*` for a rule whose source region could not be listed).
+    pub disk_id: String,
+    /// The destination region.
+    pub destination: String,
+    /// The newest `NORMAL` replica there, if any.
+    pub replica_id: Option<String>,
+    /// How old its data is (since the source snapshot was taken).
+    pub data_age: Option<Duration>,
+    /// This tool's `NORMAL` replicas of the disk held there.
+    pub replicas: usize,
+    /// Accounts of the rule's `share_with` the newest replica is not shared with (a
+    /// check from the owning side looks; a run's own report only knows what its
+    /// final listing says).
+    pub unshared: Vec<String>,
+    /// Whether a replica exists, its data is within the limit (for a run's own
+    /// report, which has no limit: whether a replica exists) and it is shared with
+    /// every account the rule names.
+    pub ok: bool,
+    /// Why the region could not be looked at; the pair then counts as not ok.
+    pub failure: Option<ItemFailure>,
+}
+
+/// The result of [`Replication::check`](crate::Replication::check).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RpoReport {
+    /// Every (disk, destination), in policy order.
+    pub items: Vec<RpoItem>,
+    /// The limit checked against.
+    pub max_age: Duration,
+}
+
+impl RpoReport {
+    /// The (disk, destination) pairs without a young enough replica, or that could not
+    /// be looked at.
+    pub fn offenders(&self) -> impl Iterator<Item = &RpoItem> {
+        self.items.iter().filter(|i| !i.ok)
+    }
+
+    /// Whether every pair is within the limit.
+    pub fn is_ok(&self) -> bool {
+        self.offenders().next().is_none()
     }
 }

@@ -30,9 +30,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cbs_dr::{Outcome, Policy, ReplicaName, Replication, ReplicationEvent, Rule};
 use cbs_emulator::{Fault, FaultKind};
 use cbs_transport::{HyperTransport, ProxyConfig};
-use tencentcloud_cbs::replication::{Outcome, Policy, ReplicaName, ReplicationEvent, Rule};
 use tencentcloud_cbs::{
     BoxFuture, Client, Credentials, HttpRequest, HttpResponse, RateLimitConfig, Transport,
     TransportError,
@@ -274,8 +274,7 @@ fn client() {
             Duration::from_secs(5).div_f64(TIME_SCALE),
             Duration::from_secs(60).div_f64(TIME_SCALE),
         );
-        let report = client
-            .replication(policy)
+        let report = Replication::new(&client, policy)
             .poll_interval(poll_min, poll_max)
             .on_event(move |event| {
                 if std::env::var("CBS_BENCH_TRACE").is_ok() {

@@ -2,12 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use cbs_model::{ErrorCode, RegionCopy, Snapshot};
+use tokio::task::JoinSet;
 
 use crate::waiter::{SnapshotProgress, WaiterError};
 use crate::{Client, Error};
@@ -188,31 +187,42 @@ impl CopyAndWait {
             .send()
             .await?;
         let mut copies = response.region_copies();
-        let mut waits: Vec<Pin<Box<dyn Future<Output = RegionOutcome> + Send>>> = Vec::new();
-        for region in &self.destinations {
+        // Outcomes in the order the destinations were given; the waits run side by side.
+        let mut outcomes: Vec<Option<RegionOutcome>> = Vec::new();
+        let mut waits = JoinSet::new();
+        for (index, region) in self.destinations.iter().enumerate() {
             let answered = copies.iter().position(|c| c.region() == region);
-            let outcome: Pin<Box<dyn Future<Output = RegionOutcome> + Send>> =
-                match answered.map(|i| copies.swap_remove(i)) {
-                    Some(RegionCopy::Started {
-                        region,
-                        snapshot_id,
-                    }) => Box::pin(self.wait_for(region, snapshot_id)),
-                    Some(RegionCopy::Refused {
-                        region,
-                        code,
-                        message,
-                    }) => Box::pin(std::future::ready(RegionOutcome::Refused {
-                        region,
-                        code,
-                        message,
-                    })),
-                    Some(_) | None => Box::pin(std::future::ready(RegionOutcome::NotReported {
-                        region: region.clone(),
-                    })),
-                };
-            waits.push(outcome);
+            let outcome = match answered.map(|i| copies.swap_remove(i)) {
+                Some(RegionCopy::Started {
+                    region,
+                    snapshot_id,
+                }) => {
+                    let wait = self.wait_for(region, snapshot_id);
+                    waits.spawn(async move { (index, wait.await) });
+                    None
+                }
+                Some(RegionCopy::Refused {
+                    region,
+                    code,
+                    message,
+                }) => Some(RegionOutcome::Refused {
+                    region,
+                    code,
+                    message,
+                }),
+                Some(_) | None => Some(RegionOutcome::NotReported {
+                    region: region.clone(),
+                }),
+            };
+            outcomes.push(outcome);
         }
-        Ok(JoinAll::new(waits).await)
+        while let Some(done) = waits.join_next().await {
+            // A wait does not panic; if one did, its panic goes on here.
+            let (index, outcome) =
+                done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            outcomes[index] = Some(outcome);
+        }
+        Ok(outcomes.into_iter().flatten().collect())
     }
 
     fn wait_for(
@@ -241,49 +251,6 @@ impl CopyAndWait {
                     error,
                 },
             }
-        }
-    }
-}
-
-/// Polls every future until all are done; outputs keep the futures' order.
-struct JoinAll<T> {
-    futures: Vec<Option<Pin<Box<dyn Future<Output = T> + Send>>>>,
-    outputs: Vec<Option<T>>,
-}
-
-impl<T> JoinAll<T> {
-    fn new(futures: Vec<Pin<Box<dyn Future<Output = T> + Send>>>) -> Self {
-        let outputs = futures.iter().map(|_| None).collect();
-        JoinAll {
-            futures: futures.into_iter().map(Some).collect(),
-            outputs,
-        }
-    }
-}
-
-impl<T> Unpin for JoinAll<T> {}
-
-impl<T> Future for JoinAll<T> {
-    type Output = Vec<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-        let this = &mut *self;
-        let mut pending = false;
-        for (slot, output) in this.futures.iter_mut().zip(this.outputs.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => {
-                        *output = Some(value);
-                        *slot = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(this.outputs.iter_mut().filter_map(Option::take).collect())
         }
     }
 }

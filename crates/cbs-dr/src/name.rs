@@ -44,7 +44,7 @@ impl ReplicaName {
     /// Reads a snapshot name; `None` unless it is exactly a replica name.
     ///
     /// ```
-    /// use tencentcloud_cbs::replication::ReplicaName;
+    /// use cbs_dr::ReplicaName;
     /// let name = ReplicaName::parse("tccbs_snap-8dkx2lq9_ap-guangzhou_20261201083000").unwrap();
     /// assert_eq!(name.source_snapshot_id, "snap-8dkx2lq9");
     /// assert_eq!(name.to_string(), "tccbs_snap-8dkx2lq9_ap-guangzhou_20261201083000");
@@ -94,7 +94,9 @@ impl fmt::Display for ReplicaName {
 /// `yyyyMMddHHmmss` in UTC.
 fn stamp(unix: i64) -> String {
     // The service's formatter writes UTC+8; shift back so the stamp is UTC.
-    let text = cbs_model::format_service_time(unix - cbs_model::SERVICE_UTC_OFFSET_SECS);
+    let text = tencentcloud_cbs::model::format_service_time(
+        unix - tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS,
+    );
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
@@ -111,7 +113,8 @@ fn parse_stamp(stamp: &str) -> Option<i64> {
         &stamp[10..12],
         &stamp[12..14]
     );
-    cbs_model::parse_service_time(&text).map(|t| t + cbs_model::SERVICE_UTC_OFFSET_SECS)
+    tencentcloud_cbs::model::parse_service_time(&text)
+        .map(|t| t + tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS)
 }
 
 #[cfg(test)]

@@ -8,16 +8,15 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::Replication;
-use super::apply::{Status, Target, target_report};
-use super::observe;
-use super::report::{ItemFailure, Outcome, ReportItem};
-use super::run::Run;
+use crate::observe;
+use crate::report::{ItemFailure, Outcome, ReportItem};
+use crate::run::{ReplicationEvent, Run};
+use crate::state::{Status, Target, target_report};
 
 /// The permission `ModifySnapshotsSharePermission` takes to share.
 const SHARE: &str = "SHARE";
 /// The permission `ModifySnapshotsSharePermission` takes to end a share.
-pub(super) const CANCEL: &str = "CANCEL";
+pub(crate) const CANCEL: &str = "CANCEL";
 
 /// One replica to share, and the report line of each of its accounts.
 struct Job {
@@ -29,60 +28,58 @@ struct Job {
     line: ReportItem,
 }
 
-impl Replication {
-    /// Shares every `NORMAL` target with the accounts it lacks; one report item per
-    /// (replica, account). Destinations are worked on side by side, so one that
-    /// refuses does not hold up the others.
-    pub(super) async fn share_replicas(&self, run: &Run, targets: &[Target]) -> Vec<ReportItem> {
-        let mut report = Vec::new();
-        let mut jobs: BTreeMap<String, Vec<Job>> = BTreeMap::new();
-        for target in targets.iter().filter(|t| !t.shares.is_empty()) {
-            let line = share_line(target);
-            let Status::Done { replica_id } = &target.status else {
-                for account in target.shares.keys() {
-                    report.push(with_account(
-                        &line,
-                        account,
-                        Outcome::Incomplete,
-                        Some(ItemFailure::new(
-                            "ReplicaNotReady",
-                            "the replica is not NORMAL; a later run shares it",
-                        )),
-                    ));
-                }
-                continue;
-            };
-            jobs.entry(target.destination().to_owned())
-                .or_default()
-                .push(Job {
-                    replica_id: replica_id.clone(),
-                    destination: target.destination().to_owned(),
-                    accounts: target.shares.clone(),
-                    line: ReportItem {
-                        replica_id: Some(replica_id.clone()),
-                        ..line
-                    },
-                });
-        }
-        let mut tasks = JoinSet::new();
-        for (_, jobs) in jobs {
-            let run = run.clone();
-            tasks.spawn(async move {
-                let mut lines = Vec::new();
-                for job in jobs {
-                    lines.extend(share_one(&run, job).await);
-                }
-                lines
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            for line in done.expect("share tasks do not panic") {
-                self.emit(super::ReplicationEvent::Finished(line.clone()));
-                report.push(line);
+/// Shares every `NORMAL` target with the accounts it lacks; one report item per
+/// (replica, account). Destinations are worked on side by side, so one that
+/// refuses does not hold up the others.
+pub(crate) async fn share_replicas(run: &Run, targets: &[Target]) -> Vec<ReportItem> {
+    let mut report = Vec::new();
+    let mut jobs: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    for target in targets.iter().filter(|t| !t.shares.is_empty()) {
+        let line = share_line(target);
+        let Status::Done { replica_id } = &target.status else {
+            for account in target.shares.keys() {
+                report.push(with_account(
+                    &line,
+                    account,
+                    Outcome::Incomplete,
+                    Some(ItemFailure::new(
+                        "ReplicaNotReady",
+                        "the replica is not NORMAL; a later run shares it",
+                    )),
+                ));
             }
-        }
-        report
+            continue;
+        };
+        jobs.entry(target.destination().to_owned())
+            .or_default()
+            .push(Job {
+                replica_id: replica_id.clone(),
+                destination: target.destination().to_owned(),
+                accounts: target.shares.clone(),
+                line: ReportItem {
+                    replica_id: Some(replica_id.clone()),
+                    ..line
+                },
+            });
     }
+    let mut tasks = JoinSet::new();
+    for (_, jobs) in jobs {
+        let run = run.clone();
+        tasks.spawn(async move {
+            let mut lines = Vec::new();
+            for job in jobs {
+                lines.extend(share_one(&run, job).await);
+            }
+            lines
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        for line in done.expect("share tasks do not panic") {
+            run.emit(ReplicationEvent::Finished(line.clone()));
+            report.push(line);
+        }
+    }
+    report
 }
 
 /// Shares one replica with the accounts it lacks.
@@ -129,24 +126,23 @@ async fn share_one(run: &Run, job: Job) -> Vec<ReportItem> {
 
 /// Shares `replica_id` in `region` with `accounts`, or ends its shares with them
 /// (`permission` [`SHARE`] or [`CANCEL`]).
-pub(super) async fn set_permission(
+pub(crate) async fn set_permission(
     run: &Run,
     region: &str,
     replica_id: &str,
     accounts: &[String],
     permission: &str,
-) -> Result<(), crate::Error> {
-    run.call(|| {
-        run.client
-            .modify_snapshots_share_permission()
-            .region(region)
-            .snapshot_ids([replica_id])
-            .account_ids(accounts.iter().cloned())
-            .permission(permission)
-            .send()
-    })
-    .await
-    .map(drop)
+) -> Result<(), tencentcloud_cbs::Error> {
+    run.client
+        .modify_snapshots_share_permission()
+        .region(region)
+        .snapshot_ids([replica_id])
+        .account_ids(accounts.iter().cloned())
+        .permission(permission)
+        .retry_config(run.patience())
+        .send()
+        .await
+        .map(drop)
 }
 
 /// A target's report line, for its shares: where it stands, without the copy's
@@ -164,7 +160,7 @@ fn share_line(target: &Target) -> ReportItem {
 }
 
 /// `line` for `account`, with its outcome.
-pub(super) fn with_account(
+pub(crate) fn with_account(
     line: &ReportItem,
     account: &str,
     outcome: Outcome,

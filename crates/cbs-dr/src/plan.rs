@@ -1,12 +1,14 @@
-//! From what the regions report to what to do: a pure function, so a plan can be shown
-//! without side effects and re-made at any moment from a fresh look.
+//! From what the regions report to what to do: [`plan`] is a pure function, so a plan
+//! can be shown without side effects and re-made at any moment from a fresh look
+//! ([`look_and_plan`]).
 
 use std::collections::BTreeMap;
 
-use super::name::ReplicaName;
-use super::observe::{Observation, Replica, ReplicaState, SourceSnapshot};
-use super::policy::{Policy, Rule, Selection};
-use super::report::ItemFailure;
+use crate::name::ReplicaName;
+use crate::observe::{self, Observation, Replica, ReplicaState, SourceSnapshot};
+use crate::policy::{Policy, Rule, Selection};
+use crate::report::{ItemFailure, PlanTotals};
+use crate::run::Run;
 
 /// What to do about one source snapshot in one destination, or one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,41 +152,11 @@ impl PlanItem {
     }
 }
 
-/// Counts and sizes of a plan.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PlanTotals {
-    /// Copies to start.
-    pub copies: usize,
-    /// Their size in GB.
-    pub copy_gb: u64,
-    /// Copies in flight, to wait for.
-    pub in_flight: usize,
-    /// Replicas already there.
-    pub up_to_date: usize,
-    /// Replicas to prune.
-    pub prunes: usize,
-    /// Their size in GB.
-    pub prune_gb: u64,
-    /// Disks without a snapshot to replicate.
-    pub no_snapshot: usize,
-    /// Shares to make (replica, account).
-    pub shares: usize,
-    /// Shares already there.
-    pub shared: usize,
-    /// Replicas whose shares end before they are pruned.
-    pub unshares: usize,
-    /// Disks whose replicas cannot be shared (system disks).
-    pub not_shareable: usize,
-    /// Items that fail because a region could not be listed.
-    pub unavailable: usize,
-}
-
 /// Where the snapshot quota of a destination comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QuotaSource {
-    /// Given by the caller ([`Replication::snapshot_quota`](super::Replication::snapshot_quota)).
+    /// Given by the caller ([`Replication::snapshot_quota`](crate::Replication::snapshot_quota)).
     Given,
     /// Estimated with [`estimated_snapshot_quota`] from the region's disks: the API
     /// reports no snapshot-count quota, so the number may be off.
@@ -331,20 +303,15 @@ fn too_old(rule: &Rule, created: i64, now: i64) -> bool {
         .is_some_and(|age| now - created > age.as_secs() as i64)
 }
 
-/// This rule's replicas in `destination` of one disk.
-fn replicas_of<'o>(
-    rule: &Rule,
-    observation: &'o Observation,
-    destination: &str,
-    disk_id: &str,
-) -> Vec<&'o Replica> {
-    observation
-        .replicas
-        .get(destination)
-        .into_iter()
-        .flatten()
-        .filter(|r| r.name.source_region == rule.source_region && r.disk_id == disk_id)
-        .collect()
+/// A look at every region the policy touches (share permissions included; the
+/// destinations' disks counted when the quota is not given), and the plan from it.
+pub(crate) async fn look_and_plan(run: &Run, policy: &Policy, quota: Option<u64>) -> Plan {
+    let look = observe::Look {
+        count_disks: quota.is_none(),
+        shares: true,
+    };
+    let observation = observe::observe(run, policy, look).await;
+    plan(policy, &observation, run.now_unix(), quota)
 }
 
 /// The plan for `policy` given what the regions report, at `now` (Unix seconds);
@@ -412,7 +379,9 @@ pub(crate) fn plan(
                     }
                     continue;
                 }
-                let replicas = replicas_of(rule, observation, destination, disk_id);
+                let replicas: Vec<&Replica> = observation
+                    .replicas_of(rule, disk_id, destination)
+                    .collect();
                 for snapshot in &wanted {
                     let action = action_for(snapshot, destination, &replicas);
                     let sharing = if shares && shareable {
@@ -659,8 +628,8 @@ fn prunable<'o>(
 mod tests {
     use std::time::Duration;
 
-    use super::super::observe::RuleSources;
     use super::*;
+    use crate::observe::RuleSources;
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_800_000_000;

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cbs_model::{Filter, Snapshot, SnapshotState};
+use tencentcloud_cbs::Error;
+use tencentcloud_cbs::model::{DiskUsage, Filter, Snapshot, SnapshotState, parse_service_time};
 use tokio::task::JoinSet;
 
-use super::name::ReplicaName;
-use super::policy::{Policy, Rule};
-use super::report::ItemFailure;
-use super::run::Run;
-use crate::{Client, Error};
+use crate::name::ReplicaName;
+use crate::policy::{Policy, Rule};
+use crate::report::ItemFailure;
+use crate::run::Run;
 
 /// The most ids one `DescribeSnapshots` call may name.
 pub(crate) const IDS_PER_CALL: usize = 100;
@@ -35,13 +35,10 @@ impl SourceSnapshot {
         Some(SourceSnapshot {
             id: s.snapshot_id?,
             disk_id: s.disk_id?,
-            created: s
-                .create_time
-                .as_deref()
-                .and_then(cbs_model::parse_service_time)?,
+            created: s.create_time.as_deref().and_then(parse_service_time)?,
             size_gb: s.disk_size.unwrap_or(0),
             copying_to: s.copying_to_regions.unwrap_or_default(),
-            system_disk: s.disk_usage == Some(cbs_model::DiskUsage::SystemDisk),
+            system_disk: s.disk_usage == Some(DiskUsage::SystemDisk),
         })
     }
 }
@@ -163,6 +160,23 @@ pub(crate) struct Observation {
 }
 
 impl Observation {
+    /// This tool's replicas in `region` of `rule`'s `disk_id`, in any state: the one
+    /// selection of "a rule's replicas of a disk in a region" that plans, checks and
+    /// drills share.
+    pub(crate) fn replicas_of<'o>(
+        &'o self,
+        rule: &Rule,
+        disk_id: &str,
+        region: &str,
+    ) -> impl Iterator<Item = &'o Replica> + use<'o> {
+        let (source_region, disk_id) = (rule.source_region.clone(), disk_id.to_owned());
+        self.replicas
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter(move |r| r.disk_id == disk_id && r.name.source_region == source_region)
+    }
+
     /// The `NORMAL` replica of `rule`'s `disk_id` in `region` with the newest data.
     pub(crate) fn newest_normal(
         &self,
@@ -170,15 +184,8 @@ impl Observation {
         disk_id: &str,
         region: &str,
     ) -> Option<&Replica> {
-        self.replicas
-            .get(region)
-            .into_iter()
-            .flatten()
-            .filter(|r| {
-                r.disk_id == disk_id
-                    && r.name.source_region == rule.source_region
-                    && r.state == ReplicaState::Normal
-            })
+        self.replicas_of(rule, disk_id, region)
+            .filter(|r| r.state == ReplicaState::Normal)
             .max_by_key(|r| r.name.source_created_unix)
     }
 }
@@ -210,23 +217,23 @@ pub(crate) async fn observe(run: &Run, policy: &Policy, look: Look) -> Observati
     for region in &sources {
         let (run, region) = (run.clone(), region.clone());
         tasks.spawn(async move {
-            let found = run.call(|| list_sources(&run.client, &region)).await;
+            let found = list_sources(&run, &region).await;
             Listing::Sources(region, found)
         });
     }
     for region in &by_name {
         let (run, region) = (run.clone(), region.clone());
         tasks.spawn(async move {
-            let found = run.call(|| list_disks(&run.client, &region)).await;
+            let found = list_disks(&run, &region).await;
             Listing::Disks(region, found)
         });
     }
     for region in policy.destinations() {
         let run = run.clone();
         tasks.spawn(async move {
-            let found = run.call(|| list_replicas(&run.client, &region)).await;
+            let found = list_replicas(&run, &region).await;
             let disks = match (&found, count_disks) {
-                (Ok(_), true) => Some(run.call(|| count_disks_in(&run.client, &region)).await),
+                (Ok(_), true) => Some(count_disks_in(&run, &region).await),
                 _ => None,
             };
             Listing::Replicas(region, found, disks)
@@ -294,7 +301,7 @@ pub(crate) async fn observe_shared(run: &Run, policy: &Policy) -> Observation {
     for region in policy.destinations() {
         let run = run.clone();
         tasks.spawn(async move {
-            let found = run.call(|| list_shared(&run.client, &region)).await;
+            let found = list_shared(&run, &region).await;
             (region, found)
         });
     }
@@ -336,9 +343,9 @@ pub(crate) async fn observe_shared(run: &Run, policy: &Policy) -> Observation {
 }
 
 /// This tool's replicas in `region` that others share with the caller.
-async fn list_shared(client: &Client, region: &str) -> Result<Vec<Replica>, Error> {
+async fn list_shared(run: &Run, region: &str) -> Result<Vec<Replica>, Error> {
     let filter = Filter::new("snapshot-type", ["SHARED_SNAPSHOT"]);
-    each_snapshot(client, region, Some(filter), |snapshot| {
+    each_snapshot(run, region, Some(filter), |snapshot| {
         Replica::from_snapshot(snapshot, region).map(|mut replica| {
             // Shared with the caller, by the listing itself; who else is the owner's.
             replica.share_count = None;
@@ -390,13 +397,12 @@ pub(crate) async fn share_permissions(
     snapshot_id: &str,
 ) -> Result<BTreeSet<String>, Error> {
     let answer = run
-        .call(|| {
-            run.client
-                .describe_snapshot_share_permission()
-                .region(region)
-                .snapshot_id(snapshot_id)
-                .send()
-        })
+        .client
+        .describe_snapshot_share_permission()
+        .region(region)
+        .snapshot_id(snapshot_id)
+        .retry_config(run.patience())
+        .send()
         .await?;
     Ok(answer
         .share_permission_set
@@ -443,9 +449,9 @@ fn select(
 }
 
 /// The region's `NORMAL` snapshots that are not replicas themselves.
-async fn list_sources(client: &Client, region: &str) -> Result<Vec<SourceSnapshot>, Error> {
+async fn list_sources(run: &Run, region: &str) -> Result<Vec<SourceSnapshot>, Error> {
     let filter = Filter::new("snapshot-state", ["NORMAL"]);
-    each_snapshot(client, region, Some(filter), |snapshot| {
+    each_snapshot(run, region, Some(filter), |snapshot| {
         let is_replica = snapshot
             .snapshot_name
             .as_deref()
@@ -461,16 +467,18 @@ async fn list_sources(client: &Client, region: &str) -> Result<Vec<SourceSnapsho
 
 /// What `keep` makes of every snapshot of `region` (those `filter` selects), page by
 /// page, so memory follows what is kept rather than what is listed.
-async fn each_snapshot<T>(
-    client: &Client,
+pub(crate) async fn each_snapshot<T>(
+    run: &Run,
     region: &str,
     filter: Option<Filter>,
     mut keep: impl FnMut(Snapshot) -> Option<T>,
 ) -> Result<Vec<T>, Error> {
-    let mut request = client
+    let mut request = run
+        .client
         .describe_snapshots()
         .region(region)
-        .limit(IDS_PER_CALL as u64);
+        .limit(IDS_PER_CALL as u64)
+        .retry_config(run.patience());
     if let Some(filter) = filter {
         request = request.filters([filter]);
     }
@@ -483,11 +491,13 @@ async fn each_snapshot<T>(
 }
 
 /// Every disk of the region, as `(id, name)`.
-async fn list_disks(client: &Client, region: &str) -> Result<Vec<(String, Option<String>)>, Error> {
-    let mut items = client
+async fn list_disks(run: &Run, region: &str) -> Result<Vec<(String, Option<String>)>, Error> {
+    let mut items = run
+        .client
         .describe_disks()
         .region(region)
         .limit(IDS_PER_CALL as u64)
+        .retry_config(run.patience())
         .into_paginator()
         .items();
     let mut found = Vec::new();
@@ -503,12 +513,9 @@ async fn list_disks(client: &Client, region: &str) -> Result<Vec<(String, Option
 /// This tool's replicas in `region`, and how many snapshots the region holds in all
 /// (every snapshot is listed; those whose names are not replica names are dropped at
 /// once, so memory follows the replicas).
-pub(crate) async fn list_replicas(
-    client: &Client,
-    region: &str,
-) -> Result<(Vec<Replica>, u64), Error> {
+pub(crate) async fn list_replicas(run: &Run, region: &str) -> Result<(Vec<Replica>, u64), Error> {
     let mut held = 0u64;
-    let found = each_snapshot(client, region, None, |snapshot| {
+    let found = each_snapshot(run, region, None, |snapshot| {
         held += 1;
         Replica::from_snapshot(snapshot, region)
     })
@@ -517,11 +524,13 @@ pub(crate) async fn list_replicas(
 }
 
 /// How many disks `region` has (one call: the total of a one-item page).
-async fn count_disks_in(client: &Client, region: &str) -> Result<u64, Error> {
-    let page = client
+async fn count_disks_in(run: &Run, region: &str) -> Result<u64, Error> {
+    let page = run
+        .client
         .describe_disks()
         .region(region)
         .limit(1)
+        .retry_config(run.patience())
         .send()
         .await?;
     Ok(page.total_count.unwrap_or(0))
@@ -539,14 +548,13 @@ pub(crate) async fn describe_ids<T>(
     let mut found = Vec::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
         let page = run
-            .call(|| {
-                run.client
-                    .describe_snapshots()
-                    .region(region)
-                    .snapshot_ids(chunk.iter().cloned())
-                    .limit(IDS_PER_CALL as u64)
-                    .send()
-            })
+            .client
+            .describe_snapshots()
+            .region(region)
+            .snapshot_ids(chunk.iter().cloned())
+            .limit(IDS_PER_CALL as u64)
+            .retry_config(run.patience())
+            .send()
             .await?;
         found.extend(
             page.snapshot_set

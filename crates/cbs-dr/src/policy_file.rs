@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::policy::{Policy, PolicyError, Rule, Selection};
+use crate::policy::{Policy, PolicyError, Rule, Selection};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,24 +1,14 @@
-//! Carrying a plan out, exactly once, one destination's trouble kept to itself.
-//!
-//! Each (source snapshot, destination) is a target with a status. The phases have a
-//! module each: [`start`](super::start) sends copies, [`wait`](super::wait) polls them
-//! and resolves doubts, [`share`](super::share) shares what is `NORMAL` with the rules'
-//! accounts, [`prune`](super::prune) ends shares and lets go of what retention no
-//! longer keeps. This module runs them in rounds until every target is final or the run's
-//! deadline comes, then looks at the regions once more: that final look decides what
-//! converged and what retention prunes.
+//! The state of an apply: one target per (source snapshot, destination) with where it
+//! stands, and what the run has learnt about each destination. The phases (`start`,
+//! `wait`, `share`) are functions over it; `apply` builds it from a plan
+//! ([`ApplyState::of_plan`]) and reads the report off it ([`target_report`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::time::Instant;
 
-use super::check::recovery_points;
-use super::observe;
-use super::plan::{PlanAction, PlanItem};
-use super::report::{ItemFailure, Outcome, Report, ReportItem};
-use super::run::Run;
-use super::{Replication, ReplicationEvent};
-use crate::Error;
+use crate::plan::{PlanAction, PlanItem};
+use crate::report::{ItemFailure, Outcome, ReportItem};
 
 /// Consecutive rounds in which a region's polls failed before its targets are given
 /// up on (the copies go on in the service; the next run adopts them).
@@ -26,7 +16,7 @@ const FAILED_ROUNDS_BEFORE_GIVING_UP: u32 = 5;
 
 /// Where one (source snapshot, destination) stands during a run.
 #[derive(Clone, Debug)]
-pub(super) enum Status {
+pub(crate) enum Status {
     /// To be copied.
     Pending { tries: u32 },
     /// Copying into this replica.
@@ -47,11 +37,11 @@ pub(super) enum Status {
 }
 
 impl Status {
-    pub(super) fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         matches!(self, Status::Done { .. } | Status::Failed(_))
     }
 
-    pub(super) fn occupies_a_slot(&self) -> bool {
+    pub(crate) fn occupies_a_slot(&self) -> bool {
         matches!(
             self,
             Status::Copying { .. } | Status::Busy { .. } | Status::Unknown { .. }
@@ -59,7 +49,8 @@ impl Status {
     }
 }
 
-pub(super) struct Target {
+#[derive(Debug)]
+pub(crate) struct Target {
     pub item: PlanItem,
     pub status: Status,
     /// Whether this run sent the copy (else it adopted one).
@@ -74,15 +65,15 @@ pub(super) struct Target {
 }
 
 impl Target {
-    pub(super) fn destination(&self) -> &str {
+    pub(crate) fn destination(&self) -> &str {
         self.item.destination.as_deref().unwrap_or_default()
     }
 
-    pub(super) fn source_id(&self) -> &str {
+    pub(crate) fn source_id(&self) -> &str {
         self.item.source_snapshot_id.as_deref().unwrap_or_default()
     }
 
-    pub(super) fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.item
             .replica_name()
             .map(|n| n.to_string())
@@ -93,7 +84,7 @@ impl Target {
 /// What a run has learnt about each destination: limits the service made known, and
 /// regions that keep failing.
 #[derive(Debug, Default)]
-pub(super) struct Regions {
+pub(crate) struct Regions {
     /// Copies that may be in flight to a region at once: the policy's cap, lowered
     /// when the service says it is busy.
     pub caps: BTreeMap<String, usize>,
@@ -106,7 +97,7 @@ pub(super) struct Regions {
 
 impl Regions {
     /// Notes the outcome of one round of calls to some regions.
-    pub(super) fn round(
+    pub(crate) fn round(
         &mut self,
         asked: &BTreeSet<String>,
         failed: BTreeMap<String, ItemFailure>,
@@ -129,7 +120,7 @@ impl Regions {
     }
 
     /// Why `region` is given up on, if it is.
-    pub(super) fn given_up(&self, region: &str) -> Option<&ItemFailure> {
+    pub(crate) fn given_up(&self, region: &str) -> Option<&ItemFailure> {
         self.failing
             .get(region)
             .filter(|(rounds, _)| *rounds >= FAILED_ROUNDS_BEFORE_GIVING_UP)
@@ -137,108 +128,45 @@ impl Regions {
     }
 }
 
-impl Replication {
-    /// Carries the policy out: copies what is missing, waits for every copy, then
-    /// prunes (if asked) what retention lets go. Safe to run again at any moment, from
-    /// any point of an earlier run: it starts from what the regions report.
-    ///
-    /// A region that cannot be reached or refuses (a CAM policy, an outage) fails its
-    /// own items, with the service's code and request id; every other region goes on.
-    /// Throttling is waited out until the [deadline](Self::deadline).
-    pub async fn apply(&self) -> Result<Report, Error> {
-        let run = Run::start(&self.client, self.deadline).await?;
-        let plan = self.plan_with(&run).await;
-        self.emit(ReplicationEvent::Planned {
-            totals: plan.totals(),
-        });
-        let mut regions = Regions::default();
-        for destination in plan.destinations() {
-            if let Some(cap) = self.policy.max_in_flight_per_region() {
-                regions
-                    .caps
-                    .insert(destination.region.clone(), cap as usize);
-            }
-            if self.snapshot_quota.is_some()
-                && let Some(room) = destination.room()
-            {
-                regions.room.insert(destination.region.clone(), room);
-            }
-        }
-        let (mut targets, settled) = targets_of(plan.into_items());
+/// Everything an apply works on between its phases.
+#[derive(Debug, Default)]
+pub(crate) struct ApplyState {
+    /// One per (source snapshot, destination), in plan order.
+    pub targets: Vec<Target>,
+    /// What the run has learnt about each destination.
+    pub regions: Regions,
+}
 
-        self.converge(&run, &mut targets, &mut regions).await;
-        let shares = self.share_replicas(&run, &targets).await;
-        let mut report = Report {
-            items: targets
-                .iter()
-                .filter(|t| !t.share_only)
-                .map(target_report)
-                .collect(),
-            ..Report::default()
-        };
-        drop(targets);
-        report.items.extend(shares);
-        report.items.extend(settled);
-
-        // The final look: what converged, what retention lets go, where each disk stands.
-        let observation = self.observe(&run, observe::Look::default()).await;
-        let final_plan = super::plan::plan(&self.policy, &observation, self.now_unix(), None);
-        // The final look does not read share permissions (they cost a call per
-        // replica); the share items of this run say whether the shares stand.
-        let shares_stand = report
-            .items
-            .iter()
-            .filter(|i| i.account.is_some())
-            .all(|i| i.outcome.is_success());
-        report.converged = shares_stand
-            && final_plan.items().iter().all(|i| {
-                !matches!(
-                    i.action,
-                    PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
-                )
-            });
-        let prunes: Vec<PlanItem> = final_plan
-            .into_items()
-            .into_iter()
-            .filter(|i| {
-                matches!(
-                    i.action,
-                    PlanAction::Prune { .. } | PlanAction::Unshare { .. }
-                )
-            })
-            .collect();
-        // Large fleets: the plan is let go before the recovery points are built.
-        let prunes: Vec<&PlanItem> = prunes.iter().collect();
-        report
-            .items
-            .extend(self.carry_out_prunes(&run, &prunes).await);
-        report.recovery_points = recovery_points(&self.policy, &observation, self.now_unix(), None);
-        Ok(report)
+impl ApplyState {
+    /// The state a plan's items start from, with what is known of the destinations
+    /// (caps, room), and the report lines of the items with nothing to do (no
+    /// snapshot, not shareable, unavailable).
+    pub(crate) fn of_plan(items: Vec<PlanItem>, regions: Regions) -> (ApplyState, Vec<ReportItem>) {
+        let (targets, settled) = targets_of(items);
+        (ApplyState { targets, regions }, settled)
     }
 
-    /// Copies and waits until every target is final or the deadline comes.
-    async fn converge(&self, run: &Run, targets: &mut [Target], regions: &mut Regions) {
-        let mut interval = self.poll_min;
-        loop {
-            self.start_copies(run, targets, regions).await;
-            self.report_progress(targets);
-            if targets.iter().all(|t| t.status.is_final()) || run.is_over() {
-                break;
-            }
-            tokio::time::sleep(interval.min(run.left())).await;
-            interval = (interval * 3 / 2).min(self.poll_max);
-            self.poll(run, targets, regions).await;
-            self.look_up(run, targets, regions, interval).await;
-            for target in targets.iter_mut().filter(|t| !t.status.is_final()) {
-                let failure = regions
-                    .given_up(target.destination())
-                    .or_else(|| regions.given_up(&target.item.source_region));
-                if let Some(failure) = failure {
-                    target.status = Status::Failed(failure.clone());
-                }
+    /// Whether every target is final.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.targets.iter().all(|t| t.status.is_final())
+    }
+
+    /// Fails the targets whose destination or source region the run has given up on.
+    pub(crate) fn give_up_failing_regions(&mut self) {
+        for target in self.targets.iter_mut().filter(|t| !t.status.is_final()) {
+            let failure = self
+                .regions
+                .given_up(target.destination())
+                .or_else(|| self.regions.given_up(&target.item.source_region));
+            if let Some(failure) = failure {
+                target.status = Status::Failed(failure.clone());
             }
         }
-        for target in targets.iter_mut() {
+    }
+
+    /// Fails the targets whose copy never started (the deadline came first).
+    pub(crate) fn fail_unstarted(&mut self) {
+        for target in self.targets.iter_mut() {
             if matches!(target.status, Status::Pending { .. }) {
                 target.status = Status::Failed(ItemFailure::new(
                     "Timeout",
@@ -248,33 +176,32 @@ impl Replication {
         }
     }
 
-    fn report_progress(&self, targets: &[Target]) {
-        if self.on_event.is_none() {
-            return;
-        }
-        let mut per_region: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new();
-        for target in targets {
+    /// Per destination: replicas done, items failed, copies in flight, items in all.
+    pub(crate) fn progress(&self) -> BTreeMap<&str, Progress> {
+        let mut per_region: BTreeMap<&str, Progress> = BTreeMap::new();
+        for target in &self.targets {
             let entry = per_region.entry(target.destination()).or_default();
-            entry.3 += 1;
+            entry.total += 1;
             match target.status {
-                Status::Done { .. } => entry.0 += 1,
-                Status::Failed(_) => entry.1 += 1,
+                Status::Done { .. } => entry.done += 1,
+                Status::Failed(_) => entry.failed += 1,
                 Status::Copying { .. } | Status::Busy { .. } | Status::Unknown { .. } => {
-                    entry.2 += 1
+                    entry.in_flight += 1
                 }
                 Status::Pending { .. } => {}
             }
         }
-        for (region, (done, failed, in_flight, total)) in per_region {
-            self.emit(ReplicationEvent::Progress {
-                destination: region.to_owned(),
-                done,
-                failed,
-                in_flight,
-                total,
-            });
-        }
+        per_region
     }
+}
+
+/// Where one destination stands, in counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Progress {
+    pub done: usize,
+    pub failed: usize,
+    pub in_flight: usize,
+    pub total: usize,
 }
 
 /// Identifies a target: source region, source snapshot, destination.
@@ -416,7 +343,7 @@ fn share_of(action: &PlanAction) -> Option<(&String, Option<&String>, bool)> {
     }
 }
 
-pub(super) fn target_report(target: &Target) -> ReportItem {
+pub(crate) fn target_report(target: &Target) -> ReportItem {
     let (replica_id, state, outcome, failure) = match &target.status {
         Status::Done { replica_id } => (
             Some(replica_id.clone()),
@@ -468,10 +395,4 @@ pub(super) fn target_report(target: &Target) -> ReportItem {
         account: None,
         failure,
     }
-}
-
-#[allow(dead_code)]
-fn _assert_send(replication: &Replication) {
-    fn send<T: Send>(_: T) {}
-    send(replication.apply());
 }

@@ -1,4 +1,5 @@
-//! Disaster-recovery replication for a fleet of disks: a [`Policy`] says which disks'
+//! Disaster recovery for fleets of Tencent Cloud CBS disks, on the
+//! [`tencentcloud-cbs`](tencentcloud_cbs) client: a [`Policy`] says which disks'
 //! snapshots to keep in which other regions and for how long; [`Replication`] plans,
 //! applies, checks the recovery point and rehearses a restore.
 //!
@@ -25,17 +26,23 @@
 //!   rehearses restores with its own keys only: [`Replication::check_as_receiver`] and
 //!   [`Replication::drill_as_receiver`] take a second [`Client`].
 //!
+//! How the code reads: [`Replication`] (this file) holds the settings; each workflow is
+//! a module (`apply`, `check`, `drill`, `plan`) that a newcomer reads top to bottom.
+//! `apply` orchestrates phases (`start`, `wait`, `share`, `prune`), each a function over
+//! the run's state (`state`) and the run itself (`run`: client, deadline, events).
+//! Everything starts from what the regions report (`observe`).
+//!
 //! ```no_run
 //! # async fn run(client: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use tencentcloud_cbs::replication::{Policy, Rule};
+//! use cbs_dr::{Policy, Replication, Rule};
 //!
 //! let policy = Policy::new(vec![
 //!     Rule::new("prod", "ap-guangzhou", ["ap-beijing", "ap-shanghai"])
 //!         .disk_name_pattern("prod-*")
 //!         .keep(3),
 //! ])?;
-//! let replication = client.replication(policy).prune(true);
+//! let replication = Replication::new(&client, policy).prune(true);
 //! let plan = replication.plan().await?;
 //! println!("{} copies to start", plan.totals().copies);
 //! let report = replication.apply().await?;
@@ -51,7 +58,7 @@
 //! ```no_run
 //! # async fn run(owner: tencentcloud_cbs::Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use tencentcloud_cbs::replication::{Policy, Rule};
+//! use cbs_dr::{Policy, Replication, Rule};
 //! use tencentcloud_cbs::{Client, Credentials};
 //!
 //! let policy = Policy::new(vec![
@@ -63,7 +70,7 @@
 //!     .region("ap-beijing")
 //!     .credentials(Credentials::new("AKIDrecovery", "recovery-secret"))
 //!     .build()?;
-//! let replication = owner.replication(policy);
+//! let replication = Replication::new(&owner, policy);
 //! let rpo = replication
 //!     .check_as_receiver(&recovery, Duration::from_secs(24 * 3600))
 //!     .await?;
@@ -72,6 +79,8 @@
 //! # Ok(())
 //! # }
 //! ```
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apply;
 mod check;
@@ -87,66 +96,26 @@ mod report;
 mod run;
 mod share;
 mod start;
+mod state;
 mod wait;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-pub use check::{RpoItem, RpoReport};
 pub use drill::{DrillItem, DrillReport};
 pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
 pub use plan::{
-    DestinationPlan, Plan, PlanAction, PlanItem, PlanTotals, PruneReason, QuotaSource,
-    estimated_snapshot_quota,
+    DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };
 pub use policy::{MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
-pub use report::{ItemFailure, Outcome, Report, ReportItem};
+pub use report::{ItemFailure, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport};
+pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
 
-use run::Run;
+use run::{EventFn, Run};
+use tencentcloud_cbs::{Client, Clock, Error, SystemClock};
 
-use crate::{Client, Clock, Error, SystemClock};
-
-/// What a run reports as it goes, for progress displays and logs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReplicationEvent {
-    /// The plan the run starts from.
-    Planned {
-        /// Its counts.
-        totals: PlanTotals,
-    },
-    /// A copy call is being sent.
-    CopyStarted {
-        /// The source snapshot.
-        source_snapshot_id: String,
-        /// The destinations it carries.
-        destinations: Vec<String>,
-    },
-    /// Where one destination stands.
-    Progress {
-        /// The destination.
-        destination: String,
-        /// Replicas `NORMAL`.
-        done: usize,
-        /// Items given up on.
-        failed: usize,
-        /// Copies in flight.
-        in_flight: usize,
-        /// Items in all.
-        total: usize,
-    },
-    /// An item is final (so far: pruning).
-    Finished(ReportItem),
-}
-
-type EventFn = Arc<dyn Fn(&ReplicationEvent) + Send + Sync>;
-
-/// How long a run may take unless told otherwise: generous, so that copies of large
-/// disks and long spells of throttling are waited out.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(6 * 3600);
-
-/// Plans and carries out a [`Policy`]; start one with [`Client::replication`].
+/// Plans and carries out a [`Policy`] with a [`Client`].
 #[derive(Clone)]
 pub struct Replication {
     client: Client,
@@ -173,12 +142,12 @@ impl fmt::Debug for Replication {
     }
 }
 
-impl Client {
-    /// Replication of `policy` with this client (its region does not matter: each rule
+impl Replication {
+    /// Replication of `policy` with `client` (its region does not matter: each rule
     /// names its regions).
-    pub fn replication(&self, policy: Policy) -> Replication {
+    pub fn new(client: &Client, policy: Policy) -> Self {
         Replication {
-            client: self.clone(),
+            client: client.clone(),
             policy,
             prune: false,
             poll_min: Duration::from_secs(5),
@@ -189,9 +158,7 @@ impl Client {
             on_event: None,
         }
     }
-}
 
-impl Replication {
     /// Deletes what retention lets go for every rule (rules with `prune = true` do
     /// regardless). Off by default: a run then reports those replicas as `WouldPrune`.
     pub fn prune(mut self, prune: bool) -> Self {
@@ -244,43 +211,125 @@ impl Replication {
         &self.policy
     }
 
+    /// Whether a run with these settings deletes the replica of `item` (a
+    /// [`Prune`](PlanAction::Prune) item of a plan): pruning was asked for
+    /// ([`prune`](Self::prune)), or the item's rule prunes on every run.
+    pub fn prunes(&self, item: &PlanItem) -> bool {
+        prune::deletes(&self.policy, self.prune, item)
+    }
+
     /// What [`apply`](Self::apply) would do now, per item and per destination (transfer,
     /// holdings, quota). Only reads. A region that cannot be listed shows as
     /// [`PlanAction::Unavailable`] items; the rest of the plan is whole.
     pub async fn plan(&self) -> Result<Plan, Error> {
-        let run = Run::start(&self.client, self.deadline).await?;
-        Ok(self.plan_with(&run).await)
+        let run = self.start(&self.client).await?;
+        Ok(plan::look_and_plan(&run, &self.policy, self.snapshot_quota).await)
     }
 
-    async fn plan_with(&self, run: &Run) -> Plan {
-        let look = observe::Look {
-            count_disks: self.snapshot_quota.is_none(),
-            shares: true,
+    /// Carries the policy out: copies what is missing, waits for every copy, then
+    /// prunes (if asked) what retention lets go. Safe to run again at any moment, from
+    /// any point of an earlier run: it starts from what the regions report.
+    ///
+    /// A region that cannot be reached or refuses (a CAM policy, an outage) fails its
+    /// own items, with the service's code and request id; every other region goes on.
+    /// Throttling is waited out until the [deadline](Self::deadline).
+    pub async fn apply(&self) -> Result<Report, Error> {
+        let run = self.start(&self.client).await?;
+        let settings = apply::Settings {
+            policy: &self.policy,
+            prune: self.prune,
+            snapshot_quota: self.snapshot_quota,
         };
-        let observation = self.observe(run, look).await;
-        plan::plan(
-            &self.policy,
-            &observation,
-            self.now_unix(),
-            self.snapshot_quota,
-        )
+        Ok(apply::apply(&run, &settings).await)
     }
 
-    async fn observe(&self, run: &Run, look: observe::Look) -> observe::Observation {
-        observe::observe(run, &self.policy, look).await
+    /// Checks that every selected disk has, in every destination, a `NORMAL` replica
+    /// whose data is at most `max_age` old, shared with every account its rule's
+    /// `share_with` names (looked up with `DescribeSnapshotSharePermission`).
+    /// Read-only. A region that cannot be listed makes its pairs offenders, with the
+    /// failure; the others are checked as usual.
+    pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
+        let run = self.start(&self.client).await?;
+        Ok(check::check(&run, &self.policy, max_age).await)
     }
 
-    fn now_unix(&self) -> i64 {
-        self.clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+    /// The recovery-point check from the receiving side: `receiver` is a client of an
+    /// account the rules share replicas with, holding none of the owner's keys. Every
+    /// selected disk must have, in every destination, a `NORMAL` replica shared with
+    /// that account whose data is at most `max_age` old. Read-only.
+    ///
+    /// The receiver sees replicas, not the owner's disks: a rule's disks are its
+    /// `disk_ids` and, for a rule naming disks by pattern, the disks of its source
+    /// region with a replica shared in any of its destinations (name disks by id for a
+    /// disk never shared at all to count as missing).
+    pub async fn check_as_receiver(
+        &self,
+        receiver: &Client,
+        max_age: Duration,
+    ) -> Result<RpoReport, Error> {
+        let run = self.start(receiver).await?;
+        Ok(check::check_as_receiver(&run, &self.policy, max_age).await)
     }
 
-    fn emit(&self, event: ReplicationEvent) {
-        if let Some(f) = &self.on_event {
-            f(&event);
-        }
+    /// Restores the newest `NORMAL` replica of each selected disk in `region` into a
+    /// new pay-as-you-go disk (the source disk's type, the replica's zone and size),
+    /// waits until it is usable, and deletes it again unless `keep`.
+    ///
+    /// Calls wait throttling out; a creation whose answer was lost is repeated with the
+    /// same `ClientToken` (it creates nothing twice), and, unless `keep`, the drill
+    /// finally looks for any disk carrying its names and deletes it, so none is left
+    /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
+    pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
+        let run = self.start(&self.client).await?;
+        Ok(drill::drill(&run, &self.policy, region, keep).await)
+    }
+
+    /// The drill from the receiving side: `receiver` is a client of an account the
+    /// rules share replicas with (their `share_with`), holding none of the owner's
+    /// keys. The newest `NORMAL` replica shared with it of each disk in `region` is
+    /// restored into a disk of the receiving account, waited for until usable, and
+    /// deleted again unless `keep`, as [`drill`](Self::drill) does, proving that
+    /// account can restore on its own.
+    ///
+    /// The receiver sees the replicas, not the owner's disks: a rule's disks are its
+    /// `disk_ids` and, for a rule that names disks by pattern, every disk of its source
+    /// region with a replica shared in one of its destinations. The restored disk's
+    /// type is `CLOUD_PREMIUM` (the source disk's type is the owner's to read).
+    pub async fn drill_as_receiver(
+        &self,
+        receiver: &Client,
+        region: &str,
+        keep: bool,
+    ) -> Result<DrillReport, Error> {
+        let run = self.start(receiver).await?;
+        Ok(drill::drill_as_receiver(&run, &self.policy, region, keep).await)
+    }
+
+    /// A run with `client`, whose credentials are fetched first: a missing profile or
+    /// an unreachable credential source fails the whole run at once with its own
+    /// error, instead of every region failing with it.
+    async fn start(&self, client: &Client) -> Result<Run, Error> {
+        client.ensure_credentials().await?;
+        Ok(Run::new(
+            client,
+            self.deadline,
+            (self.poll_min, self.poll_max),
+            self.on_event.clone(),
+            self.clock.clone(),
+        ))
     }
 }
+
+#[allow(dead_code)]
+fn _assert_send(replication: &Replication) {
+    fn send<T: Send>(_: T) {}
+    send(replication.apply());
+    send(replication.plan());
+    send(replication.check(Duration::ZERO));
+    send(replication.drill("", false));
+}
+
+/// The README's code, compiled as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -20,7 +20,7 @@ pub enum Selection {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tencentcloud_cbs::replication::{Policy, Rule};
+/// use cbs_dr::{Policy, Rule};
 ///
 /// let policy = Policy::new(vec![
 ///     Rule::new("prod", "ap-guangzhou", ["ap-beijing", "ap-shanghai"])
@@ -30,7 +30,7 @@ pub enum Selection {
 ///         .max_replica_age(Duration::from_secs(30 * 86_400)),
 /// ])?;
 /// assert_eq!(policy.rules().len(), 1);
-/// # Ok::<(), tencentcloud_cbs::replication::PolicyError>(())
+/// # Ok::<(), cbs_dr::PolicyError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -154,7 +154,7 @@ impl Rule {
         if self.name.trim().is_empty() {
             return Some(("name", "a rule needs a name".into()));
         }
-        if !cbs_model::is_region(&self.source_region) {
+        if !tencentcloud_cbs::model::is_region(&self.source_region) {
             return Some((
                 "source_region",
                 format!("`{}` is not a CBS region", self.source_region),
@@ -176,7 +176,7 @@ impl Rule {
             ));
         }
         for (i, region) in self.destinations.iter().enumerate() {
-            if !cbs_model::is_region(region) {
+            if !tencentcloud_cbs::model::is_region(region) {
                 return Some(("destinations", format!("`{region}` is not a CBS region")));
             }
             if *region == self.source_region {

@@ -1,0 +1,134 @@
+//! Carrying a plan out, exactly once, one destination's trouble kept to itself.
+//!
+//! plan → targets → converge (start copies, wait, look up doubts, in rounds) → share →
+//! final look → prune. The phases are functions over the [`ApplyState`] and the
+//! [`Run`]: [`start`](crate::start) sends copies, [`wait`](crate::wait) polls them and
+//! resolves doubts, [`share`](crate::share) shares what is `NORMAL` with the rules'
+//! accounts, [`prune`](crate::prune) ends shares and lets go of what retention no
+//! longer keeps. The final look at the regions decides what converged and what
+//! retention prunes.
+
+use crate::check::recovery_points;
+use crate::observe;
+use crate::plan::{self, PlanAction, PlanItem};
+use crate::policy::Policy;
+use crate::report::Report;
+use crate::run::{ReplicationEvent, Run};
+use crate::state::{ApplyState, Regions, target_report};
+use crate::{prune, share, start, wait};
+
+/// What an apply is asked to do.
+#[derive(Debug)]
+pub(crate) struct Settings<'a> {
+    pub policy: &'a Policy,
+    /// Prune every rule's surplus, not only the rules that say so.
+    pub prune: bool,
+    /// The destinations' snapshot quota, when the caller knows it.
+    pub snapshot_quota: Option<u64>,
+}
+
+/// Carries `settings.policy` out with `run`; see [`Replication::apply`](crate::Replication::apply).
+pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
+    let policy = settings.policy;
+    let plan = plan::look_and_plan(run, policy, settings.snapshot_quota).await;
+    run.emit(ReplicationEvent::Planned {
+        totals: plan.totals(),
+    });
+    let mut regions = Regions::default();
+    for destination in plan.destinations() {
+        if let Some(cap) = policy.max_in_flight_per_region() {
+            regions
+                .caps
+                .insert(destination.region.clone(), cap as usize);
+        }
+        if let Some(room) = settings.snapshot_quota.and(destination.room()) {
+            regions.room.insert(destination.region.clone(), room);
+        }
+    }
+    let (mut state, settled) = ApplyState::of_plan(plan.into_items(), regions);
+
+    converge(run, &mut state).await;
+    let shares = share::share_replicas(run, &state.targets).await;
+    let mut report = Report {
+        items: state
+            .targets
+            .iter()
+            .filter(|t| !t.share_only)
+            .map(target_report)
+            .collect(),
+        ..Report::default()
+    };
+    drop(state);
+    report.items.extend(shares);
+    report.items.extend(settled);
+
+    // The final look: what converged, what retention lets go, where each disk stands.
+    let observation = observe::observe(run, policy, observe::Look::default()).await;
+    let now = run.now_unix();
+    let final_plan = plan::plan(policy, &observation, now, None);
+    // The final look does not read share permissions (they cost a call per replica);
+    // the share items of this run say whether the shares stand.
+    let shares_stand = report
+        .items
+        .iter()
+        .filter(|i| i.account.is_some())
+        .all(|i| i.outcome.is_success());
+    report.converged = shares_stand
+        && final_plan.items().iter().all(|i| {
+            !matches!(
+                i.action,
+                PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
+            )
+        });
+    let prunes: Vec<PlanItem> = final_plan
+        .into_items()
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.action,
+                PlanAction::Prune { .. } | PlanAction::Unshare { .. }
+            )
+        })
+        .collect();
+    let prunes: Vec<&PlanItem> = prunes.iter().collect();
+    let deletes = |item: &PlanItem| prune::deletes(policy, settings.prune, item);
+    report
+        .items
+        .extend(prune::carry_out(run, &prunes, deletes).await);
+    report.recovery_points = recovery_points(policy, &observation, now, None);
+    report
+}
+
+/// Copies and waits, in rounds, until every target is final or the deadline comes.
+async fn converge(run: &Run, state: &mut ApplyState) {
+    let (mut interval, poll_max) = run.poll;
+    loop {
+        start::start_copies(run, state).await;
+        report_progress(run, state);
+        if state.is_settled() || run.is_over() {
+            break;
+        }
+        tokio::time::sleep(interval.min(run.left())).await;
+        interval = (interval * 3 / 2).min(poll_max);
+        wait::poll(run, state).await;
+        wait::look_up(run, state, interval).await;
+        state.give_up_failing_regions();
+    }
+    state.fail_unstarted();
+}
+
+/// Where each destination stands, for whoever listens.
+fn report_progress(run: &Run, state: &ApplyState) {
+    if !run.is_heard() {
+        return;
+    }
+    for (region, p) in state.progress() {
+        run.emit(ReplicationEvent::Progress {
+            destination: region.to_owned(),
+            done: p.done,
+            failed: p.failed,
+            in_flight: p.in_flight,
+            total: p.total,
+        });
+    }
+}

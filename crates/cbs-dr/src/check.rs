@@ -1,0 +1,87 @@
+//! The recovery-point check: is the newest usable replica of every selected disk, in
+//! every destination, young enough?
+
+use std::time::Duration;
+
+use crate::observe::{self, Observation};
+use crate::policy::Policy;
+use crate::report::{RpoItem, RpoReport};
+use crate::run::Run;
+
+/// The check from the owning side: every region listed, share permissions looked up.
+pub(crate) async fn check(run: &Run, policy: &Policy, max_age: Duration) -> RpoReport {
+    let look = observe::Look {
+        shares: true,
+        ..Default::default()
+    };
+    let observation = observe::observe(run, policy, look).await;
+    let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
+    RpoReport { items, max_age }
+}
+
+/// The check from an account the rules share with: only what is shared with it.
+pub(crate) async fn check_as_receiver(run: &Run, policy: &Policy, max_age: Duration) -> RpoReport {
+    let observation = observe::observe_shared(run, policy).await;
+    let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
+    RpoReport { items, max_age }
+}
+
+/// Every (disk, destination) of `policy` as `observation` shows it at `now` (Unix
+/// seconds), measured against `max_age` when given.
+pub(crate) fn recovery_points(
+    policy: &Policy,
+    observation: &Observation,
+    now: i64,
+    max_age: Option<Duration>,
+) -> Vec<RpoItem> {
+    let mut items = Vec::new();
+    for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
+        let source_failure = observation.unavailable.get(&rule.source_region);
+        let disks: Vec<&str> = match source_failure {
+            Some(_) => vec!["*"],
+            None => sources.disks.iter().map(String::as_str).collect(),
+        };
+        for disk_id in disks {
+            for destination in &rule.destinations {
+                let newest = observation.newest_normal(rule, disk_id, destination);
+                let unshared: Vec<String> = rule
+                    .share_with
+                    .iter()
+                    .filter(|a| newest.is_some_and(|r| r.is_shared_with(a) == Some(false)))
+                    .cloned()
+                    .collect();
+                let shares_unknown = (!rule.share_with.is_empty())
+                    .then(|| observation.shares_unknown.get(destination))
+                    .flatten();
+                let failure = source_failure
+                    .or_else(|| observation.unavailable.get(destination))
+                    .or(shares_unknown)
+                    .cloned();
+                let data_age =
+                    newest.map(|r| {
+                        Duration::from_secs(
+                            now.saturating_sub(r.name.source_created_unix).max(0) as u64
+                        )
+                    });
+                let replicas = observation
+                    .replicas_of(rule, disk_id, destination)
+                    .filter(|r| r.state == observe::ReplicaState::Normal)
+                    .count();
+                items.push(RpoItem {
+                    rule: rule.name.clone(),
+                    disk_id: disk_id.to_owned(),
+                    destination: destination.clone(),
+                    replica_id: newest.map(|r| r.id.clone()),
+                    data_age,
+                    replicas,
+                    ok: failure.is_none()
+                        && unshared.is_empty()
+                        && data_age.is_some_and(|age| max_age.is_none_or(|max| age <= max)),
+                    unshared,
+                    failure,
+                });
+            }
+        }
+    }
+    items
+}

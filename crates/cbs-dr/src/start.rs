@@ -1,0 +1,230 @@
+//! Starting copies: one call per source snapshot for every destination that has room,
+//! as many at once as the client's rate limit lets through. No cap of this tool's own
+//! unless the policy sets one; a destination is slowed down only when the service
+//! says so (it is busy, or its snapshot quota is used up).
+
+use std::collections::BTreeMap;
+
+use tencentcloud_cbs::Error;
+use tencentcloud_cbs::model::{CopySnapshotCrossRegionsResponse, ErrorCode, RegionCopy};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::report::ItemFailure;
+use crate::run::{ReplicationEvent, Run};
+use crate::state::{ApplyState, Status};
+
+/// Copy calls under way at once; the client's rate limit paces them.
+const CONCURRENT_COPY_CALLS: usize = 32;
+/// Times a copy the service refused as busy is tried again in one run.
+const TRIES_WHEN_BUSY: u32 = 20;
+
+/// Whether a destination's refusal of a copy means "not now": the copy is tried again
+/// once a copy in flight there has finished.
+fn asks_to_wait(code: &ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ResourceBusy
+            | ErrorCode::ResourceInsufficientUpgradeServiceBusy
+            | ErrorCode::ResourceUnavailableTooManyCreatingSnapshot
+    )
+}
+
+/// What one copy call meant for one of its targets.
+enum Started {
+    /// The target's new status.
+    Status(Status),
+    /// The destination is busy: try again later, and hold its in-flight count.
+    Busy,
+    /// The destination's snapshot quota is used up.
+    Full(ItemFailure),
+}
+
+/// Starts every pending copy that fits under the destinations' caps and quotas.
+pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
+    if run.is_over() {
+        return;
+    }
+    let ApplyState { targets, regions } = state;
+    let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
+    for target in targets.iter().filter(|t| t.status.occupies_a_slot()) {
+        *in_flight
+            .entry(target.destination().to_owned())
+            .or_default() += 1;
+    }
+    // (source region, source snapshot) → target indexes, in plan order.
+    let mut calls: Vec<((String, String), Vec<usize>)> = Vec::new();
+    for (index, target) in targets.iter_mut().enumerate() {
+        if !matches!(target.status, Status::Pending { .. }) {
+            continue;
+        }
+        let destination = target.destination().to_owned();
+        if let Some(room) = regions.room.get_mut(&destination) {
+            if *room == 0 {
+                target.status = Status::Failed(not_started_for_quota(&destination));
+                continue;
+            }
+            *room -= 1;
+        }
+        let slots = in_flight.entry(destination.clone()).or_default();
+        if regions
+            .caps
+            .get(&destination)
+            .is_some_and(|cap| *slots >= *cap)
+        {
+            if let Some(room) = regions.room.get_mut(&destination) {
+                *room += 1;
+            }
+            continue;
+        }
+        *slots += 1;
+        let key = (
+            target.item.source_region.clone(),
+            target.source_id().to_owned(),
+        );
+        match calls.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, indexes)) => indexes.push(index),
+            None => calls.push((key, vec![index])),
+        }
+    }
+    let mut running = JoinSet::new();
+    let mut queue = calls.into_iter();
+    loop {
+        while running.len() < CONCURRENT_COPY_CALLS {
+            let Some(((region, snapshot_id), indexes)) = queue.next() else {
+                break;
+            };
+            let destinations: Vec<String> = indexes
+                .iter()
+                .map(|&i| targets[i].destination().to_owned())
+                .collect();
+            let name = targets[indexes[0]].name();
+            let run = run.clone();
+            run.emit(ReplicationEvent::CopyStarted {
+                source_snapshot_id: snapshot_id.clone(),
+                destinations: destinations.clone(),
+            });
+            running.spawn(async move {
+                let answer = copy(&run, &region, &snapshot_id, &destinations, &name).await;
+                (indexes, answer)
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (indexes, answer) = done.expect("copy tasks do not panic");
+        for index in indexes {
+            let target = &mut targets[index];
+            let destination = target.destination().to_owned();
+            let tries = match target.status {
+                Status::Pending { tries } => tries,
+                _ => 0,
+            };
+            match started(&answer, &destination) {
+                Started::Status(status) => {
+                    target.sent_by_us |= matches!(status, Status::Copying { .. });
+                    target.status = status;
+                }
+                Started::Busy if tries + 1 < TRIES_WHEN_BUSY => {
+                    target.status = Status::Pending { tries: tries + 1 };
+                    // No more copies there than are in flight now, until one ends.
+                    let now = in_flight.get(&destination).copied().unwrap_or(1);
+                    let cap = regions.caps.entry(destination.clone()).or_insert(now);
+                    *cap = (*cap).min(now.saturating_sub(1)).max(1);
+                    if let Some(room) = regions.room.get_mut(&destination) {
+                        *room += 1;
+                    }
+                }
+                Started::Busy => {
+                    target.status = Status::Failed(ItemFailure::new(
+                        "ResourceBusy",
+                        format!("{destination} stayed busy through {TRIES_WHEN_BUSY} tries"),
+                    ));
+                }
+                Started::Full(failure) => {
+                    // Learnt: nothing more fits there in this run.
+                    regions.room.insert(destination, 0);
+                    target.status = Status::Failed(failure);
+                }
+            }
+        }
+    }
+}
+
+fn not_started_for_quota(destination: &str) -> ItemFailure {
+    ItemFailure::new(
+        "InsufficientSnapshotQuota",
+        format!(
+            "not started: {destination} has no room left under its snapshot quota; delete snapshots there or raise the quota"
+        ),
+    )
+}
+
+/// One copy call, patient with throttling (nothing ran, so a repeat is safe); any
+/// other failure is final here, and one that may have started a copy is settled by
+/// looking, never by sending it again.
+async fn copy(
+    run: &Run,
+    region: &str,
+    snapshot_id: &str,
+    destinations: &[String],
+    name: &str,
+) -> Result<CopySnapshotCrossRegionsResponse, Error> {
+    run.client
+        .copy_snapshot_cross_regions()
+        .retry_config(run.patience())
+        .region(region)
+        .snapshot_id(snapshot_id)
+        .destination_regions(destinations.iter().cloned())
+        .snapshot_name(name)
+        .send()
+        .await
+}
+
+/// What a copy call's answer (or its failure) means for the target in `destination`.
+fn started(answer: &Result<CopySnapshotCrossRegionsResponse, Error>, destination: &str) -> Started {
+    let response = match answer {
+        Ok(response) => response,
+        // Throttling was waited out already (the run's patience); what is left either
+        // may have started a copy (ask the regions) or did not run.
+        Err(error) if error.may_have_executed() => {
+            return Started::Status(Status::Unknown {
+                since: Instant::now(),
+            });
+        }
+        Err(error) => return Started::Status(Status::Failed(ItemFailure::of_error(error))),
+    };
+    let copies = response.region_copies();
+    match copies.iter().find(|c| c.region() == destination) {
+        Some(RegionCopy::Started { snapshot_id, .. }) => Started::Status(Status::Copying {
+            replica_id: snapshot_id.clone(),
+            percent: 0,
+            misses: 0,
+        }),
+        // Already in flight: adopt it, never send another.
+        Some(RegionCopy::Refused { code, .. })
+            if *code == ErrorCode::ResourceInUseCopySnapshotConflict =>
+        {
+            Started::Status(Status::Busy {
+                since: Instant::now(),
+            })
+        }
+        Some(RegionCopy::Refused { code, .. }) if asks_to_wait(code) => Started::Busy,
+        Some(RegionCopy::Refused { code, message, .. }) => {
+            let failure = ItemFailure {
+                code: code.as_str().to_owned(),
+                message: message.clone(),
+                request_id: Some(response.request_id.clone()),
+            };
+            if *code == ErrorCode::InsufficientSnapshotQuota {
+                Started::Full(failure)
+            } else {
+                Started::Status(Status::Failed(failure))
+            }
+        }
+        // Left out of the answer: it may have started.
+        _ => Started::Status(Status::Unknown {
+            since: Instant::now(),
+        }),
+    }
+}

@@ -1,0 +1,248 @@
+//! Waiting for copies: one `DescribeSnapshots` per destination per round for up to
+//! 100 replicas, and looks that settle doubt (a copy whose answer was lost, one the
+//! service said was already in flight) from what the regions report, never by sending
+//! the copy again on a guess. A region whose calls fail counts its failed rounds; its
+//! trouble stays its own.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tencentcloud_cbs::model::{Filter, SnapshotState};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::observe::{self, ReplicaState};
+use crate::report::ItemFailure;
+use crate::run::Run;
+use crate::state::{ApplyState, Status};
+
+/// Names per `snapshot-name` filter when looking replicas up by name.
+const NAMES_PER_FILTER: usize = 5;
+/// Polls a replica may be missing from its region's answer before it is looked up
+/// again by name (a new copy can take a moment to be listed).
+const MISSES_BEFORE_LOOKUP: u32 = 3;
+
+/// Replicas found by name: (region, name) → (id, state).
+type Found = BTreeMap<(String, String), (String, ReplicaState)>;
+/// In-flight destinations of `NORMAL` sources: (region, id) → regions.
+type Copying = BTreeMap<(String, String), Vec<String>>;
+
+/// Polls the replicas being copied, one call per destination per 100 replicas.
+pub(crate) async fn poll(run: &Run, state: &mut ApplyState) {
+    let ApplyState { targets, regions } = state;
+    let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for target in targets.iter() {
+        if let Status::Copying { replica_id, .. } = &target.status {
+            by_region
+                .entry(target.destination().to_owned())
+                .or_default()
+                .push(replica_id.clone());
+        }
+    }
+    let asked: BTreeSet<String> = by_region.keys().cloned().collect();
+    let mut polls = JoinSet::new();
+    for (region, ids) in by_region {
+        let run = run.clone();
+        polls.spawn(async move {
+            let found = observe::describe_ids(&run, &region, &ids, |snapshot| {
+                let state = observe::replica_state(&snapshot);
+                Some((snapshot.snapshot_id?, state))
+            })
+            .await;
+            (region, found)
+        });
+    }
+    let mut seen: BTreeMap<(String, String), ReplicaState> = BTreeMap::new();
+    let mut failed = BTreeMap::new();
+    while let Some(done) = polls.join_next().await {
+        let (region, found) = done.expect("poll tasks do not panic");
+        match found {
+            Ok(states) => {
+                for (id, state) in states {
+                    seen.insert((region.clone(), id), state);
+                }
+            }
+            Err(error) => {
+                // That region's replicas stay as they are until the next round.
+                tracing::warn!(region = %region, error = %error, "polling replicas failed; trying again next round");
+                failed.insert(region, ItemFailure::of_error(&error));
+            }
+        }
+    }
+    for target in targets.iter_mut() {
+        let Status::Copying {
+            replica_id, misses, ..
+        } = &target.status
+        else {
+            continue;
+        };
+        if failed.contains_key(target.destination()) {
+            continue;
+        }
+        let key = (target.destination().to_owned(), replica_id.clone());
+        target.status = match seen.remove(&key) {
+            Some(ReplicaState::Normal) => Status::Done {
+                replica_id: replica_id.clone(),
+            },
+            Some(ReplicaState::Copying { percent }) => Status::Copying {
+                replica_id: replica_id.clone(),
+                percent,
+                misses: 0,
+            },
+            Some(ReplicaState::Other(state)) => Status::Failed(ItemFailure::new(
+                "ReplicaFailed",
+                format!("the replica {replica_id} went to state {state}"),
+            )),
+            None if misses + 1 >= MISSES_BEFORE_LOOKUP => Status::Unknown {
+                since: Instant::now(),
+            },
+            None => Status::Copying {
+                replica_id: replica_id.clone(),
+                percent: 0,
+                misses: misses + 1,
+            },
+        };
+    }
+    regions.round(&asked, failed);
+}
+
+/// Resolves targets whose copy may or may not be running, from what the regions
+/// report: the replica by name in the destination, `CopyingToRegions` on the
+/// source. Looks only once `settle` has passed since the doubt arose, so a copy
+/// just started has time to show.
+pub(crate) async fn look_up(run: &Run, state: &mut ApplyState, settle: Duration) {
+    let ApplyState { targets, regions } = state;
+    let now = Instant::now();
+    let due: Vec<usize> = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| match t.status {
+            Status::Busy { since } | Status::Unknown { since } => now >= since + settle,
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for &i in &due {
+        let target = &targets[i];
+        names
+            .entry(target.destination().to_owned())
+            .or_default()
+            .push(target.name());
+        sources
+            .entry(target.item.source_region.clone())
+            .or_default()
+            .push(target.source_id().to_owned());
+    }
+    let asked: BTreeSet<String> = names.keys().chain(sources.keys()).cloned().collect();
+    let mut failed = BTreeMap::new();
+    let found = find_by_name(run, names, &mut failed).await;
+    let copying = copying_to(run, sources, &mut failed).await;
+    for i in due {
+        let target = &mut targets[i];
+        if failed.contains_key(target.destination())
+            || failed.contains_key(&target.item.source_region)
+        {
+            continue;
+        }
+        let key = (target.destination().to_owned(), target.name());
+        target.status = match found.get(&key) {
+            Some((id, ReplicaState::Normal)) => Status::Done {
+                replica_id: id.clone(),
+            },
+            Some((id, ReplicaState::Copying { percent })) => Status::Copying {
+                replica_id: id.clone(),
+                percent: *percent,
+                misses: 0,
+            },
+            _ => match copying.get(&(
+                target.item.source_region.clone(),
+                target.source_id().to_owned(),
+            )) {
+                None => Status::Failed(ItemFailure::new(
+                    "SourceGone",
+                    "the source snapshot is no longer NORMAL in its region",
+                )),
+                Some(regions) if regions.iter().any(|r| r == target.destination()) => {
+                    Status::Busy { since: now }
+                }
+                // Nothing in flight and no replica: the copy did not happen.
+                Some(_) => Status::Pending { tries: 0 },
+            },
+        };
+    }
+    regions.round(&asked, failed);
+}
+
+/// This tool's replicas by name, per destination; a region whose look fails is noted
+/// in `failed`.
+async fn find_by_name(
+    run: &Run,
+    names: BTreeMap<String, Vec<String>>,
+    failed: &mut BTreeMap<String, ItemFailure>,
+) -> Found {
+    let mut found = Found::new();
+    for (region, names) in names {
+        for chunk in names.chunks(NAMES_PER_FILTER) {
+            let filter = Filter::new("snapshot-name", chunk.iter().cloned());
+            let looked = observe::each_snapshot(run, &region, Some(filter), Some).await;
+            let snapshots = match looked {
+                Ok(snapshots) => snapshots,
+                Err(error) => {
+                    tracing::warn!(region = %region, error = %error, "looking up copies failed; trying again next round");
+                    failed.insert(region.clone(), ItemFailure::of_error(&error));
+                    break;
+                }
+            };
+            for snapshot in snapshots {
+                let state = observe::replica_state(&snapshot);
+                if let (Some(id), Some(name)) = (snapshot.snapshot_id, snapshot.snapshot_name)
+                    && !matches!(state, ReplicaState::Other(_))
+                {
+                    found.entry((region.clone(), name)).or_insert((id, state));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `CopyingToRegions` of the `NORMAL` ones among `sources`, per source region; a
+/// region whose look fails is noted in `failed`.
+async fn copying_to(
+    run: &Run,
+    sources: BTreeMap<String, Vec<String>>,
+    failed: &mut BTreeMap<String, ItemFailure>,
+) -> Copying {
+    let mut copying = Copying::new();
+    for (region, mut ids) in sources {
+        ids.sort();
+        ids.dedup();
+        let normal = observe::describe_ids(run, &region, &ids, |snapshot| {
+            if snapshot.snapshot_state != Some(SnapshotState::Normal) {
+                return None;
+            }
+            Some((
+                snapshot.snapshot_id?,
+                snapshot.copying_to_regions.unwrap_or_default(),
+            ))
+        })
+        .await;
+        match normal {
+            Ok(normal) => {
+                for (id, regions) in normal {
+                    copying.insert((region.clone(), id), regions);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(region = %region, error = %error, "looking up copies failed; trying again next round");
+                failed.insert(region, ItemFailure::of_error(&error));
+            }
+        }
+    }
+    copying
+}
