@@ -97,6 +97,8 @@ mod run;
 mod share;
 mod start;
 mod state;
+#[cfg(test)]
+mod testing;
 mod wait;
 
 use std::fmt;

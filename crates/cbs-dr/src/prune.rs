@@ -136,3 +136,104 @@ fn prune_report(item: &PlanItem, outcome: Outcome, failure: Option<ItemFailure>)
         failure,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::PruneReason;
+    use crate::testing::{self, Call, error, item, of};
+
+    fn prune(disk: &str, replica: &str) -> PlanItem {
+        item(
+            disk,
+            "ap-beijing",
+            PlanAction::Prune {
+                replica_id: replica.into(),
+                reason: PruneReason::BeyondKeep,
+            },
+        )
+    }
+
+    fn unshare(disk: &str, replica: &str) -> PlanItem {
+        item(
+            disk,
+            "ap-beijing",
+            PlanAction::Unshare {
+                replica_id: replica.into(),
+                accounts: Vec::new(),
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shares_end_before_a_delete_and_a_replica_still_shared_is_kept() {
+        let (client, calls) = testing::client(|call: &Call| {
+            match (call.action.as_str(), call.body["SnapshotId"].as_str()) {
+                ("DescribeSnapshotSharePermission", Some("snap-rb")) => {
+                    error("AuthFailure.UnauthorizedOperation")
+                }
+                ("DescribeSnapshotSharePermission", _) => {
+                    Ok(json!({"SharePermissionSet": [{"AccountId": "100"}]}))
+                }
+                _ => Ok(json!({})),
+            }
+        });
+        let run = testing::run(&client);
+        let items = [
+            unshare("a", "snap-ra"),
+            prune("a", "snap-ra"),
+            unshare("b", "snap-rb"),
+            prune("b", "snap-rb"),
+            prune("c", "snap-rc"),
+        ];
+        let items: Vec<&PlanItem> = items.iter().collect();
+        let lines = carry_out(&run, &items, |_| true).await;
+        let seen: Vec<(&str, Option<&str>, Outcome)> = lines
+            .iter()
+            .map(|l| (l.disk_id.as_str(), l.account.as_deref(), l.outcome))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("disk-a", Some("100"), Outcome::Unshared),
+                ("disk-b", None, Outcome::Failed),
+                ("disk-a", None, Outcome::Pruned),
+                ("disk-c", None, Outcome::Pruned),
+            ]
+        );
+        let cancels = of(&calls, "ModifySnapshotsSharePermission");
+        assert_eq!(cancels.len(), 1);
+        assert_eq!(cancels[0].body["Permission"], "CANCEL");
+        let deletes = of(&calls, "DeleteSnapshots");
+        assert_eq!(deletes.len(), 1, "one call per region for up to 100");
+        assert_eq!(
+            deletes[0].body["SnapshotIds"],
+            json!(["snap-ra", "snap-rc"])
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_pruning_nothing_is_called() {
+        let (client, calls) = testing::client(|_| Ok(json!({})));
+        let run = testing::run(&client);
+        let items = [prune("a", "snap-ra")];
+        let items: Vec<&PlanItem> = items.iter().collect();
+        let lines = carry_out(&run, &items, |_| false).await;
+        assert_eq!(lines[0].outcome, Outcome::WouldPrune);
+        assert!(calls.lock().unwrap().is_empty());
+        let policy = Policy::new(vec![
+            crate::Rule::new("prod", "ap-guangzhou", ["ap-beijing"])
+                .disk_ids(["disk-a"])
+                .prune(true),
+            crate::Rule::new("keep", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-b"]),
+        ])
+        .unwrap();
+        let mut kept = prune("b", "snap-rb");
+        kept.rule = "keep".into();
+        assert!(deletes(&policy, false, &prune("a", "snap-ra")));
+        assert!(!deletes(&policy, false, &kept));
+        assert!(deletes(&policy, true, &kept));
+    }
+}

@@ -173,3 +173,90 @@ pub(crate) fn with_account(
         ..line.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tencentcloud_cbs::{TransportError, TransportErrorKind};
+
+    use super::*;
+    use crate::plan::PlanAction;
+    use crate::state::{ApplyState, Regions};
+    use crate::testing::{self, Call, item, of};
+
+    fn target_with_shares(disk: &str, status: Status, shares: &[(&str, bool)]) -> Target {
+        let (mut state, _) = ApplyState::of_plan(
+            vec![item(disk, "ap-beijing", PlanAction::Copy)],
+            Regions::default(),
+        );
+        let mut target = state.targets.remove(0);
+        target.status = status;
+        target.shares = shares.iter().map(|(a, s)| (a.to_string(), *s)).collect();
+        target
+    }
+
+    fn outcomes(lines: &[ReportItem]) -> Vec<(String, Option<String>, Outcome)> {
+        let mut all: Vec<_> = lines
+            .iter()
+            .map(|l| (l.disk_id.clone(), l.account.clone(), l.outcome))
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        all
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_missing_accounts_are_shared_and_a_lost_answer_is_looked_up_not_resent() {
+        let (client, calls) = testing::client(|call: &Call| {
+            match (call.action.as_str(), call.body["SnapshotIds"][0].as_str()) {
+                // b's share happens, but its answer is lost on the way back.
+                ("ModifySnapshotsSharePermission", Some("snap-rb")) => Err(TransportError::new(
+                    TransportErrorKind::Interrupted,
+                    "connection reset after sending",
+                )),
+                ("DescribeSnapshotSharePermission", _) => Ok(json!({
+                    "SharePermissionSet": [{"AccountId": "100"}]
+                })),
+                _ => Ok(json!({})),
+            }
+        });
+        let run = testing::run(&client);
+        let done = |id: &str| Status::Done {
+            replica_id: id.into(),
+        };
+        let targets = vec![
+            target_with_shares("a", done("snap-ra"), &[("100", false), ("200", true)]),
+            target_with_shares("b", done("snap-rb"), &[("100", false), ("300", false)]),
+            target_with_shares(
+                "c",
+                Status::Unknown {
+                    since: tokio::time::Instant::now(),
+                },
+                &[("100", false)],
+            ),
+        ];
+        let lines = share_replicas(&run, &targets).await;
+        let shares = of(&calls, "ModifySnapshotsSharePermission");
+        assert_eq!(
+            shares.len(),
+            2,
+            "one call per replica, never repeated: {shares:?}"
+        );
+        assert_eq!(shares[0].body["AccountIds"], json!(["100"]));
+        assert_eq!(shares[0].body["Permission"], "SHARE");
+        let who = |a: &str| Some(a.to_owned());
+        assert_eq!(
+            outcomes(&lines),
+            [
+                ("disk-a".into(), who("100"), Outcome::Shared),
+                ("disk-a".into(), who("200"), Outcome::AlreadyShared),
+                // The look says 100 got its share; 300 did not.
+                ("disk-b".into(), who("100"), Outcome::Shared),
+                ("disk-b".into(), who("300"), Outcome::Failed),
+                // Not NORMAL yet: a later run shares it.
+                ("disk-c".into(), who("100"), Outcome::Incomplete),
+            ]
+        );
+        let failed = lines.iter().find(|l| l.outcome == Outcome::Failed).unwrap();
+        assert_eq!(failed.failure.as_ref().unwrap().code, "NetworkError");
+    }
+}

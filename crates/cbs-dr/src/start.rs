@@ -228,3 +228,165 @@ fn started(answer: &Result<CopySnapshotCrossRegionsResponse, Error>, destination
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tencentcloud_cbs::{TransportError, TransportErrorKind};
+
+    use super::*;
+    use crate::plan::PlanAction;
+    use crate::state::Regions;
+    use crate::testing::{self, Call, error, item, of};
+
+    /// One result line of a copy's answer.
+    fn line(region: &str, code: &str, id: &str) -> serde_json::Value {
+        json!({"DestinationRegion": region, "Code": code, "Message": code, "SnapshotId": id})
+    }
+
+    /// The service's answer to a copy, by source snapshot.
+    fn answer(call: &Call) -> testing::Answer {
+        let results = match call.body["SnapshotId"].as_str().unwrap_or_default() {
+            "snap-a" => vec![
+                line("ap-beijing", "Success", "snap-ra"),
+                line("ap-shanghai", "ResourceInUse.CopySnapshotConflict", ""),
+            ],
+            "snap-b" => vec![line("ap-beijing", "ResourceBusy", "")],
+            "snap-c" => vec![line("ap-beijing", "InsufficientSnapshotQuota", "")],
+            "snap-d" => {
+                return Err(TransportError::new(
+                    TransportErrorKind::Interrupted,
+                    "connection reset after sending",
+                ));
+            }
+            // snap-e: the answer leaves its destination out.
+            _ => vec![],
+        };
+        Ok(json!({"SnapshotCopyResultSet": results}))
+    }
+
+    fn copying(state: &ApplyState, i: usize) -> Option<&str> {
+        match &state.targets[i].status {
+            Status::Copying { replica_id, .. } => Some(replica_id),
+            _ => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_answer_moves_its_target_and_nothing_is_sent_twice() {
+        let (client, calls) = testing::client(answer);
+        let run = testing::run(&client);
+        let items = vec![
+            item("a", "ap-beijing", PlanAction::Copy),
+            item("a", "ap-shanghai", PlanAction::Copy),
+            item("b", "ap-beijing", PlanAction::Copy),
+            item("c", "ap-beijing", PlanAction::Copy),
+            item("d", "ap-beijing", PlanAction::Copy),
+            item("e", "ap-beijing", PlanAction::Copy),
+        ];
+        let (mut state, _) = ApplyState::of_plan(items, Regions::default());
+        start_copies(&run, &mut state).await;
+
+        // One call per source snapshot, carrying all its destinations.
+        let copies = of(&calls, "CopySnapshotCrossRegions");
+        assert_eq!(copies.len(), 5, "{copies:?}");
+        assert_eq!(
+            copies[0].body["DestinationRegions"],
+            json!(["ap-beijing", "ap-shanghai"])
+        );
+        assert_eq!(
+            copies[0].body["SnapshotName"],
+            "tccbs_snap-a_ap-guangzhou_20270115080000"
+        );
+        assert_eq!(copies[0].region, "ap-guangzhou");
+
+        assert_eq!(copying(&state, 0), Some("snap-ra"));
+        assert!(state.targets[0].sent_by_us);
+        // Already in flight: adopted, never sent again.
+        assert!(matches!(state.targets[1].status, Status::Busy { .. }));
+        assert!(!state.targets[1].sent_by_us);
+        // Busy: tried again later, with fewer copies there at once than the five sent.
+        assert!(matches!(
+            state.targets[2].status,
+            Status::Pending { tries: 1 }
+        ));
+        assert_eq!(state.regions.caps.get("ap-beijing"), Some(&4));
+        // Full: failed, and nothing more fits there in this run.
+        assert!(
+            matches!(&state.targets[3].status, Status::Failed(f) if f.code == "InsufficientSnapshotQuota" && f.request_id.is_some())
+        );
+        assert_eq!(state.regions.room.get("ap-beijing"), Some(&0));
+        // A lost answer, or one that leaves the destination out: ask, never resend.
+        assert!(matches!(state.targets[4].status, Status::Unknown { .. }));
+        assert!(matches!(state.targets[5].status, Status::Unknown { .. }));
+
+        // The next round starts nothing: the busy one has no room left.
+        start_copies(&run, &mut state).await;
+        assert_eq!(of(&calls, "CopySnapshotCrossRegions").len(), 5);
+        assert!(
+            matches!(&state.targets[2].status, Status::Failed(f) if f.code == "InsufficientSnapshotQuota")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_waited_out_and_a_known_quota_starts_only_what_fits() {
+        let throttled = std::sync::atomic::AtomicU32::new(0);
+        let (client, calls) = testing::client(move |call| {
+            if throttled.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 4 {
+                return error("RequestLimitExceeded");
+            }
+            let id = call.body["SnapshotId"].as_str().unwrap_or_default();
+            Ok(
+                json!({"SnapshotCopyResultSet": [line("ap-beijing", "Success", &format!("{id}-r"))]}),
+            )
+        });
+        let run = testing::run(&client);
+        let mut regions = Regions::default();
+        regions.room.insert("ap-beijing".into(), 1);
+        let items = vec![
+            item("a", "ap-beijing", PlanAction::Copy),
+            item("b", "ap-beijing", PlanAction::Copy),
+        ];
+        let (mut state, _) = ApplyState::of_plan(items, regions);
+        start_copies(&run, &mut state).await;
+        assert_eq!(copying(&state, 0), Some("snap-a-r"));
+        assert!(
+            matches!(&state.targets[1].status, Status::Failed(f) if f.code == "InsufficientSnapshotQuota" && f.request_id.is_none()),
+            "not started, so no request id: {:?}",
+            state.targets[1].status
+        );
+        // Four throttled tries, then the copy: one copy in all.
+        assert_eq!(of(&calls, "CopySnapshotCrossRegions").len(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cap_holds_copies_back_and_nothing_starts_after_the_deadline() {
+        let (client, calls) = testing::client(|call| {
+            let id = call.body["SnapshotId"].as_str().unwrap_or_default();
+            Ok(
+                json!({"SnapshotCopyResultSet": [line("ap-beijing", "Success", &format!("{id}-r"))]}),
+            )
+        });
+        let run = testing::run(&client);
+        let mut regions = Regions::default();
+        regions.caps.insert("ap-beijing".into(), 1);
+        let items = vec![
+            item("a", "ap-beijing", PlanAction::Copy),
+            item("b", "ap-beijing", PlanAction::Copy),
+        ];
+        let (mut state, _) = ApplyState::of_plan(items, regions);
+        start_copies(&run, &mut state).await;
+        assert_eq!(copying(&state, 0), Some("snap-a-r"));
+        assert!(matches!(
+            state.targets[1].status,
+            Status::Pending { tries: 0 }
+        ));
+        state.targets[0].status = Status::Done {
+            replica_id: "snap-a-r".into(),
+        };
+        tokio::time::advance(std::time::Duration::from_secs(3601)).await;
+        start_copies(&run, &mut state).await;
+        assert_eq!(of(&calls, "CopySnapshotCrossRegions").len(), 1);
+        assert!(matches!(state.targets[1].status, Status::Pending { .. }));
+    }
+}

@@ -396,3 +396,237 @@ pub(crate) fn target_report(target: &Target) -> ReportItem {
         failure,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::item;
+
+    fn failure(code: &str) -> ItemFailure {
+        ItemFailure::new(code, "scripted")
+    }
+
+    #[test]
+    fn a_plan_becomes_one_target_per_copy_and_report_lines_for_the_rest() {
+        let mut other_rule = item("a", "ap-beijing", PlanAction::Copy);
+        other_rule.rule = "other".into();
+        let mut other_share = item(
+            "a",
+            "ap-beijing",
+            PlanAction::Share {
+                replica_id: None,
+                account: "200".into(),
+            },
+        );
+        other_share.rule = "other".into();
+        let items = vec![
+            item("a", "ap-beijing", PlanAction::Copy),
+            item(
+                "a",
+                "ap-beijing",
+                PlanAction::Share {
+                    replica_id: None,
+                    account: "100".into(),
+                },
+            ),
+            // A second rule wanting the same copy: the same target, its shares added.
+            other_rule,
+            other_share,
+            item(
+                "b",
+                "ap-beijing",
+                PlanAction::Adopt {
+                    replica_id: Some("snap-rb".into()),
+                    percent: 40,
+                },
+            ),
+            item(
+                "c",
+                "ap-beijing",
+                PlanAction::Adopt {
+                    replica_id: None,
+                    percent: 0,
+                },
+            ),
+            item(
+                "d",
+                "ap-beijing",
+                PlanAction::UpToDate {
+                    replica_id: "snap-rd".into(),
+                },
+            ),
+            item("e", "ap-beijing", PlanAction::NoSnapshot),
+            item(
+                "f",
+                "ap-beijing",
+                PlanAction::Unavailable {
+                    region: "ap-beijing".into(),
+                    failure: failure("AuthFailure.UnauthorizedOperation"),
+                },
+            ),
+            // An older replica retention keeps, shared already: only its share line.
+            item(
+                "g",
+                "ap-beijing",
+                PlanAction::Shared {
+                    replica_id: "snap-rg".into(),
+                    account: "100".into(),
+                },
+            ),
+            // Pruning is decided after the copies, from a fresh look.
+            item(
+                "h",
+                "ap-beijing",
+                PlanAction::Prune {
+                    replica_id: "snap-rh".into(),
+                    reason: crate::plan::PruneReason::BeyondKeep,
+                },
+            ),
+        ];
+        let (state, settled) = ApplyState::of_plan(items, Regions::default());
+        let shown: Vec<(&str, &str)> = state
+            .targets
+            .iter()
+            .map(|t| {
+                let status = match &t.status {
+                    Status::Pending { tries: 0 } => "pending",
+                    Status::Copying {
+                        replica_id,
+                        percent: 40,
+                        ..
+                    } if replica_id == "snap-rb" => "copying",
+                    Status::Busy { .. } => "busy",
+                    Status::Done { replica_id } if t.share_only => {
+                        assert_eq!(replica_id, "snap-rg");
+                        "share only"
+                    }
+                    Status::Done { .. } if t.was_up_to_date => "up to date",
+                    other => panic!("{other:?}"),
+                };
+                (t.item.disk_id.as_str(), status)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("disk-a", "pending"),
+                ("disk-b", "copying"),
+                ("disk-c", "busy"),
+                ("disk-d", "up to date"),
+                ("disk-g", "share only"),
+            ]
+        );
+        let shares = |i: usize| -> Vec<(&str, bool)> {
+            state.targets[i]
+                .shares
+                .iter()
+                .map(|(a, s)| (a.as_str(), *s))
+                .collect()
+        };
+        assert_eq!(shares(0), [("100", false), ("200", false)]);
+        assert_eq!(shares(4), [("100", true)]);
+        let settled: Vec<(&str, Outcome, &str)> = settled
+            .iter()
+            .map(|r| {
+                let code = r.failure.as_ref().map(|f| f.code.as_str()).unwrap_or("");
+                (r.disk_id.as_str(), r.outcome, code)
+            })
+            .collect();
+        assert_eq!(
+            settled,
+            [
+                ("disk-e", Outcome::NoSnapshot, "NoSnapshot"),
+                (
+                    "disk-f",
+                    Outcome::Failed,
+                    "AuthFailure.UnauthorizedOperation"
+                ),
+            ]
+        );
+        // Nothing was sent by this run: no line claims a copy.
+        assert!(state.targets.iter().all(|t| !t.sent_by_us));
+    }
+
+    #[test]
+    fn a_region_is_given_up_after_failed_rounds_in_a_row_and_forgiven_by_a_good_one() {
+        let asked: BTreeSet<String> = ["ap-beijing".to_owned()].into();
+        let failed = || BTreeMap::from([("ap-beijing".to_owned(), failure("InternalError"))]);
+        let mut regions = Regions::default();
+        for _ in 1..FAILED_ROUNDS_BEFORE_GIVING_UP {
+            regions.round(&asked, failed());
+        }
+        assert!(regions.given_up("ap-beijing").is_none());
+        regions.round(&asked, BTreeMap::new());
+        for _ in 1..FAILED_ROUNDS_BEFORE_GIVING_UP {
+            regions.round(&asked, failed());
+        }
+        assert!(
+            regions.given_up("ap-beijing").is_none(),
+            "a good round resets"
+        );
+        regions.round(&asked, failed());
+        assert_eq!(
+            regions.given_up("ap-beijing").unwrap().code,
+            "InternalError"
+        );
+
+        let (mut state, _) = ApplyState::of_plan(
+            vec![
+                item("a", "ap-beijing", PlanAction::Copy),
+                item("b", "ap-shanghai", PlanAction::Copy),
+            ],
+            regions,
+        );
+        state.give_up_failing_regions();
+        assert!(matches!(&state.targets[0].status, Status::Failed(f) if f.code == "InternalError"));
+        assert!(matches!(state.targets[1].status, Status::Pending { .. }));
+        let progress = state.progress();
+        assert_eq!(
+            (progress["ap-beijing"].failed, progress["ap-shanghai"].total),
+            (1, 1)
+        );
+        state.fail_unstarted();
+        assert!(state.is_settled());
+        let report = target_report(&state.targets[1]);
+        assert_eq!(
+            (report.outcome, report.failure.unwrap().code.as_str()),
+            (Outcome::Failed, "Timeout")
+        );
+    }
+
+    #[test]
+    fn a_targets_report_says_who_made_the_replica() {
+        let (mut state, _) = ApplyState::of_plan(
+            vec![
+                item("a", "ap-beijing", PlanAction::Copy),
+                item("b", "ap-beijing", PlanAction::Copy),
+                item("c", "ap-beijing", PlanAction::Copy),
+            ],
+            Regions::default(),
+        );
+        let done = || Status::Done {
+            replica_id: "snap-r".into(),
+        };
+        state.targets[0].sent_by_us = true;
+        state.targets[0].status = done();
+        state.targets[1].status = done();
+        state.targets[2].status = Status::Copying {
+            replica_id: "snap-rc".into(),
+            percent: 70,
+            misses: 0,
+        };
+        let outcomes: Vec<Outcome> = state
+            .targets
+            .iter()
+            .map(|t| target_report(t).outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [Outcome::Copied, Outcome::Adopted, Outcome::Incomplete]
+        );
+        assert_eq!(
+            target_report(&state.targets[2]).state.as_deref(),
+            Some("COPYING_FROM_REMOTE (70%)")
+        );
+    }
+}

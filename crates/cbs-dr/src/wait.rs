@@ -246,3 +246,162 @@ async fn copying_to(
     }
     copying
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::PlanAction;
+    use crate::state::Regions;
+    use crate::testing::{self, Call, error, item, of};
+
+    fn snapshot(id: &str, name: &str, state: &str, percent: u64) -> serde_json::Value {
+        json!({"SnapshotId": id, "SnapshotName": name, "SnapshotState": state,
+               "Percent": percent, "DiskId": "disk-x", "DiskSize": 10})
+    }
+
+    fn page(snapshots: Vec<serde_json::Value>) -> testing::Answer {
+        Ok(json!({"TotalCount": snapshots.len(), "SnapshotSet": snapshots}))
+    }
+
+    fn copying(replica_id: &str, misses: u32) -> Status {
+        Status::Copying {
+            replica_id: replica_id.into(),
+            percent: 0,
+            misses,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_moves_each_copy_and_a_failing_region_keeps_its_own() {
+        let (client, calls) = testing::client(|call: &Call| match call.region.as_str() {
+            "ap-shanghai" => error("InternalError"),
+            _ => page(vec![
+                snapshot("snap-r1", "n1", "NORMAL", 100),
+                snapshot("snap-r2", "n2", "COPYING_FROM_REMOTE", 40),
+                snapshot("snap-r5", "n5", "TORECYCLE", 0),
+            ]),
+        });
+        let run = testing::run(&client);
+        let (mut state, _) = ApplyState::of_plan(
+            vec![
+                item("a", "ap-beijing", PlanAction::Copy),
+                item("b", "ap-beijing", PlanAction::Copy),
+                item("c", "ap-beijing", PlanAction::Copy),
+                item("d", "ap-shanghai", PlanAction::Copy),
+                item("e", "ap-beijing", PlanAction::Copy),
+            ],
+            Regions::default(),
+        );
+        let statuses = [
+            copying("snap-r1", 0),
+            copying("snap-r2", 0),
+            copying("snap-r3", 2),
+            copying("snap-r4", 0),
+            copying("snap-r5", 0),
+        ];
+        for (target, status) in state.targets.iter_mut().zip(statuses) {
+            target.status = status;
+        }
+        poll(&run, &mut state).await;
+        // One call per destination.
+        let polls = of(&calls, "DescribeSnapshots");
+        assert_eq!(
+            polls.len(),
+            4,
+            "beijing once, shanghai three tries: {polls:?}"
+        );
+        assert_eq!(
+            polls[0].body["SnapshotIds"],
+            json!(["snap-r1", "snap-r2", "snap-r3", "snap-r5"])
+        );
+        let s = |i: usize| &state.targets[i].status;
+        assert!(matches!(s(0), Status::Done { replica_id } if replica_id == "snap-r1"));
+        assert!(matches!(s(1), Status::Copying { percent: 40, .. }));
+        // Missing three polls in a row: looked up by name next.
+        assert!(matches!(s(2), Status::Unknown { .. }));
+        // Its region failed: left as it was, the failure counted.
+        assert!(matches!(s(3), Status::Copying { misses: 0, .. }));
+        assert!(matches!(s(4), Status::Failed(f) if f.code == "ReplicaFailed"));
+        for _ in 1..5 {
+            poll(&run, &mut state).await;
+        }
+        state.give_up_failing_regions();
+        assert!(
+            matches!(s_of(&state, 3), Status::Failed(f) if f.code == "InternalError" && f.request_id.is_some())
+        );
+    }
+
+    fn s_of(state: &ApplyState, i: usize) -> &Status {
+        &state.targets[i].status
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_settles_every_doubt_from_what_the_regions_say() {
+        // Destination: a's replica is there by name. Source: b is copying to the
+        // destination (someone's copy), c to nowhere, d is not NORMAL any more.
+        let name_a = item("a", "ap-beijing", PlanAction::Copy)
+            .replica_name()
+            .unwrap()
+            .to_string();
+        let answer_name = name_a.clone();
+        let (client, calls) = testing::client(move |call: &Call| {
+            if call.region == "ap-beijing" {
+                return page(vec![snapshot("snap-ra", &answer_name, "NORMAL", 100)]);
+            }
+            let source = |id: &str, to: &[&str]| {
+                json!({"SnapshotId": id, "SnapshotState": "NORMAL", "CopyingToRegions": to,
+                       "DiskId": "disk-x"})
+            };
+            page(vec![
+                source("snap-b", &["ap-beijing"]),
+                source("snap-c", &[]),
+            ])
+        });
+        let run = testing::run(&client);
+        let (mut state, _) = ApplyState::of_plan(
+            vec![
+                item("a", "ap-beijing", PlanAction::Copy),
+                item("b", "ap-beijing", PlanAction::Copy),
+                item("c", "ap-beijing", PlanAction::Copy),
+                item("d", "ap-beijing", PlanAction::Copy),
+                item("e", "ap-beijing", PlanAction::Copy),
+            ],
+            Regions::default(),
+        );
+        let since = Instant::now();
+        for target in state.targets.iter_mut().take(4) {
+            target.status = Status::Unknown { since };
+        }
+        // A doubt too fresh to look at yet.
+        state.targets[4].status = Status::Unknown {
+            since: since + Duration::from_secs(60),
+        };
+        look_up(&run, &mut state, Duration::from_secs(10)).await;
+        assert_eq!(
+            of(&calls, "DescribeSnapshots").len(),
+            0,
+            "not yet: within settle"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        look_up(&run, &mut state, Duration::from_secs(10)).await;
+
+        let looks = of(&calls, "DescribeSnapshots");
+        assert_eq!(looks.len(), 2, "one look per region: {looks:?}");
+        assert!(
+            looks
+                .iter()
+                .any(|c| c.body["Filters"][0]["Name"] == "snapshot-name")
+        );
+        let s = |i: usize| &state.targets[i].status;
+        assert!(matches!(s(0), Status::Done { replica_id } if replica_id == "snap-ra"));
+        assert!(matches!(s(1), Status::Busy { .. }));
+        // Nothing in flight and no replica: the copy did not happen; copy again.
+        assert!(matches!(s(2), Status::Pending { tries: 0 }));
+        assert!(matches!(s(3), Status::Failed(f) if f.code == "SourceGone"));
+        assert!(matches!(s(4), Status::Unknown { .. }));
+        // No copy is ever sent by a look.
+        assert!(of(&calls, "CopySnapshotCrossRegions").is_empty());
+    }
+}
