@@ -77,6 +77,11 @@ pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The date of a day number (the inverse of `days_from_civil`).
+///
+/// `tc3-sign` (`date.rs`) has the same conversion for the credential scope's date. The
+/// copy is deliberate: the signer and the model know nothing of each other (users
+/// cherry-pick either, and the signer is `no_std`), so neither can borrow the other's;
+/// each is tested on its own.
 pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

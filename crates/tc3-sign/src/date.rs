@@ -89,6 +89,11 @@ fn write_digits(out: &mut [u8], mut value: u32) {
 
 /// Proleptic Gregorian calendar date of a day count since 1970-01-01
 /// (the well-known era-based conversion; exact for every `u32` day in range).
+///
+/// `cbs-model` (`service_time.rs`) has the same conversion for the service's times.
+/// The copy is deliberate: the signer and the model know nothing of each other (they
+/// are cherry-picked separately, and this one is `no_std` without dependencies of
+/// ours), so neither can borrow the other's; each is tested day by day on its own.
 fn civil_from_days(days: u32) -> (u32, u32, u32) {
     // Shift the epoch to 0000-03-01 so leap days fall at the end of a year.
     let z = days as u64 + 719_468;

@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use cbs_model::{ErrorCode, Safety};
+use cbs_model::{ApiError, ErrorCode, Safety};
 use cbs_transport::{TransportError, TransportErrorKind};
 
 use crate::credentials::CredentialsError;
@@ -20,7 +20,7 @@ use crate::credentials::CredentialsError;
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with an error.
-    Api(Box<ApiError>),
+    Api(Box<ApiFailure>),
     /// No response arrived: the connection failed, broke or timed out.
     Transport(Box<TransportFailure>),
     /// No credentials could be had.
@@ -89,30 +89,34 @@ impl fmt::Display for CallContext {
     }
 }
 
-/// An error the service answered with.
+/// An error the service answered with: the service's error (the model's [`ApiError`],
+/// the one type for the envelope's `Error` object) and the call it answered.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct ApiError {
-    pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-    pub(crate) request_id: String,
+pub struct ApiFailure {
+    pub(crate) error: ApiError,
     pub(crate) context: CallContext,
 }
 
-impl ApiError {
-    /// The error code.
+impl ApiFailure {
+    /// The service's error: code, message, request id.
+    pub fn api_error(&self) -> &ApiError {
+        &self.error
+    }
+
+    /// The error code (the same as `api_error().code()`).
     pub fn code(&self) -> &ErrorCode {
-        &self.code
+        self.error.code()
     }
 
     /// The service's message.
     pub fn message(&self) -> &str {
-        &self.message
+        self.error.message()
     }
 
     /// The request id; quote it when asking for support.
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.error.request_id()
     }
 
     /// The call.
@@ -248,7 +252,7 @@ impl Error {
     /// The API error code, for [`Error::Api`] (or a timeout whose last attempt had one).
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
-            Error::Api(e) => Some(&e.code),
+            Error::Api(e) => Some(e.code()),
             Error::Timeout(e) => e.last.as_ref().and_then(Error::code),
             _ => None,
         }
@@ -257,7 +261,7 @@ impl Error {
     /// The request id, when the service assigned one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Api(e) => Some(e.request_id.as_str()).filter(|r| !r.is_empty()),
+            Error::Api(e) => Some(e.request_id()).filter(|r| !r.is_empty()),
             Error::Decode(e) => e.request_id.as_deref(),
             Error::Timeout(e) => e.last.as_ref().and_then(Error::request_id),
             _ => None,
@@ -265,7 +269,7 @@ impl Error {
     }
 
     /// The details of an API error.
-    pub fn as_api(&self) -> Option<&ApiError> {
+    pub fn as_api(&self) -> Option<&ApiFailure> {
         match self {
             Error::Api(e) => Some(e),
             _ => None,
@@ -316,9 +320,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Api(e) => {
-                write!(f, "{}: {}: {}", e.context, e.code, e.message)?;
-                if !e.request_id.is_empty() {
-                    write!(f, " (request id {})", e.request_id)?;
+                write!(f, "{}: {}: {}", e.context, e.code(), e.message())?;
+                if !e.request_id().is_empty() {
+                    write!(f, " (request id {})", e.request_id())?;
                 }
                 Ok(())
             }
@@ -384,10 +388,12 @@ mod tests {
 
     #[test]
     fn display_shows_code_and_request_id() {
-        let e = Error::Api(Box::new(ApiError {
-            code: ErrorCode::InvalidSnapshotIdNotFound,
-            message: "no such snapshot".into(),
-            request_id: "r-1".into(),
+        let e = Error::Api(Box::new(ApiFailure {
+            error: ApiError::new(
+                ErrorCode::InvalidSnapshotIdNotFound,
+                "no such snapshot",
+                "r-1",
+            ),
             context: context(Safety::Mutating),
         }));
         assert_eq!(

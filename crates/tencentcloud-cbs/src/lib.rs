@@ -80,7 +80,7 @@ pub use credentials::{
 };
 pub use endpoint::DEFAULT_ROOT_DOMAIN;
 pub use error::{
-    ApiError, CallContext, DecodeFailure, Error, InvalidInput, TimeoutError, TransportFailure,
+    ApiFailure, CallContext, DecodeFailure, Error, InvalidInput, TimeoutError, TransportFailure,
 };
 pub use paginator::{Items, Paginator};
 pub use rate_limit::RateLimitConfig;
@@ -95,7 +95,7 @@ pub mod operation {
 
 /// Request, response and error-code types (the `cbs-model` crate).
 pub use cbs_model as model;
-pub use cbs_model::{Availability, ErrorCode, RetryClass, Safety};
+pub use cbs_model::{ApiError, Availability, ErrorCode, RetryClass, Safety};
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use cbs_transport::ProxyConfig;

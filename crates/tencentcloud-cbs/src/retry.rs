@@ -223,7 +223,7 @@ impl Error {
     /// throttled attempts counts as throttled.
     pub fn is_throttled(&self) -> bool {
         match self {
-            Error::Api(e) => e.code.retry_class() == RetryClass::Throttled,
+            Error::Api(e) => e.code().retry_class() == RetryClass::Throttled,
             Error::Timeout(e) => e.last.as_ref().is_some_and(|last| last.is_throttled()),
             _ => false,
         }
@@ -258,10 +258,10 @@ pub(crate) fn classify(error: &Error) -> Verdict {
         }
     };
     let (retry, ran) = match error {
-        Error::Api(e) if e.code == ErrorCode::AuthFailureTokenFailure => {
+        Error::Api(e) if *e.code() == ErrorCode::AuthFailureTokenFailure => {
             (Retry::RefreshCredentials, false)
         }
-        Error::Api(e) => match e.code.retry_class() {
+        Error::Api(e) => match e.code().retry_class() {
             RetryClass::Throttled => (Retry::Backoff { cost: COST }, false),
             RetryClass::Clock => (Retry::CorrectClock, false),
             RetryClass::Transient => (if_repeatable(COST), true),
@@ -293,7 +293,8 @@ pub(crate) fn classify(error: &Error) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ApiError, CallContext, DecodeFailure, TransportFailure};
+    use crate::error::{ApiFailure, CallContext, DecodeFailure, TransportFailure};
+    use cbs_model::ApiError;
     use cbs_transport::TransportError;
 
     fn context(safety: Safety) -> CallContext {
@@ -308,10 +309,8 @@ mod tests {
     }
 
     fn api(code: &str, safety: Safety) -> Error {
-        Error::Api(Box::new(ApiError {
-            code: ErrorCode::parse(code),
-            message: String::new(),
-            request_id: String::new(),
+        Error::Api(Box::new(ApiFailure {
+            error: ApiError::new(ErrorCode::parse(code), "", ""),
             context: context(safety),
         }))
     }
