@@ -12,7 +12,7 @@ use tencentcloud_cbs::{ErrorCode, RegionOutcome, WaiterError};
 use crate::cli::{CallArgs, CopyArgs, ListArgs, Output, WaitArgs};
 use crate::context::Context;
 use crate::failure::Failure;
-use crate::progress::Display;
+use crate::progress;
 use crate::table;
 
 /// Exit status when some items (regions, replicas) succeeded and others failed.
@@ -100,7 +100,7 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
         return Ok(exit_for(started, args.to.len()));
     }
 
-    let display = Arc::new(Display::new(&args.to, json));
+    let display = Arc::new(progress::copies(&args.to, json));
     let progress = display.clone();
     let mut call = ctx
         .client
@@ -108,7 +108,7 @@ pub async fn snapshot_copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode, Fa
         .destination_regions(args.to.clone())
         .max_wait(args.timeout)
         .poll_interval(Duration::from_millis(500), Duration::from_secs(10))
-        .on_progress(move |p| progress.update(p));
+        .on_progress(move |p| progress.copy(p));
     if let Some(name) = &args.name {
         call = call.snapshot_name(name.clone());
     }
@@ -278,13 +278,13 @@ fn snapshot_row(s: &Snapshot) -> Vec<String> {
 
 pub async fn snapshot_wait(ctx: &Context, args: WaitArgs) -> Result<ExitCode, Failure> {
     let region = require_region(ctx)?;
-    let display = Display::new(std::slice::from_ref(&region), ctx.output == Output::Json);
+    let display = progress::copies(std::slice::from_ref(&region), ctx.output == Output::Json);
     let result = ctx
         .client
         .wait_until_snapshot_normal(region.clone(), args.snapshot_id.clone())
         .max_wait(args.timeout)
         .poll_interval(Duration::from_millis(500), Duration::from_secs(10))
-        .on_progress(|p| display.update(p))
+        .on_progress(|p| display.copy(p))
         .wait()
         .await;
     display.finish();

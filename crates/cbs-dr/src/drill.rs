@@ -15,6 +15,7 @@ use crate::report::ItemFailure;
 use crate::run::Run;
 
 /// One restored disk.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DrillItem {
@@ -29,16 +30,22 @@ pub struct DrillItem {
     /// The disk made from it.
     pub restored_disk_id: Option<String>,
     /// How long until it was usable.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "seconds_to_usable", serialize_with = "crate::json::fractional_seconds")
+    )]
     pub time_to_usable: Option<Duration>,
     /// Whether it was deleted again.
     pub deleted: bool,
     /// Why it failed.
+    #[cfg_attr(feature = "serde", serde(rename = "error"))]
     pub failure: Option<ItemFailure>,
     /// A disk the drill made but could not delete: the command that deletes it.
     pub left_behind: Option<String>,
 }
 
 /// The result of [`Replication::drill`](crate::Replication::drill).
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DrillReport {

@@ -85,6 +85,8 @@
 mod apply;
 mod check;
 mod drill;
+#[cfg(feature = "serde")]
+mod json;
 mod name;
 mod observe;
 mod plan;

@@ -78,6 +78,24 @@ pub enum PlanAction {
 }
 
 impl PlanAction {
+    /// The replica the action is about, when there is one (for a copy, none yet; for
+    /// an adoption or a share, when it is known).
+    pub fn replica_id(&self) -> Option<&str> {
+        match self {
+            PlanAction::Adopt { replica_id, .. } | PlanAction::Share { replica_id, .. } => {
+                replica_id.as_deref()
+            }
+            PlanAction::UpToDate { replica_id }
+            | PlanAction::Prune { replica_id, .. }
+            | PlanAction::Shared { replica_id, .. }
+            | PlanAction::Unshare { replica_id, .. } => Some(replica_id),
+            PlanAction::Copy
+            | PlanAction::NoSnapshot
+            | PlanAction::NotShareable
+            | PlanAction::Unavailable { .. } => None,
+        }
+    }
+
     /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`,
     /// `share`, `shared`, `unshare`, `not_shareable`, `unavailable`.
     pub fn as_str(&self) -> &'static str {
@@ -97,6 +115,8 @@ impl PlanAction {
 }
 
 /// Why a replica is pruned.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PruneReason {
@@ -153,6 +173,8 @@ impl PlanItem {
 }
 
 /// Where the snapshot quota of a destination comes from.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QuotaSource {

@@ -9,6 +9,8 @@ use std::time::Duration;
 use tencentcloud_cbs::{Error, TransportErrorKind};
 
 /// What happened to one item.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -72,6 +74,7 @@ impl Outcome {
 }
 
 /// Why an item failed, as the service said it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ItemFailure {
@@ -117,6 +120,7 @@ impl ItemFailure {
 }
 
 /// One line of a run's report.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReportItem {
@@ -137,12 +141,14 @@ pub struct ReportItem {
     /// The size in GB.
     pub size_gb: u64,
     /// What happened.
+    #[cfg_attr(feature = "serde", serde(rename = "action"))]
     pub outcome: Outcome,
     /// Whether this run sent the copy (whatever became of it).
     pub copy_started: bool,
     /// For a share item, the account shared with (or no longer).
     pub account: Option<String>,
     /// Why it failed.
+    #[cfg_attr(feature = "serde", serde(rename = "error"))]
     pub failure: Option<ItemFailure>,
 }
 
@@ -179,6 +185,7 @@ impl Report {
 }
 
 /// Counts and sizes of a plan.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PlanTotals {
@@ -210,6 +217,7 @@ pub struct PlanTotals {
 
 /// Where one (disk, destination) stands: its newest usable replica and how old its
 /// data is. An RPO check's line, and what a run's metrics are made of.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RpoItem {
@@ -222,6 +230,10 @@ pub struct RpoItem {
     /// The newest `NORMAL` replica there, if any.
     pub replica_id: Option<String>,
     /// How old its data is (since the source snapshot was taken).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "data_age_secs", serialize_with = "crate::json::whole_seconds")
+    )]
     pub data_age: Option<Duration>,
     /// This tool's `NORMAL` replicas of the disk held there.
     pub replicas: usize,
@@ -234,6 +246,7 @@ pub struct RpoItem {
     /// every account the rule names.
     pub ok: bool,
     /// Why the region could not be looked at; the pair then counts as not ok.
+    #[cfg_attr(feature = "serde", serde(rename = "error"))]
     pub failure: Option<ItemFailure>,
 }
 

@@ -1,0 +1,52 @@
+//! `replicate drill`'s output: a line per restored disk, failures and disks left
+//! behind named; or the engine's own JSON.
+
+use cbs_dr::DrillReport;
+use serde_json::Value;
+
+use super::{failure_text, opt};
+use crate::cli::Output;
+use crate::commands::print_json;
+use crate::table;
+
+pub fn print(output: Output, report: &DrillReport) {
+    if output == Output::Json {
+        print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
+        return;
+    }
+    let rows: Vec<Vec<String>> = report
+        .items
+        .iter()
+        .map(|i| {
+            vec![
+                if i.failure.is_none() { "ok" } else { "FAILED" }.to_owned(),
+                i.disk_id.clone(),
+                opt(&i.replica_id),
+                opt(&i.restored_disk_id),
+                i.time_to_usable
+                    .map(|t| format!("{:.1}s", t.as_secs_f64()))
+                    .unwrap_or_else(|| "-".into()),
+                if i.deleted { "deleted" } else { "kept" }.to_owned(),
+            ]
+        })
+        .collect();
+    table::print(
+        &[
+            "DRILL",
+            "DISK",
+            "REPLICA",
+            "RESTORED_DISK",
+            "TO_USABLE",
+            "AFTER",
+        ],
+        &rows,
+    );
+    for item in &report.items {
+        if let Some(f) = &item.failure {
+            eprintln!("failed: {}: {}", item.disk_id, failure_text(f));
+        }
+    }
+    for (disk, command) in report.left_behind() {
+        eprintln!("left behind: {disk} could not be deleted; delete it with: {command}");
+    }
+}

@@ -1,0 +1,179 @@
+//! `tccbs replicate`: plan, apply, check and drill a replication policy. Each command
+//! is here, top to bottom; how its report is shown is in a module of its own.
+
+mod drill;
+mod plan;
+mod report;
+mod rpo;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cbs_dr::{ItemFailure, Plan, Policy, Replication};
+
+use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs};
+use crate::commands::{exit_for, exit_status};
+use crate::context::Context;
+use crate::failure::Failure;
+use crate::metrics::{self, RunMetrics};
+
+/// Exit status of `check` when the recovery point is not met.
+const RPO_MISSED: u8 = 4;
+
+fn load(args: &PolicyArgs) -> Result<Policy, Failure> {
+    let text = std::fs::read_to_string(&args.policy)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", args.policy.display())))?;
+    Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", args.policy.display())))
+}
+
+fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication {
+    Replication::new(&ctx.client, policy)
+        .poll_interval(Duration::from_secs(2), Duration::from_secs(30))
+        .deadline(args.deadline)
+        .snapshot_quota(args.snapshot_quota)
+}
+
+/// Prints the metrics (`--output prometheus`) and writes them (`--metrics-file`).
+fn emit_metrics(
+    ctx: &Context,
+    path: Option<&std::path::Path>,
+    run: &RunMetrics<'_>,
+) -> Result<(), Failure> {
+    if ctx.output != Output::Prometheus && path.is_none() {
+        return Ok(());
+    }
+    let text = metrics::render(run);
+    if ctx.output == Output::Prometheus {
+        print!("{text}");
+    }
+    if let Some(path) = path {
+        metrics::write_atomically(path, &text).map_err(|e| {
+            Failure::Other(format!(
+                "cannot write the metrics to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn opt(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+pub async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
+    let policy = load(&args.policy)?;
+    let replication = replication(ctx, policy, &args.policy).prune(args.prune);
+    let plan = replication.plan().await?;
+    plan::print(ctx.output, &replication, &plan, args.price_per_gb);
+    Ok(plan_exit(&plan))
+}
+
+/// A plan is shown whole even when regions were unavailable; exit 3 says so.
+fn plan_exit(plan: &Plan) -> ExitCode {
+    if plan.totals().unavailable > 0 {
+        ExitCode::from(crate::commands::PARTIAL_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn failure_text(f: &ItemFailure) -> String {
+    format!(
+        "{}: {}{}",
+        f.code,
+        f.message,
+        f.request_id
+            .as_ref()
+            .map(|r| format!(" (request id {r})"))
+            .unwrap_or_default()
+    )
+}
+
+pub async fn apply(ctx: &Context, args: ApplyArgs) -> Result<ExitCode, Failure> {
+    let started = Instant::now();
+    let mut policy = load(&args.policy)?;
+    if let Some(max) = args.max_in_flight {
+        policy = policy.with_max_in_flight_per_region(max);
+    }
+    let progress = Arc::new(report::progress(ctx.output != Output::Table));
+    let events = progress.clone();
+    let report = replication(ctx, policy, &args.policy)
+        .prune(args.prune)
+        .on_event(move |event| report::show(&events, event))
+        .apply()
+        .await;
+    progress.finish();
+    let report = report?;
+    if ctx.output != Output::Prometheus {
+        report::print(ctx.output, &report);
+    }
+    let status = exit_status(report.succeeded(), report.items.len());
+    let run = RunMetrics {
+        command: "apply",
+        recovery_points: &report.recovery_points,
+        report: Some(&report),
+        duration: started.elapsed(),
+        exit_status: status,
+    };
+    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
+    Ok(ExitCode::from(status))
+}
+
+pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
+    let started = Instant::now();
+    let policy = load(&args.policy)?;
+    let replication = replication(ctx, policy, &args.policy);
+    let report = match &args.as_profile {
+        Some(profile) => {
+            let receiver = ctx.receiver(profile)?;
+            replication
+                .check_as_receiver(&receiver, args.max_age)
+                .await?
+        }
+        None => replication.check(args.max_age).await?,
+    };
+    if ctx.output != Output::Prometheus {
+        rpo::print(ctx.output, &report);
+    }
+    let status = if report.is_ok() { 0 } else { RPO_MISSED };
+    let run = RunMetrics {
+        command: "check",
+        recovery_points: &report.items,
+        report: None,
+        duration: started.elapsed(),
+        exit_status: status,
+    };
+    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
+    Ok(ExitCode::from(status))
+}
+
+pub async fn drill(
+    ctx: &Context,
+    args: DrillArgs,
+    region: Option<String>,
+) -> Result<ExitCode, Failure> {
+    let policy = load(&args.policy)?;
+    let region = region.ok_or_else(|| {
+        Failure::Usage("drill needs --region: the destination to restore in".into())
+    })?;
+    if !policy.destinations().contains(&region) {
+        return Err(Failure::Usage(format!(
+            "{region} is not a destination of the policy (its destinations: {})",
+            policy.destinations().join(", ")
+        )));
+    }
+    let replication = replication(ctx, policy, &args.policy);
+    let report = match &args.as_profile {
+        Some(profile) => {
+            let receiver = ctx.receiver(profile)?;
+            replication
+                .drill_as_receiver(&receiver, &region, args.keep)
+                .await?
+        }
+        None => replication.drill(&region, args.keep).await?,
+    };
+    drill::print(ctx.output, &report);
+    Ok(exit_for(report.succeeded(), report.items.len()))
+}
