@@ -531,6 +531,34 @@ fn no_provider_shows_secrets_in_debug() {
     );
 }
 
+/// A credentials file that exists but cannot be used says why: not text, too large,
+/// a directory, absent although named.
+#[test]
+fn an_unreadable_credentials_file_is_refused_with_its_reason() {
+    let dir = std::env::temp_dir().join(format!("unreadable-profiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("binary");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x80, 0x81]).unwrap();
+    let huge = dir.join("huge");
+    std::fs::write(&huge, "#".repeat(2 << 20)).unwrap();
+    let cases = [
+        (binary.clone(), "not text"),
+        (huge, "larger than"),
+        (dir.clone(), "directory"),
+        (dir.join("absent"), "does not exist"),
+    ];
+    for (path, reason) in cases {
+        let error = ProfileProvider::from_lookup(|_| None)
+            .file(&path)
+            .load()
+            .unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains(reason), "{}: {shown}", path.display());
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Profile files: what the Go and Python SDKs accept is read, and what either refuses
 /// or reads differently is refused with the file and line.
 #[test]

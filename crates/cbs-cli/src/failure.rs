@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use crate::table::say;
 use tencentcloud_cbs::{Error, ErrorCode};
 
 /// Why a command failed.
@@ -26,17 +27,17 @@ impl Failure {
     pub fn report(self) -> ExitCode {
         match self {
             Failure::Usage(message) => {
-                eprintln!("error: {message}");
+                say!("error: {message}");
                 ExitCode::from(2)
             }
             Failure::Other(message) => {
-                eprintln!("error: {message}");
+                say!("error: {message}");
                 ExitCode::FAILURE
             }
             Failure::Call(error) => {
-                eprintln!("error: {}", one_line(&error));
+                say!("error: {}", one_line(&error));
                 if let Some(hint) = hint(&error) {
-                    eprintln!("hint: {hint}");
+                    say!("hint: {hint}");
                 }
                 ExitCode::FAILURE
             }
@@ -46,14 +47,7 @@ impl Failure {
 
 /// The error and its causes on one line.
 pub fn one_line(error: &Error) -> String {
-    let mut line = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
+    tencentcloud_cbs::ErrorChain(error).to_string()
 }
 
 fn hint(error: &Error) -> Option<String> {

@@ -188,15 +188,69 @@ pub fn render(run: &RunMetrics<'_>) -> String {
     out
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `text` to `path` atomically: a temporary file beside it, then a rename, so
+/// a scrape never sees half a file. Only a regular file is replaced: a path that is a
+/// directory, a device, a FIFO or a symbolic link is refused (a rename would put a
+/// plain file in its place); the temporary file is made anew (never through a link
+/// someone left at its name) and removed again when anything fails.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "it is {}, not a regular file; name a file (node_exporter reads *.prom files in its textfile directory)",
+                    kind_of(&meta.file_type())
+                ),
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".tmp.{}", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| {
+            let done = file
+                .write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .and_then(|()| std::fs::rename(&temporary, path));
+            if done.is_err() {
+                let _ = std::fs::remove_file(&temporary);
+            }
+            done
+        });
+    written
+}
+
+/// What a file type is, in words.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +261,54 @@ mod tests {
     fn label_values_are_escaped() {
         assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
         assert_eq!(escape("two\nlines"), "two\\nlines");
+    }
+
+    #[test]
+    fn only_regular_files_are_replaced_and_nothing_is_left_behind() {
+        let dir = std::env::temp_dir().join(format!("metrics-targets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tccbs.prom");
+        write_atomically(&file, "a 1\n").unwrap();
+        write_atomically(&file, "a 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "a 2\n");
+        let directory = dir.join("sub");
+        std::fs::create_dir(&directory).unwrap();
+        let error = write_atomically(&directory, "a 1\n").unwrap_err();
+        assert!(error.to_string().contains("a directory"), "{error}");
+        #[cfg(unix)]
+        {
+            let link = dir.join("link.prom");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            let error = write_atomically(&link, "a 3\n").unwrap_err();
+            assert!(error.to_string().contains("symbolic link"), "{error}");
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            let fifo = dir.join("fifo.prom");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let error = write_atomically(&fifo, "a 4\n").unwrap_err();
+                assert!(error.to_string().contains("FIFO"), "{error}");
+            }
+            // A directory that cannot be written: the write fails, nothing is left.
+            let locked = dir.join("locked");
+            std::fs::create_dir(&locked).unwrap();
+            let rename_fails = locked.join("missing-dir").join("x.prom");
+            assert!(write_atomically(&rename_fails, "a 5\n").is_err());
+        }
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "a 2\n");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp."))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -73,7 +73,11 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
         .iter()
         .filter(|i| i.account.is_some())
         .all(|i| i.outcome.is_success());
+    // Converged: every item ended as the policy wants (a disk that does not exist or
+    // has no snapshot is not replicated), and the final look finds nothing to copy or
+    // wait for.
     report.converged = shares_stand
+        && report.failed() == 0
         && final_plan.items().iter().all(|i| {
             !matches!(
                 i.action,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::observe::{self, Observation};
 use crate::policy::Policy;
-use crate::report::{RpoItem, RpoReport};
+use crate::report::{ItemFailure, RpoItem, RpoReport};
 use crate::run::Run;
 
 /// The check from the owning side: every region listed, share permissions looked up.
@@ -37,6 +37,36 @@ pub(crate) fn recovery_points(
     let mut items = Vec::new();
     for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
         let source_failure = observation.unavailable.get(&rule.source_region);
+        // Pairs that cannot be met whatever the destinations hold: a disk that does
+        // not exist, a rule that selects none. Each is an offender of its own.
+        let mut unmeetable: Vec<(&str, ItemFailure)> = sources
+            .missing
+            .iter()
+            .map(|d| {
+                (
+                    d.as_str(),
+                    ItemFailure::no_such_disk(d, &rule.source_region),
+                )
+            })
+            .collect();
+        if source_failure.is_none() && sources.disks.is_empty() && sources.missing.is_empty() {
+            unmeetable.push(("*", ItemFailure::no_disks(&rule.name, &rule.source_region)));
+        }
+        for (disk_id, failure) in unmeetable {
+            for destination in &rule.destinations {
+                items.push(RpoItem {
+                    rule: rule.name.clone(),
+                    disk_id: disk_id.to_owned(),
+                    destination: destination.clone(),
+                    replica_id: None,
+                    data_age: None,
+                    replicas: 0,
+                    unshared: Vec::new(),
+                    ok: false,
+                    failure: Some(failure.clone()),
+                });
+            }
+        }
         let disks: Vec<&str> = match source_failure {
             Some(_) => vec!["*"],
             None => sources.disks.iter().map(String::as_str).collect(),

@@ -32,7 +32,10 @@ pub struct DrillItem {
     /// How long until it was usable.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "seconds_to_usable", serialize_with = "crate::json::fractional_seconds")
+        serde(
+            rename = "seconds_to_usable",
+            serialize_with = "crate::json::fractional_seconds"
+        )
     )]
     pub time_to_usable: Option<Duration>,
     /// Whether it was deleted again.
@@ -128,6 +131,14 @@ fn drill_targets<'p>(
         if let Some(failure) = unavailable {
             wanted.push((rule, "*".to_owned(), Err(failure.clone())));
             continue;
+        }
+        for disk_id in &sources.missing {
+            let failure = ItemFailure::no_such_disk(disk_id, &rule.source_region);
+            wanted.push((rule, disk_id.clone(), Err(failure)));
+        }
+        if sources.disks.is_empty() && sources.missing.is_empty() {
+            let failure = ItemFailure::no_disks(&rule.name, &rule.source_region);
+            wanted.push((rule, "*".to_owned(), Err(failure)));
         }
         for disk_id in &sources.disks {
             let newest = observation

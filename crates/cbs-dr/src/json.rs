@@ -71,10 +71,7 @@ impl Serialize for PlanItem {
         map.serialize_entry("source_created_unix", &self.source_created_unix)?;
         map.serialize_entry("destination", &self.destination)?;
         map.serialize_entry("replica_id", &self.action.replica_id())?;
-        map.serialize_entry(
-            "replica_name",
-            &self.replica_name().map(|n| n.to_string()),
-        )?;
+        map.serialize_entry("replica_name", &self.replica_name().map(|n| n.to_string()))?;
         map.serialize_entry("size_gb", &self.size_gb)?;
         match &self.action {
             PlanAction::Share { account, .. } | PlanAction::Shared { account, .. } => {
@@ -90,6 +87,8 @@ impl Serialize for PlanItem {
             PlanAction::Copy
             | PlanAction::UpToDate { .. }
             | PlanAction::NoSnapshot
+            | PlanAction::NoSuchDisk
+            | PlanAction::NoDisks
             | PlanAction::NotShareable => {}
         }
         map.end()

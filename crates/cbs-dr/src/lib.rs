@@ -112,7 +112,7 @@ pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };
-pub use policy::{MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
+pub use policy::{MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
 pub use report::{ItemFailure, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport};
 pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
 

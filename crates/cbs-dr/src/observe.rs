@@ -129,6 +129,8 @@ impl Replica {
 pub(crate) struct RuleSources {
     /// The selected disks, sorted.
     pub disks: BTreeSet<String>,
+    /// Disks the rule names by id that the source region does not have.
+    pub missing: BTreeSet<String>,
     /// Their `NORMAL` snapshots, newest first.
     pub snapshots: Vec<SourceSnapshot>,
 }
@@ -206,11 +208,18 @@ pub(crate) struct Look {
 pub(crate) async fn observe(run: &Run, policy: &Policy, look: Look) -> Observation {
     let count_disks = look.count_disks;
     let mut sources: BTreeSet<String> = BTreeSet::new();
-    let mut by_name: BTreeSet<String> = BTreeSet::new();
+    // Per source region, the disks to look at: all of them when a rule there names
+    // disks by pattern (`None`), else the ids the rules name.
+    let mut by_name: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
     for rule in policy.rules() {
         sources.insert(rule.source_region.clone());
-        if rule.disk_name_pattern.is_some() {
-            by_name.insert(rule.source_region.clone());
+        let wanted = by_name
+            .entry(rule.source_region.clone())
+            .or_insert_with(|| Some(BTreeSet::new()));
+        match (rule.disk_name_pattern.is_some(), wanted) {
+            (true, wanted) => *wanted = None,
+            (false, Some(ids)) => ids.extend(rule.disk_ids.iter().cloned()),
+            (false, None) => {}
         }
     }
     let mut tasks = JoinSet::new();
@@ -221,10 +230,10 @@ pub(crate) async fn observe(run: &Run, policy: &Policy, look: Look) -> Observati
             Listing::Sources(region, found)
         });
     }
-    for region in &by_name {
-        let (run, region) = (run.clone(), region.clone());
+    for (region, ids) in by_name {
+        let run = run.clone();
         tasks.spawn(async move {
-            let found = list_disks(&run, &region).await;
+            let found = list_disks(&run, &region, ids).await;
             Listing::Disks(region, found)
         });
     }
@@ -335,6 +344,7 @@ pub(crate) async fn observe_shared(run: &Run, policy: &Policy) -> Observation {
             }
             RuleSources {
                 disks,
+                missing: BTreeSet::new(),
                 snapshots: Vec::new(),
             }
         })
@@ -428,12 +438,23 @@ fn select(
     snapshots: &BTreeMap<String, Vec<SourceSnapshot>>,
     disks: &BTreeMap<String, Vec<(String, Option<String>)>>,
 ) -> RuleSources {
-    let mut selected: BTreeSet<String> = rule.disk_ids.iter().cloned().collect();
-    for (id, name) in disks.get(&rule.source_region).into_iter().flatten() {
+    let listed = disks.get(&rule.source_region);
+    let mut selected = BTreeSet::new();
+    for (id, name) in listed.into_iter().flatten() {
         if rule.selects_disk(id, name.as_deref()) {
             selected.insert(id.clone());
         }
     }
+    // Named disks the listing does not have do not exist (when it could be listed).
+    let missing: BTreeSet<String> = match listed {
+        Some(_) => rule
+            .disk_ids
+            .iter()
+            .filter(|id| !selected.contains(*id))
+            .cloned()
+            .collect(),
+        None => BTreeSet::new(),
+    };
     let mut chosen: Vec<SourceSnapshot> = snapshots
         .get(&rule.source_region)
         .into_iter()
@@ -444,6 +465,7 @@ fn select(
     chosen.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
     RuleSources {
         disks: selected,
+        missing,
         snapshots: chosen,
     }
 }
@@ -490,21 +512,50 @@ pub(crate) async fn each_snapshot<T>(
     Ok(found)
 }
 
-/// Every disk of the region, as `(id, name)`.
-async fn list_disks(run: &Run, region: &str) -> Result<Vec<(String, Option<String>)>, Error> {
-    let mut items = run
-        .client
-        .describe_disks()
-        .region(region)
-        .limit(IDS_PER_CALL as u64)
-        .retry_config(run.patience())
-        .into_paginator()
-        .items();
+/// The disks of the region (`ids: None`), or those of `ids` that exist, as
+/// `(id, name)`: 100 per call either way.
+async fn list_disks(
+    run: &Run,
+    region: &str,
+    ids: Option<BTreeSet<String>>,
+) -> Result<Vec<(String, Option<String>)>, Error> {
     let mut found = Vec::new();
-    while let Some(disk) = items.next_item().await {
-        let disk = disk?;
+    let mut keep = |disk: tencentcloud_cbs::model::Disk| {
         if let Some(id) = disk.disk_id {
             found.push((id, disk.disk_name));
+        }
+    };
+    match ids {
+        None => {
+            let mut items = run
+                .client
+                .describe_disks()
+                .region(region)
+                .limit(IDS_PER_CALL as u64)
+                .retry_config(run.patience())
+                .into_paginator()
+                .items();
+            while let Some(disk) = items.next_item().await {
+                keep(disk?);
+            }
+        }
+        Some(ids) => {
+            let ids: Vec<String> = ids.into_iter().collect();
+            for chunk in ids.chunks(IDS_PER_CALL) {
+                let page = run
+                    .client
+                    .describe_disks()
+                    .region(region)
+                    .disk_ids(chunk.iter().cloned())
+                    .limit(IDS_PER_CALL as u64)
+                    .retry_config(run.patience())
+                    .send()
+                    .await?;
+                page.disk_set
+                    .unwrap_or_default()
+                    .into_iter()
+                    .for_each(&mut keep);
+            }
         }
     }
     Ok(found)

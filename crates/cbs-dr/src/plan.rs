@@ -2,7 +2,7 @@
 //! can be shown without side effects and re-made at any moment from a fresh look
 //! ([`look_and_plan`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::name::ReplicaName;
 use crate::observe::{self, Observation, Replica, ReplicaState, SourceSnapshot};
@@ -40,6 +40,11 @@ pub enum PlanAction {
     },
     /// The disk has no `NORMAL` snapshot (within `max_snapshot_age`) to replicate.
     NoSnapshot,
+    /// The rule names the disk by id, but the source region has no such disk.
+    NoSuchDisk,
+    /// The rule selects no disk at all (a pattern that matches none): nothing to
+    /// replicate, which is worth a warning. One item per rule (its `disk_id` is `*`).
+    NoDisks,
     /// Share the replica with an account of the rule's `share_with` once it is
     /// `NORMAL` (it is not known to be shared with it).
     Share {
@@ -91,13 +96,16 @@ impl PlanAction {
             | PlanAction::Unshare { replica_id, .. } => Some(replica_id),
             PlanAction::Copy
             | PlanAction::NoSnapshot
+            | PlanAction::NoSuchDisk
+            | PlanAction::NoDisks
             | PlanAction::NotShareable
             | PlanAction::Unavailable { .. } => None,
         }
     }
 
     /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`,
-    /// `share`, `shared`, `unshare`, `not_shareable`, `unavailable`.
+    /// `no_such_disk`, `no_disks`, `share`, `shared`, `unshare`, `not_shareable`,
+    /// `unavailable`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PlanAction::Copy => "copy",
@@ -105,6 +113,8 @@ impl PlanAction {
             PlanAction::UpToDate { .. } => "up_to_date",
             PlanAction::Prune { .. } => "prune",
             PlanAction::NoSnapshot => "no_snapshot",
+            PlanAction::NoSuchDisk => "no_such_disk",
+            PlanAction::NoDisks => "no_disks",
             PlanAction::Share { .. } => "share",
             PlanAction::Shared { .. } => "shared",
             PlanAction::Unshare { .. } => "unshare",
@@ -282,6 +292,8 @@ impl Plan {
                     t.prune_gb = t.prune_gb.saturating_add(item.size_gb);
                 }
                 PlanAction::NoSnapshot => t.no_snapshot += 1,
+                PlanAction::NoSuchDisk => t.no_such_disk += 1,
+                PlanAction::NoDisks => t.no_disks += 1,
                 PlanAction::Share { .. } => t.shares += 1,
                 PlanAction::Shared { .. } => t.shared += 1,
                 PlanAction::Unshare { .. } => t.unshares += 1,
@@ -345,6 +357,12 @@ pub(crate) fn plan(
     quota: Option<u64>,
 ) -> Plan {
     let mut items = Vec::new();
+    // Rules may overlap (two select one disk into one destination): a replica any of
+    // them keeps is kept, a copy they both want is made once (under the first rule),
+    // and a replica is pruned once.
+    let kept = kept_by_any_rule(policy, observation, now);
+    let mut planned: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    let mut pruned: BTreeSet<&str> = BTreeSet::new();
     for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
         if let Some(failure) = observation.unavailable.get(&rule.source_region) {
             items.push(PlanItem {
@@ -361,6 +379,22 @@ pub(crate) fn plan(
                 },
             });
             continue;
+        }
+        let settled = |disk_id: &str, action| PlanItem {
+            rule: rule.name.clone(),
+            disk_id: disk_id.to_owned(),
+            source_region: rule.source_region.clone(),
+            source_snapshot_id: None,
+            source_created_unix: None,
+            destination: None,
+            size_gb: 0,
+            action,
+        };
+        for disk_id in &sources.missing {
+            items.push(settled(disk_id, PlanAction::NoSuchDisk));
+        }
+        if sources.disks.is_empty() && sources.missing.is_empty() {
+            items.push(settled("*", PlanAction::NoDisks));
         }
         for disk_id in &sources.disks {
             let item = |snapshot: Option<&SourceSnapshot>,
@@ -411,12 +445,19 @@ pub(crate) fn plan(
                     } else {
                         Vec::new()
                     };
-                    items.push(item(
-                        Some(snapshot),
-                        Some(destination),
-                        snapshot.size_gb,
-                        action,
-                    ));
+                    let key = (
+                        rule.source_region.as_str(),
+                        snapshot.id.as_str(),
+                        destination.as_str(),
+                    );
+                    if planned.insert(key) {
+                        items.push(item(
+                            Some(snapshot),
+                            Some(destination),
+                            snapshot.size_gb,
+                            action,
+                        ));
+                    }
                     for action in sharing {
                         items.push(item(Some(snapshot), Some(destination), 0, action));
                     }
@@ -431,7 +472,11 @@ pub(crate) fn plan(
                     size_gb,
                     action,
                 };
-                let prunable = prunable(rule, &replicas, &wanted, now);
+                let prunable: Vec<(&Replica, PruneReason)> =
+                    prunable(rule, &replicas, &wanted, now)
+                        .into_iter()
+                        .filter(|(r, _)| !kept.contains(r.id.as_str()))
+                        .collect();
                 if shares && shareable {
                     // Older replicas retention keeps are restore points too: shared as
                     // well, not only the newest.
@@ -450,6 +495,9 @@ pub(crate) fn plan(
                     }
                 }
                 for (replica, reason) in prunable {
+                    if !pruned.insert(replica.id.as_str()) {
+                        continue;
+                    }
                     if replica.may_be_shared() {
                         items.push(replica_item(
                             replica,
@@ -477,6 +525,35 @@ pub(crate) fn plan(
         items,
         destinations,
     }
+}
+
+/// The replicas some rule keeps: `NORMAL` ones of its disks in its destinations that
+/// its retention does not let go.
+fn kept_by_any_rule<'o>(
+    policy: &Policy,
+    observation: &'o Observation,
+    now: i64,
+) -> BTreeSet<&'o str> {
+    let mut kept = BTreeSet::new();
+    for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
+        for disk_id in &sources.disks {
+            let wanted = wanted(rule, &sources.snapshots, disk_id, now);
+            for destination in &rule.destinations {
+                let replicas: Vec<&Replica> = observation
+                    .replicas_of(rule, disk_id, destination)
+                    .collect();
+                let prunable = prunable(rule, &replicas, &wanted, now);
+                kept.extend(
+                    replicas
+                        .iter()
+                        .filter(|r| r.state == ReplicaState::Normal)
+                        .filter(|r| !prunable.iter().any(|(p, _)| p.id == r.id))
+                        .map(|r| r.id.as_str()),
+                );
+            }
+        }
+    }
+    kept
 }
 
 /// Copy, adopt or nothing, for one wanted snapshot in one destination.
@@ -687,6 +764,7 @@ mod tests {
         Observation {
             rules: vec![RuleSources {
                 disks: ["disk-a".to_owned()].into(),
+                missing: Default::default(),
                 snapshots: sorted,
             }],
             replicas: [("ap-beijing".to_owned(), replicas)].into(),
@@ -816,6 +894,46 @@ mod tests {
         )];
         let kept = plan(&policy(rule), &observed(vec![], ancient), NOW, None);
         assert!(kept.items().iter().all(|i| i.action.as_str() != "prune"));
+    }
+
+    #[test]
+    fn overlapping_rules_keep_the_union_and_plan_each_copy_once() {
+        let s: Vec<SourceSnapshot> = (1..=5)
+            .map(|d| source(&format!("snap-{d}"), "disk-a", d))
+            .collect();
+        let replicas: Vec<Replica> = s[1..]
+            .iter()
+            .map(|src| replica(&format!("r-{}", src.id), src, ReplicaState::Normal))
+            .collect();
+        let keep3 = Rule::new("three", "ap-guangzhou", ["ap-beijing"])
+            .disk_ids(["disk-a"])
+            .keep(3);
+        let keep1 = Rule::new("one", "ap-guangzhou", ["ap-beijing"])
+            .disk_ids(["disk-a"])
+            .keep(1);
+        let policy = Policy::new(vec![keep3, keep1]).unwrap();
+        let mut observation = observed(vec![s[0].clone()], replicas);
+        observation.rules.push(observation.rules[0].clone());
+        let planned = plan(&policy, &observation, NOW, None);
+        // One copy of the newest snapshot, under the first rule; of the four older
+        // replicas "three" keeps three ("one" would keep one), so only the oldest is
+        // let go, once.
+        assert_eq!(planned.totals().copies, 1, "{:#?}", planned.items());
+        let copy = planned.items().iter().find(|i| i.action == PlanAction::Copy);
+        assert_eq!(copy.unwrap().rule, "three");
+        let prunes: Vec<&str> = planned
+            .items()
+            .iter()
+            .filter_map(|i| match &i.action {
+                PlanAction::Prune { replica_id, .. } => Some(replica_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(prunes, ["r-snap-5"]);
+        // Either order of the rules gives the same plan.
+        let reversed = Policy::new(policy.rules().iter().rev().cloned().collect()).unwrap();
+        let planned_reversed = plan(&reversed, &observation, NOW, None);
+        assert_eq!(planned_reversed.totals(), planned.totals());
     }
 
     #[test]

@@ -62,6 +62,52 @@ pub struct Rule {
     pub share_with: Vec<String>,
 }
 
+/// The longest rule name, in characters.
+pub const MAX_RULE_NAME_CHARS: usize = 64;
+
+/// The longest disk name the service keeps, in bytes (`CreateDisks`' `DiskName`).
+const MAX_DISK_NAME_BYTES: usize = 60;
+
+/// `text` as an error message shows it: quoted, control characters escaped, and cut
+/// after 40 characters.
+fn shown(text: &str) -> String {
+    let mut out = String::from("`");
+    for (i, c) in text.chars().enumerate() {
+        if i == 40 {
+            out.push_str("…");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out.push('`');
+    out
+}
+
+/// `disk-` and letters or digits.
+fn is_disk_id(id: &str) -> bool {
+    id.strip_prefix("disk-")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Why a `disk_name` pattern can match no disk, if it cannot.
+fn unmatchable(pattern: &str) -> Option<String> {
+    if pattern.trim().is_empty() {
+        return Some("an empty pattern matches no disk (use `*` for every disk)".into());
+    }
+    // Each `?` stands for at least one byte, each other character for itself.
+    let least: usize = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => 0,
+            '?' => 1,
+            c => c.len_utf8(),
+        })
+        .sum();
+    (least > MAX_DISK_NAME_BYTES).then(|| {
+        format!("matches only names of {least} bytes or more; a disk name has at most {MAX_DISK_NAME_BYTES}")
+    })
+}
+
 /// The most accounts a snapshot can be shared with (the service's limit, stated with
 /// `ModifySnapshotsSharePermission`).
 pub const MAX_SHARE_ACCOUNTS: usize = 50;
@@ -154,6 +200,16 @@ impl Rule {
         if self.name.trim().is_empty() {
             return Some(("name", "a rule needs a name".into()));
         }
+        let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if self.name.chars().count() > MAX_RULE_NAME_CHARS || !self.name.chars().all(name_ok) {
+            return Some((
+                "name",
+                format!(
+                    "{} is not a rule name: 1 to {MAX_RULE_NAME_CHARS} letters, digits, `.`, `_` or `-` (names go into reports, metric labels and tags)",
+                    shown(&self.name)
+                ),
+            ));
+        }
         if !tencentcloud_cbs::model::is_region(&self.source_region) {
             return Some((
                 "source_region",
@@ -166,8 +222,16 @@ impl Rule {
                 "name the disks with `disk_ids`, `disk_name`, or both".into(),
             ));
         }
-        if let Some(id) = self.disk_ids.iter().find(|id| !id.starts_with("disk-")) {
-            return Some(("disk_ids", format!("`{id}` is not a disk id (disk-…)")));
+        if let Some(id) = self.disk_ids.iter().find(|id| !is_disk_id(id)) {
+            return Some((
+                "disk_ids",
+                format!("{} is not a disk id (disk-…)", shown(id)),
+            ));
+        }
+        if let Some(pattern) = &self.disk_name_pattern
+            && let Some(why) = unmatchable(pattern)
+        {
+            return Some(("disk_name", format!("{}: {why}", shown(pattern))));
         }
         if self.destinations.is_empty() {
             return Some((
@@ -253,13 +317,13 @@ impl Policy {
             if let Some((field, message)) = rule.problem() {
                 return Err(PolicyError::new(
                     line(i, field),
-                    format!("rule `{}`: {field}: {message}", rule.name),
+                    format!("rule {}: {field}: {message}", shown(&rule.name)),
                 ));
             }
             if self.rules[..i].iter().any(|r| r.name == rule.name) {
                 return Err(PolicyError::new(
                     line(i, "name"),
-                    format!("two rules are named `{}`", rule.name),
+                    format!("two rules are named {}", shown(&rule.name)),
                 ));
             }
         }
@@ -419,6 +483,30 @@ mod tests {
                 "disk_ids",
             ),
             (rule().share_with(["10000000a1"]), "share_with"),
+            (rule().disk_name_pattern(""), "disk_name"),
+            (rule().disk_name_pattern("  "), "disk_name"),
+            (rule().disk_name_pattern("x".repeat(61)), "disk_name"),
+            (rule().disk_name_pattern("?".repeat(61)), "disk_name"),
+            (
+                Rule::new("prod", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-"]),
+                "disk_ids",
+            ),
+            (
+                Rule::new("r".repeat(65), "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+                "name",
+            ),
+            (
+                Rule::new("a\u{1b}[31m", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+                "name",
+            ),
+            (
+                Rule::new("new\nline", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+                "name",
+            ),
+            (
+                Rule::new("bidi\u{202e}", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+                "name",
+            ),
             (rule().share_with([""]), "share_with"),
             (rule().share_with(["100", "100"]), "share_with"),
             (
@@ -432,6 +520,22 @@ mod tests {
             ])
             .is_ok()
         );
+        assert!(
+            Policy::new(vec![
+                rule().disk_name_pattern(format!("{}*", "x".repeat(60)))
+            ])
+            .is_ok()
+        );
+        let long = Policy::new(vec![
+            Rule::new("r".repeat(100_000), "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+        ])
+        .unwrap_err();
+        assert!(long.message().len() < 300, "{}", long.message().len());
+        let escaped = Policy::new(vec![
+            Rule::new("a\u{1b}b", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-1"]),
+        ])
+        .unwrap_err();
+        assert!(!escaped.message().contains('\u{1b}'), "{escaped}");
         for (rule, field) in cases {
             let error = Policy::new(vec![rule]).unwrap_err();
             assert!(error.message().contains(field), "{error}");

@@ -112,6 +112,7 @@ impl Policy {
                 rule = rule.disk_ids(ids.get_ref().iter().cloned());
             }
             if let Some(pattern) = &shape.disk_name {
+                fields.insert("disk_name", pattern.span());
                 rule = rule.disk_name_pattern(pattern.get_ref().clone());
             }
             if let Some(selection) = &shape.snapshots {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tencentcloud_cbs::{Error, TransportErrorKind};
+use tencentcloud_cbs::{Error, ErrorChain, TransportErrorKind};
 
 /// What happened to one item.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -36,11 +36,13 @@ pub enum Outcome {
     AlreadyShared,
     /// This run ended the replica's share with the item's account, before pruning it.
     Unshared,
+    /// The rule selects no disk: nothing to do, worth a warning.
+    NoDisks,
 }
 
 impl Outcome {
     /// `copied`, `adopted`, `up_to_date`, `pruned`, `would_prune`, `no_snapshot`,
-    /// `failed`, `incomplete`, `shared`, `already_shared`, `unshared`.
+    /// `failed`, `incomplete`, `shared`, `already_shared`, `unshared`, `no_disks`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Copied => "copied",
@@ -54,6 +56,7 @@ impl Outcome {
             Outcome::Shared => "shared",
             Outcome::AlreadyShared => "already_shared",
             Outcome::Unshared => "unshared",
+            Outcome::NoDisks => "no_disks",
         }
     }
 
@@ -69,6 +72,7 @@ impl Outcome {
                 | Outcome::Shared
                 | Outcome::AlreadyShared
                 | Outcome::Unshared
+                | Outcome::NoDisks
         )
     }
 }
@@ -81,6 +85,7 @@ pub struct ItemFailure {
     /// The error code (`InsufficientSnapshotQuota`, …), or a code of this tool's where
     /// the service gave none: `Timeout`, `NetworkError`, `InvalidResponse`,
     /// `CredentialsError`, `InvalidInput`, `NoSnapshot`, `NoReplica`, `SourceGone`,
+    /// `NoDisks`, `InvalidDiskId.NotFound` (a disk named by id that does not exist),
     /// `ReplicaFailed`, `NotShareable`, `ReplicaNotReady`.
     pub code: String,
     /// What went wrong.
@@ -98,6 +103,22 @@ impl ItemFailure {
         }
     }
 
+    /// A disk the rule names by id that its source region does not have.
+    pub(crate) fn no_such_disk(disk_id: &str, region: &str) -> Self {
+        ItemFailure::new(
+            "InvalidDiskId.NotFound",
+            format!("{disk_id} does not exist in {region}"),
+        )
+    }
+
+    /// A rule that selects no disk.
+    pub(crate) fn no_disks(rule: &str, region: &str) -> Self {
+        ItemFailure::new(
+            "NoDisks",
+            format!("rule {rule} selects no disk in {region}: check its disk_ids and disk_name"),
+        )
+    }
+
     pub(crate) fn of_error(error: &Error) -> Self {
         // Where the service gave no code, a word for what went wrong on the way.
         let kind = || match error {
@@ -113,7 +134,12 @@ impl ItemFailure {
                 .code()
                 .map(|c| c.as_str().to_owned())
                 .unwrap_or_else(|| kind().to_owned()),
-            message: error.to_string(),
+            // The code and the request id have fields of their own: the message does not
+            // repeat them (an API error's `Display` would).
+            message: match error {
+                Error::Api(api) => format!("{}: {}", api.context(), api.message()),
+                other => ErrorChain(other).to_string(),
+            },
             request_id: error.request_id().map(str::to_owned),
         }
     }
@@ -158,8 +184,9 @@ pub struct ReportItem {
 pub struct Report {
     /// Every item, in plan order.
     pub items: Vec<ReportItem>,
-    /// Whether the final look at the regions found nothing left to copy or wait for,
-    /// and every share the rules ask for was made (or was there).
+    /// Whether every item ended as the policy wants, the final look at the regions
+    /// found nothing left to copy or wait for, and every share the rules ask for was
+    /// made (or was there).
     pub converged: bool,
     /// Where each selected disk stands in each destination after the run, from the
     /// final look (newest `NORMAL` replica, its age, replicas held): what metrics and
@@ -203,6 +230,10 @@ pub struct PlanTotals {
     pub prune_gb: u64,
     /// Disks without a snapshot to replicate.
     pub no_snapshot: usize,
+    /// Disks named by id that do not exist.
+    pub no_such_disk: usize,
+    /// Rules that select no disk.
+    pub no_disks: usize,
     /// Shares to make (replica, account).
     pub shares: usize,
     /// Shares already there.
@@ -232,7 +263,10 @@ pub struct RpoItem {
     /// How old its data is (since the source snapshot was taken).
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "data_age_secs", serialize_with = "crate::json::whole_seconds")
+        serde(
+            rename = "data_age_secs",
+            serialize_with = "crate::json::whole_seconds"
+        )
     )]
     pub data_age: Option<Duration>,
     /// This tool's `NORMAL` replicas of the disk held there.

@@ -207,24 +207,32 @@ pub(crate) struct Progress {
 /// Identifies a target: source region, source snapshot, destination.
 type TargetKey = (String, Option<String>, Option<String>);
 
-/// The report of an item settled by the plan alone (no snapshot, a region unavailable,
-/// a disk whose replicas cannot be shared).
+/// The report of an item settled by the plan alone (no snapshot, no such disk, no disk
+/// at all, a region unavailable, a disk whose replicas cannot be shared).
 fn settled_report(item: PlanItem) -> ReportItem {
     let (outcome, failure) = match item.action {
-        PlanAction::Unavailable { failure, .. } => (Outcome::Failed, failure),
+        PlanAction::Unavailable { failure, .. } => (Outcome::Failed, Some(failure)),
+        PlanAction::NoSuchDisk => (
+            Outcome::Failed,
+            Some(ItemFailure::no_such_disk(
+                &item.disk_id,
+                &item.source_region,
+            )),
+        ),
+        PlanAction::NoDisks => (Outcome::NoDisks, None),
         PlanAction::NotShareable => (
             Outcome::Failed,
-            ItemFailure::new(
+            Some(ItemFailure::new(
                 "NotShareable",
                 "the disk is a system disk, whose snapshots cannot be shared: its replicas are kept but not shared",
-            ),
+            )),
         ),
         _ => (
             Outcome::NoSnapshot,
-            ItemFailure::new(
+            Some(ItemFailure::new(
                 "NoSnapshot",
                 "the disk has no NORMAL snapshot to replicate (within max_snapshot_age)",
-            ),
+            )),
         ),
     };
     ReportItem {
@@ -239,7 +247,7 @@ fn settled_report(item: PlanItem) -> ReportItem {
         outcome,
         copy_started: false,
         account: None,
-        failure: Some(failure),
+        failure,
     }
 }
 
@@ -303,7 +311,11 @@ fn targets_of(items: Vec<PlanItem>) -> (Vec<Target>, Vec<ReportItem>) {
             },
             // Taken above.
             PlanAction::Share { .. } | PlanAction::Shared { .. } => continue,
-            PlanAction::NoSnapshot | PlanAction::NotShareable | PlanAction::Unavailable { .. } => {
+            PlanAction::NoSnapshot
+            | PlanAction::NoSuchDisk
+            | PlanAction::NoDisks
+            | PlanAction::NotShareable
+            | PlanAction::Unavailable { .. } => {
                 settled.push(settled_report(item));
                 continue;
             }

@@ -343,13 +343,56 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Timeout(e) => write!(f, "{}: no result within {:?}", e.context, e.limit),
+            Error::Timeout(e) => write!(
+                f,
+                "{}: no result within the call's deadline of {}",
+                e.context,
+                Seconds(e.limit)
+            ),
         }?;
         if self.may_have_executed() {
             f.write_str("; the request may have been executed")?;
             if self.context().is_some_and(|c| c.safety == Safety::Mutating) {
                 f.write_str(", so it was not sent again: check its effect before retrying")?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// A duration as people read it: `45s`, `3m 20s`, `6h 0m`.
+struct Seconds(Duration);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        match secs {
+            0..120 => write!(f, "{:.0}s", self.0.as_secs_f64()),
+            120..7200 => write!(f, "{}m {}s", secs / 60, secs % 60),
+            _ => write!(f, "{}h {}m", secs / 3600, secs % 3600 / 60),
+        }
+    }
+}
+
+/// An error and every cause under it, on one line, `: ` between them: for logs and
+/// reports that keep only a string. (An [`Error`]'s own `Display` never repeats its
+/// source, so that a caller who walks the chain does not see it twice.)
+///
+/// ```
+/// use tencentcloud_cbs::ErrorChain;
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(ErrorChain(&io).to_string(), "disk full");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
         }
         Ok(())
     }

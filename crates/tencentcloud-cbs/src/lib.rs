@@ -80,7 +80,8 @@ pub use credentials::{
 };
 pub use endpoint::DEFAULT_ROOT_DOMAIN;
 pub use error::{
-    ApiFailure, CallContext, DecodeFailure, Error, InvalidInput, TimeoutError, TransportFailure,
+    ApiFailure, CallContext, DecodeFailure, Error, ErrorChain, InvalidInput, TimeoutError,
+    TransportFailure,
 };
 pub use paginator::{Items, Paginator};
 pub use rate_limit::RateLimitConfig;

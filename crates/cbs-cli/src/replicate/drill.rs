@@ -8,6 +8,7 @@ use super::{failure_text, opt};
 use crate::cli::Output;
 use crate::commands::print_json;
 use crate::table;
+use crate::table::say;
 
 pub fn print(output: Output, report: &DrillReport) {
     if output == Output::Json {
@@ -43,10 +44,10 @@ pub fn print(output: Output, report: &DrillReport) {
     );
     for item in &report.items {
         if let Some(f) = &item.failure {
-            eprintln!("failed: {}: {}", item.disk_id, failure_text(f));
+            say!("failed: {}: {}", item.disk_id, failure_text(f));
         }
     }
     for (disk, command) in report.left_behind() {
-        eprintln!("left behind: {disk} could not be deleted; delete it with: {command}");
+        say!("left behind: {disk} could not be deleted; delete it with: {command}");
     }
 }

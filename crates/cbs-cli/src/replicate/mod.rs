@@ -17,14 +17,31 @@ use crate::commands::{exit_for, exit_status};
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::metrics::{self, RunMetrics};
+use crate::table::say;
 
 /// Exit status of `check` when the recovery point is not met.
 const RPO_MISSED: u8 = 4;
 
+/// The largest policy file read: a policy is a few kilobytes, and a path such as
+/// `/dev/zero` must end in an error, not in all the memory there is.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
+
 fn load(args: &PolicyArgs) -> Result<Policy, Failure> {
-    let text = std::fs::read_to_string(&args.policy)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", args.policy.display())))?;
-    Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", args.policy.display())))
+    use std::io::Read;
+    let path = args.policy.display();
+    let cannot = |why: String| Failure::Usage(format!("cannot read {path}: {why}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(&args.policy)
+        .and_then(|file| file.take(MAX_POLICY_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| cannot(e.to_string()))?;
+    if bytes.len() as u64 > MAX_POLICY_BYTES {
+        return Err(cannot(format!(
+            "larger than {} KiB; a policy is a few KB",
+            MAX_POLICY_BYTES / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| cannot("not UTF-8 text".into()))?;
+    Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{path}: {e}")))
 }
 
 fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication {
@@ -34,28 +51,29 @@ fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication 
         .snapshot_quota(args.snapshot_quota)
 }
 
-/// Prints the metrics (`--output prometheus`) and writes them (`--metrics-file`).
-fn emit_metrics(
-    ctx: &Context,
-    path: Option<&std::path::Path>,
-    run: &RunMetrics<'_>,
-) -> Result<(), Failure> {
+/// Prints the metrics (`--output prometheus`) and writes them (`--metrics-file`); the
+/// exit status: the run's own when it is not 0 (a missed RPO or failed items say more
+/// than a metrics file that could not be written), else 1 when the metrics could not
+/// be written. A failure to write is reported on standard error either way.
+fn emit_metrics(ctx: &Context, path: Option<&std::path::Path>, run: &RunMetrics<'_>) -> u8 {
     if ctx.output != Output::Prometheus && path.is_none() {
-        return Ok(());
+        return run.exit_status;
     }
     let text = metrics::render(run);
     if ctx.output == Output::Prometheus {
         print!("{text}");
     }
-    if let Some(path) = path {
-        metrics::write_atomically(path, &text).map_err(|e| {
-            Failure::Other(format!(
-                "cannot write the metrics to {}: {e}",
-                path.display()
-            ))
-        })?;
+    if let Some(path) = path
+        && let Err(e) = metrics::write_atomically(path, &text)
+    {
+        say!("error: cannot write the metrics to {}: {e}", path.display());
+        return if run.exit_status == 0 {
+            1
+        } else {
+            run.exit_status
+        };
     }
-    Ok(())
+    run.exit_status
 }
 
 fn opt(value: &Option<String>) -> String {
@@ -117,8 +135,11 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> Result<ExitCode, Failure> 
         duration: started.elapsed(),
         exit_status: status,
     };
-    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
-    Ok(ExitCode::from(status))
+    Ok(ExitCode::from(emit_metrics(
+        ctx,
+        args.metrics_file.as_deref(),
+        &run,
+    )))
 }
 
 pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
@@ -145,8 +166,11 @@ pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> 
         duration: started.elapsed(),
         exit_status: status,
     };
-    emit_metrics(ctx, args.metrics_file.as_deref(), &run)?;
-    Ok(ExitCode::from(status))
+    Ok(ExitCode::from(emit_metrics(
+        ctx,
+        args.metrics_file.as_deref(),
+        &run,
+    )))
 }
 
 pub async fn drill(

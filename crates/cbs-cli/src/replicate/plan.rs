@@ -8,6 +8,7 @@ use super::{failure_text, opt};
 use crate::cli::Output;
 use crate::commands::print_json;
 use crate::table;
+use crate::table::say;
 
 /// Prints `plan` as `replication` would carry it out (`would_prune` where its settings
 /// do not delete), with transfer costs at `price` per GB when given.
@@ -79,11 +80,34 @@ pub fn print(output: Output, replication: &Replication, plan: &Plan, price: Opti
             "would_prune: retention lets these go; `apply --prune` deletes them (preview it with `plan --prune`)"
         );
     }
+    if totals.no_such_disk > 0 {
+        say!(
+            "{} disks named by id do not exist: {}",
+            totals.no_such_disk,
+            plan.items()
+                .iter()
+                .filter(|i| i.action == PlanAction::NoSuchDisk)
+                .map(|i| i.disk_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for item in plan
+        .items()
+        .iter()
+        .filter(|i| i.action == PlanAction::NoDisks)
+    {
+        say!(
+            "warning: rule {} selects no disk in {}: check its disk_ids and disk_name",
+            item.rule,
+            item.source_region
+        );
+    }
     for item in plan.items() {
         if let PlanAction::Unavailable { region, failure } = &item.action
             && item.destination.as_deref().is_none_or(|d| d == region)
         {
-            eprintln!(
+            say!(
                 "unavailable: rule {} in {region}: {}",
                 item.rule,
                 failure_text(failure)
@@ -150,7 +174,7 @@ fn print_destinations(destinations: &[DestinationPlan], price: Option<f64>) {
             } else {
                 "an estimate: pass --snapshot-quota N if you know the quota"
             };
-            eprintln!(
+            say!(
                 "quota: {} runs out: {} copies, room for {} ({} held of {}): {shortfall} will not fit ({known})",
                 d.region,
                 d.copies,

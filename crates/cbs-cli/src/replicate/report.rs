@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cbs_dr::{ReplicationEvent, Report, ReportItem};
+use cbs_dr::{Outcome, ReplicationEvent, Report, ReportItem};
 use serde_json::Value;
 
 use super::{failure_text, opt};
@@ -11,6 +11,7 @@ use crate::cli::Output;
 use crate::commands::print_json;
 use crate::progress::{Progress, Stream, Style, Update};
 use crate::table;
+use crate::table::say;
 
 pub fn print(output: Output, report: &Report) {
     if output == Output::Json {
@@ -52,16 +53,42 @@ pub fn print(output: Output, report: &Report) {
     }
     table::print(&headers, &rows);
     print_failures(&report.items);
+    for item in report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::NoDisks)
+    {
+        say!(
+            "warning: rule {} selects no disk in {}: nothing of it is replicated; check its disk_ids and disk_name",
+            item.rule,
+            item.source_region
+        );
+    }
     println!(
         "\n{} of {} items fine; {}",
         report.succeeded(),
         report.items.len(),
-        if report.converged {
-            "everything is replicated"
-        } else {
-            "not converged: run again (it picks up where this run stopped)"
-        }
+        summary(report)
     );
+}
+
+/// What the run's items add up to.
+fn summary(report: &Report) -> String {
+    if report.converged {
+        return "everything is replicated".to_owned();
+    }
+    let open = report.count(Outcome::Incomplete);
+    let failed = report.failed() - open;
+    match (failed, open) {
+        (0, 0) => "not converged: run again (it picks up where this run stopped)".to_owned(),
+        (0, open) => format!(
+            "not converged: {open} still in flight or unknown; run again (it picks up where this run stopped)"
+        ),
+        (failed, 0) => format!("not converged: {failed} failed (see above)"),
+        (failed, open) => format!(
+            "not converged: {failed} failed (see above), {open} still in flight or unknown; run again"
+        ),
+    }
 }
 
 /// One line per failed item; items of one destination failing for one reason (a
@@ -85,7 +112,7 @@ fn print_failures(items: &[ReportItem]) {
     for (item, count) in groups {
         let Some(f) = &item.failure else { continue };
         if count == 1 {
-            eprintln!(
+            say!(
                 "failed: {} {} -> {}: {}",
                 item.disk_id,
                 opt(&item.source_snapshot_id),
@@ -93,7 +120,7 @@ fn print_failures(items: &[ReportItem]) {
                 failure_text(f)
             );
         } else {
-            eprintln!(
+            say!(
                 "failed: {count} items -> {}: {}",
                 opt(&item.destination),
                 failure_text(f)

@@ -10,6 +10,7 @@ use super::{failure_text, opt};
 use crate::cli::Output;
 use crate::commands::print_json;
 use crate::table;
+use crate::table::say;
 
 fn age_text(age: Option<Duration>) -> String {
     age.map(|a| humantime::format_duration(Duration::from_secs(a.as_secs())).to_string())
@@ -19,6 +20,8 @@ fn age_text(age: Option<Duration>) -> String {
 fn rpo_word(item: &RpoItem) -> &'static str {
     match (item.ok, &item.failure) {
         (true, _) => "ok",
+        // Known to be missed: there is no such disk, or the rule selects none.
+        (false, Some(f)) if f.code == "NoDisks" || f.code == "InvalidDiskId.NotFound" => "MISSED",
         (false, Some(_)) => "UNKNOWN",
         (false, None) => "MISSED",
     }
@@ -60,8 +63,9 @@ pub fn print(output: Output, report: &RpoReport) {
         .filter(|i| i.disk_id == "*" || i.replica_id.is_none())
     {
         if let Some(f) = &item.failure {
-            eprintln!(
-                "unknown: rule {} -> {}: {}",
+            say!(
+                "{}: rule {} -> {}: {}",
+                rpo_word(item).to_lowercase(),
                 item.rule,
                 item.destination,
                 failure_text(f)
@@ -71,7 +75,7 @@ pub fn print(output: Output, report: &RpoReport) {
     print_offenders(report);
     let missed = report.offenders().count();
     if missed > 0 {
-        eprintln!(
+        say!(
             "{missed} disk/destination pairs have no NORMAL replica newer than {}",
             humantime::format_duration(report.max_age)
         );
@@ -101,9 +105,9 @@ fn print_offenders(report: &RpoReport) {
             why.push(format!("not shared with {}", item.unshared.join(", ")));
         }
         let why = why.join("; ");
-        eprintln!("missed: {} in {}: {why}", item.disk_id, item.destination);
+        say!("missed: {} in {}: {why}", item.disk_id, item.destination);
     }
     if offenders.len() > OFFENDERS_NAMED {
-        eprintln!("missed: … and {} more", offenders.len() - OFFENDERS_NAMED);
+        say!("missed: … and {} more", offenders.len() - OFFENDERS_NAMED);
     }
 }

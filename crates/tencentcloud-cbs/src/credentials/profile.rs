@@ -102,30 +102,59 @@ impl ProfileProvider {
         &self.files
     }
 
-    /// Reads the credentials now.
+    /// Reads the credentials now. A file that does not exist is passed over; one that
+    /// exists but cannot be read (permissions, not text, too large) is an error that
+    /// says why, rather than a silent fall-through to the next source.
     pub fn load(&self) -> Result<Credentials, CredentialsError> {
-        let Some((path, text)) = self
-            .files
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok().map(|t| (p, t)))
-        else {
-            let tried = self
-                .files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(if self.explicit_file {
-                CredentialsError::invalid(
-                    SOURCE,
-                    format!("cannot read the credentials file {tried}"),
-                )
-            } else {
-                CredentialsError::not_found(SOURCE, format!("no credentials file ({tried})"))
-            });
-        };
-        parse(path, &text, &self.profile, self.explicit_profile)
+        let mut missing = Vec::new();
+        for path in &self.files {
+            match read_text(path) {
+                Ok(text) => return parse(path, &text, &self.profile, self.explicit_profile),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    missing.push(path.display().to_string())
+                }
+                Err(e) => {
+                    return Err(CredentialsError::invalid(
+                        SOURCE,
+                        format!("cannot read the credentials file {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        let tried = missing.join(", ");
+        Err(if self.explicit_file {
+            CredentialsError::invalid(
+                SOURCE,
+                format!("cannot read the credentials file {tried}: it does not exist"),
+            )
+        } else {
+            CredentialsError::not_found(SOURCE, format!("no credentials file ({tried})"))
+        })
     }
+}
+
+/// The most a credentials file may hold: a few profiles are a few hundred bytes.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// A file's text, refused when it is larger than [`MAX_FILE_BYTES`] or not UTF-8.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB", MAX_FILE_BYTES / 1024),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not text (a credentials file is UTF-8 text)",
+        )
+    })
 }
 
 impl ProvideCredentials for ProfileProvider {
