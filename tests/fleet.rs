@@ -324,6 +324,51 @@ async fn retention_prunes_only_surplus_replicas_and_never_the_newest() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn overlapping_rules_keep_what_either_keeps_and_never_copy_twice() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    // prod-db-1 has four snapshots; one rule keeps three of every snapshot, the other
+    // one of the latest, both into ap-seoul, both pruning.
+    let policy = Policy::new(vec![
+        Rule::new("history", SOURCE, ["ap-seoul"])
+            .disk_ids(["disk-prod0001"])
+            .snapshots(Selection::All)
+            .keep(3)
+            .prune(true),
+        Rule::new("latest", SOURCE, ["ap-seoul"])
+            .disk_ids(["disk-prod0001"])
+            .keep(1)
+            .prune(true),
+    ])
+    .unwrap();
+    let plan = replication(&client, policy.clone()).plan().await.unwrap();
+    assert_eq!(plan.totals().copies, 3, "the newest is wanted twice, planned once");
+    for run in 0..3 {
+        let report = replication(&client, policy.clone()).apply().await.unwrap();
+        assert!(report.converged, "run {run}: {report:#?}");
+        let copied = report.items.iter().filter(|i| i.copy_started).count();
+        assert_eq!(copied, if run == 0 { 3 } else { 0 }, "run {run}: {report:#?}");
+        assert_eq!(report.count(Outcome::Pruned), 0, "run {run}: {report:#?}");
+        assert_eq!(replicas(&emulator, "ap-seoul").len(), 3);
+        // No replica is both kept and let go in one report.
+        let kept: Vec<&String> = report
+            .items
+            .iter()
+            .filter(|i| i.outcome == Outcome::UpToDate)
+            .filter_map(|i| i.replica_id.as_ref())
+            .collect();
+        assert!(
+            report
+                .items
+                .iter()
+                .filter(|i| matches!(i.outcome, Outcome::Pruned | Outcome::WouldPrune))
+                .all(|i| !kept.contains(&i.replica_id.as_ref().unwrap())),
+            "{report:#?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_rpo_check_flags_missing_and_stale_replicas() {
     let emulator = emulator();
     let client = client(&emulator);
