@@ -342,12 +342,20 @@ async fn overlapping_rules_keep_what_either_keeps_and_never_copy_twice() {
     ])
     .unwrap();
     let plan = replication(&client, policy.clone()).plan().await.unwrap();
-    assert_eq!(plan.totals().copies, 3, "the newest is wanted twice, planned once");
+    assert_eq!(
+        plan.totals().copies,
+        3,
+        "the newest is wanted twice, planned once"
+    );
     for run in 0..3 {
         let report = replication(&client, policy.clone()).apply().await.unwrap();
         assert!(report.converged, "run {run}: {report:#?}");
         let copied = report.items.iter().filter(|i| i.copy_started).count();
-        assert_eq!(copied, if run == 0 { 3 } else { 0 }, "run {run}: {report:#?}");
+        assert_eq!(
+            copied,
+            if run == 0 { 3 } else { 0 },
+            "run {run}: {report:#?}"
+        );
         assert_eq!(report.count(Outcome::Pruned), 0, "run {run}: {report:#?}");
         assert_eq!(replicas(&emulator, "ap-seoul").len(), 3);
         // No replica is both kept and let go in one report.
@@ -505,4 +513,127 @@ async fn overlapping_runs_adopt_each_others_copies() {
         "each copy made once: {a:#?} {b:#?}"
     );
     assert_exactly_once(&emulator);
+}
+
+/// Two hosts' crons applying one policy: separate clients, each with its own rate
+/// limiter, the second starting `later` after the first and polling on a schedule of
+/// its own; `polls`: the first host's (min, max).
+async fn two_hosts(
+    emulator: &EmulatorHandle,
+    policy: Policy,
+    later: Duration,
+    polls: (u64, u64),
+) -> (
+    cbs_dr::Report,
+    cbs_dr::Report,
+    Recording<cbs_emulator::LocalTransport>,
+) {
+    let recording = Recording::new(emulator.transport());
+    let host = |transport: Recording<cbs_emulator::LocalTransport>| {
+        client_builder(emulator)
+            .transport(transport)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (host(recording.clone()), host(recording.clone()));
+    let secs = Duration::from_secs;
+    let first = replication(&a, policy.clone()).poll_interval(secs(polls.0), secs(polls.1));
+    let second = replication(&b, policy).poll_interval(secs(polls.0 + 2), secs(polls.1 * 3 / 2));
+    let second = async {
+        tokio::time::sleep(later).await;
+        second.apply().await
+    };
+    let (a, b) = tokio::join!(first.apply(), second);
+    (a.unwrap(), b.unwrap(), recording)
+}
+
+/// Replicas per source in `region`, counting every copy (duplicates included).
+fn copies_per_source(emulator: &EmulatorHandle, region: &str) -> BTreeMap<usize, usize> {
+    let mut histogram = BTreeMap::new();
+    for ids in replicas(emulator, region).values() {
+        *histogram.entry(ids.len()).or_default() += 1;
+    }
+    histogram
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_runs_on_two_hosts_with_a_cap_make_no_duplicate() {
+    // A cap of one copy in flight per destination: every copy after the first waits a
+    // round or more, and the other host's run may finish it meanwhile (copies take 20
+    // s, polls come up to 30 s apart).
+    let emulator = Emulator::builder()
+        .credential(SECRET_ID, SECRET_KEY)
+        .seed_demo(true)
+        .rate_limit(0)
+        .copy_duration(Duration::from_secs(20))
+        .start_in_process()
+        .expect("emulator starts");
+    emulator.add_fleet(SOURCE, "cap", 12, 100);
+    let policy = Policy::new(vec![
+        Rule::new("cap", SOURCE, DESTINATIONS).disk_name_pattern("cap-*"),
+    ])
+    .unwrap()
+    .with_max_in_flight_per_region(1);
+    let (a, b, recording) = two_hosts(&emulator, policy, Duration::ZERO, (5, 30)).await;
+    assert!(a.converged && b.converged, "{a:#?} {b:#?}");
+    for region in DESTINATIONS {
+        assert_eq!(
+            copies_per_source(&emulator, region),
+            BTreeMap::from([(1, 12)]),
+            "{region}: one replica per source"
+        );
+    }
+    let pruned = |r: &cbs_dr::Report| r.count(Outcome::Pruned);
+    assert_eq!(pruned(&a) + pruned(&b), 0, "no duplicate to remove either");
+    // What looking again cost: a few DescribeSnapshots per destination per round.
+    let sent = recording.sent();
+    let describes = sent
+        .iter()
+        .filter(|(_, a)| a == "DescribeSnapshots")
+        .count();
+    let copies = sent
+        .iter()
+        .filter(|(_, a)| a == "CopySnapshotCrossRegions")
+        .count();
+    assert!(copies <= 24, "{copies} copy calls for 24 replicas");
+    assert!(describes < 12 * 2 * 2 * 4, "{describes} DescribeSnapshots");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_made_by_copies_quicker_than_a_look_is_removed_by_its_maker() {
+    // Small disks whose copies take a second, many of them, no cap, the service's rate
+    // limit shared by both hosts: a copy can start and finish between one host's look
+    // and its send. Whatever was made twice is deleted by the run that made it, with
+    // or without pruning; none is left.
+    let emulator = Emulator::builder()
+        .credential(SECRET_ID, SECRET_KEY)
+        .seed_demo(true)
+        .copy_duration(Duration::from_secs(10))
+        .snapshot_quota(100_000)
+        .start_in_process()
+        .expect("emulator starts");
+    emulator.add_fleet(SOURCE, "tiny", 100, 10);
+    let policy = Policy::new(vec![
+        Rule::new("tiny", SOURCE, DESTINATIONS).disk_name_pattern("tiny-*"),
+    ])
+    .unwrap();
+    let (a, b, _) = two_hosts(&emulator, policy, Duration::from_secs(1), (1, 2)).await;
+    for region in DESTINATIONS {
+        assert_eq!(
+            copies_per_source(&emulator, region),
+            BTreeMap::from([(1, 100)]),
+            "{region}: one replica per source left"
+        );
+    }
+    assert_eq!(a.failed() + b.failed(), 0, "{a:#?} {b:#?}");
+    // Every copy either run reports as its own is the one kept.
+    for report in [&a, &b] {
+        for item in report.items.iter().filter(|i| i.outcome == Outcome::Pruned) {
+            let made = report
+                .items
+                .iter()
+                .any(|i| i.copy_started && i.replica_id == item.replica_id);
+            assert!(made, "only its own duplicates are deleted: {item:#?}");
+        }
+    }
 }

@@ -260,6 +260,10 @@ pub struct ApplyArgs {
     /// node_exporter's textfile collector).
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+    /// A copy is sent only on a look at its destination younger than this (2s while
+    /// another run works on the same copies); keep it shorter than your copies take.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "15s")]
+    pub look_again_after: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -91,6 +91,18 @@ pub fn check_combination(global: &Global) -> Result<(), Failure> {
 }
 
 impl Context {
+    /// What tells one account's runs from another's on this host (profile, endpoint,
+    /// local state), for the apply lock.
+    pub fn account_key(&self) -> String {
+        let g = &self.global;
+        format!(
+            "{:?}|{:?}|{}|{:?}",
+            g.profile, g.endpoint, g.local, g.local_state
+        )
+    }
+}
+
+impl Context {
     pub async fn build(global: &Global) -> Result<Context, Failure> {
         check_combination(global)?;
         #[cfg(feature = "local")]

@@ -212,7 +212,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".tmp.{}", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
-    let written = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&temporary)
@@ -225,8 +225,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
                 let _ = std::fs::remove_file(&temporary);
             }
             done
-        });
-    written
+        })
 }
 
 /// What a file type is, in words.

@@ -318,3 +318,95 @@ fn hostile_names_and_policy_files_are_refused_without_a_panic() {
     assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `tccbs replicate apply` on one "host": its own temporary directory (where the apply
+/// lock lives), against the emulator at `endpoint`, capped at one copy in flight.
+fn apply_on_host(endpoint: &str, tmp: &Path, policy: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tccbs"))
+        .args(["--endpoint", endpoint, "--output", "json"])
+        .args([
+            "replicate",
+            "apply",
+            "--policy",
+            policy,
+            "--max-in-flight",
+            "1",
+        ])
+        .env("HOME", "/nonexistent-home")
+        .env("TMPDIR", tmp)
+        .env("TENCENTCLOUD_SECRET_ID", cbs_emulator::DEMO_SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", cbs_emulator::DEMO_SECRET_KEY)
+        .env_remove("TENCENTCLOUD_PROFILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tccbs starts")
+}
+
+/// Replicas of each source in `region`, per source snapshot.
+fn replica_counts(emulator: &cbs_emulator::EmulatorHandle, region: &str) -> Vec<usize> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for snapshot in emulator.snapshots(region) {
+        if let Some(name) = cbs_dr::ReplicaName::parse(&snapshot.name) {
+            *counts.entry(name.source_snapshot_id).or_default() += 1;
+        }
+    }
+    counts.into_values().collect()
+}
+
+#[test]
+fn two_processes_overlapping_make_one_replica_each_on_two_hosts_or_one() {
+    let dir = scratch("operator-overlap");
+    let (host_a, host_b) = (dir.join("host-a"), dir.join("host-b"));
+    std::fs::create_dir_all(&host_a).unwrap();
+    std::fs::create_dir_all(&host_b).unwrap();
+    let prod = policy(&dir, "prod", "disk_name = \"prod-*\"");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Copies of the demo's 200 GB disks take two seconds of real time.
+    let emulator = runtime
+        .block_on(
+            cbs_emulator::Emulator::builder()
+                .seed_demo(true)
+                .copy_duration(std::time::Duration::from_secs(100))
+                .time_scale(100.0)
+                .start(),
+        )
+        .expect("emulator starts");
+    let endpoint = emulator.endpoint();
+    // Two hosts (no shared lock): the second starts a second after the first.
+    for (second_host, lock_shared) in [(&host_b, false), (&host_a, true)] {
+        let first = apply_on_host(&endpoint, &host_a, &prod);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let second = apply_on_host(&endpoint, second_host, &prod);
+        let (first, second) = (
+            first.wait_with_output().unwrap(),
+            second.wait_with_output().unwrap(),
+        );
+        let mut made = 0;
+        for out in [&first, &second] {
+            assert_eq!(status(out), 0, "{}", stderr(out));
+            let report = json(out);
+            assert_eq!(report["converged"], true);
+            for item in report["items"].as_array().unwrap() {
+                // No duplicate was made, so none had to be removed.
+                assert_ne!(item["action"], "pruned", "{item}");
+                made += usize::from(item["copy_started"] == true);
+            }
+        }
+        assert_eq!(made, 3, "each source copied once between the two runs");
+        assert_eq!(
+            stderr(&second).contains("waiting: another `tccbs replicate apply`"),
+            lock_shared,
+            "{}",
+            stderr(&second)
+        );
+        assert_eq!(replica_counts(&emulator, "ap-beijing"), [1, 1, 1]);
+        // Start the next pair from nothing.
+        for snapshot in emulator.snapshots("ap-beijing") {
+            if cbs_dr::ReplicaName::parse(&snapshot.name).is_some() {
+                assert!(emulator.remove_snapshot(&snapshot.id));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -10,11 +10,16 @@
 
 use crate::check::recovery_points;
 use crate::observe;
-use crate::plan::{self, PlanAction, PlanItem};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::plan::{self, PlanAction, PlanItem, PruneReason};
 use crate::policy::Policy;
 use crate::report::Report;
 use crate::run::{ReplicationEvent, Run};
-use crate::state::{ApplyState, Regions, target_report};
+use crate::state::{ApplyState, Regions, Status, target_report};
 use crate::{prune, share, start, wait};
 
 /// What an apply is asked to do.
@@ -25,11 +30,14 @@ pub(crate) struct Settings<'a> {
     pub prune: bool,
     /// The destinations' snapshot quota, when the caller knows it.
     pub snapshot_quota: Option<u64>,
+    /// How long a look at a destination vouches for a copy not being there.
+    pub fresh_for: Duration,
 }
 
 /// Carries `settings.policy` out with `run`; see [`Replication::apply`](crate::Replication::apply).
 pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let policy = settings.policy;
+    let looked_at = Instant::now();
     let plan = plan::look_and_plan(run, policy, settings.snapshot_quota).await;
     run.emit(ReplicationEvent::Planned {
         totals: plan.totals(),
@@ -44,11 +52,25 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
         if let Some(room) = settings.snapshot_quota.and(destination.room()) {
             regions.room.insert(destination.region.clone(), room);
         }
+        if let Some(held) = destination.held_snapshots {
+            regions.held.insert(destination.region.clone(), held);
+        }
     }
-    let (mut state, settled) = ApplyState::of_plan(plan.into_items(), regions);
+    let (mut state, settled) =
+        ApplyState::of_plan(plan.into_items(), regions, looked_at, settings.fresh_for);
 
     converge(run, &mut state).await;
     let shares = share::share_replicas(run, &state.targets).await;
+    // What this run copied: a duplicate of it is this run's to remove (below).
+    let made: BTreeSet<String> = state
+        .targets
+        .iter()
+        .filter(|t| t.sent_by_us)
+        .filter_map(|t| match &t.status {
+            Status::Done { replica_id } => Some(replica_id.clone()),
+            _ => None,
+        })
+        .collect();
     let mut report = Report {
         items: state
             .targets
@@ -95,7 +117,14 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
         })
         .collect();
     let prunes: Vec<&PlanItem> = prunes.iter().collect();
-    let deletes = |item: &PlanItem| prune::deletes(policy, settings.prune, item);
+    // A replica this run made that turns out to be a second copy of one source (a run
+    // overlapping this one made the first, faster than a look could see) is deleted
+    // whatever the pruning settings: every run keeps the one with the lowest id, so
+    // of two runs exactly one deletes.
+    let deletes = |item: &PlanItem| {
+        prune::deletes(policy, settings.prune, item)
+            || matches!(&item.action, PlanAction::Prune { replica_id, reason: PruneReason::Duplicate } if made.contains(replica_id))
+    };
     report
         .items
         .extend(prune::carry_out(run, &prunes, deletes).await);

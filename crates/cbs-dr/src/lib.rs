@@ -116,6 +116,13 @@ pub use policy::{MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, R
 pub use report::{ItemFailure, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport};
 pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
 
+/// How long a look at a destination vouches for a replica not being there, unless
+/// [`Replication::look_again_after`] says otherwise: shorter than a cross-region copy
+/// of even a small snapshot takes (minutes, in practice; the API documents no
+/// minimum), and long enough that a fleet's first copies, sent as fast as the rate
+/// limit allows right after the plan, need few second looks.
+pub const DEFAULT_FRESH_FOR: Duration = Duration::from_secs(15);
+
 use run::{EventFn, Run};
 use tencentcloud_cbs::{Client, Clock, Error, SystemClock};
 
@@ -129,6 +136,7 @@ pub struct Replication {
     poll_max: Duration,
     deadline: Duration,
     snapshot_quota: Option<u64>,
+    fresh_for: Duration,
     clock: Arc<dyn Clock>,
     on_event: Option<EventFn>,
 }
@@ -142,6 +150,7 @@ impl fmt::Debug for Replication {
             .field("poll_max", &self.poll_max)
             .field("deadline", &self.deadline)
             .field("snapshot_quota", &self.snapshot_quota)
+            .field("fresh_for", &self.fresh_for)
             .finish_non_exhaustive()
     }
 }
@@ -158,6 +167,7 @@ impl Replication {
             poll_max: Duration::from_secs(60),
             deadline: DEFAULT_DEADLINE,
             snapshot_quota: None,
+            fresh_for: DEFAULT_FRESH_FOR,
             clock: Arc::new(SystemClock),
             on_event: None,
         }
@@ -195,6 +205,17 @@ impl Replication {
     /// refusal, starting no further copy to that destination.
     pub fn snapshot_quota(mut self, quota: Option<u64>) -> Self {
         self.snapshot_quota = quota;
+        self
+    }
+
+    /// How long a look at a destination vouches for a replica not being there
+    /// ([`DEFAULT_FRESH_FOR`] unless set): a copy planned on an older look (one that
+    /// waited behind a cap, the rate limit or a busy destination) is looked for again
+    /// first, and adopted if a run overlapping this one made it meanwhile. Keep it
+    /// shorter than your copies take; a duplicate that still happens (a copy finished
+    /// within it) is deleted by the run that made it.
+    pub fn look_again_after(mut self, fresh_for: Duration) -> Self {
+        self.fresh_for = fresh_for;
         self
     }
 
@@ -243,6 +264,7 @@ impl Replication {
             policy: &self.policy,
             prune: self.prune,
             snapshot_quota: self.snapshot_quota,
+            fresh_for: self.fresh_for,
         };
         Ok(apply::apply(&run, &settings).await)
     }

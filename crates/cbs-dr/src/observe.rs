@@ -15,6 +15,9 @@ use crate::run::Run;
 
 /// The most ids one `DescribeSnapshots` call may name.
 pub(crate) const IDS_PER_CALL: usize = 100;
+/// Names per `snapshot-name` filter when looking replicas up by name (the service
+/// takes at most 5 values per filter).
+const NAMES_PER_FILTER: usize = 5;
 
 /// A `NORMAL` snapshot in a source region.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +88,8 @@ pub(crate) struct Replica {
     /// The accounts it is shared with, when looked up
     /// (`DescribeSnapshotSharePermission`).
     pub shared_with: Option<BTreeSet<String>>,
+    /// When the copy was made (Unix seconds), when the listing says.
+    pub made: Option<i64>,
 }
 
 impl Replica {
@@ -120,8 +125,21 @@ impl Replica {
             zone: s.placement.and_then(|p| p.zone),
             share_count: s.share_reference,
             shared_with: None,
+            made: s.create_time.as_deref().and_then(parse_service_time),
         })
     }
+
+    /// The order in which replicas of one source are kept: the one made first (a
+    /// second copy of a source is the one to let go, and its maker sees the first when
+    /// it looks), then the lowest id. Every run orders them alike.
+    pub(crate) fn keep_order(&self) -> (i64, &str) {
+        keep_order(self.made, &self.id)
+    }
+}
+
+/// [`Replica::keep_order`] for a replica's creation time and id.
+fn keep_order(made: Option<i64>, id: &str) -> (i64, &str) {
+    (made.unwrap_or(i64::MAX), id)
 }
 
 /// What one rule selects in its source region.
@@ -615,4 +633,58 @@ pub(crate) async fn describe_ids<T>(
         );
     }
     Ok(found)
+}
+
+/// This tool's replicas in `region` with one of `names`, in flight or `NORMAL`, by
+/// name (where a name is there twice, the one every run keeps). By
+/// name, five names a call; or, when `held` (the snapshots the region holds) says a
+/// listing of the whole region takes fewer calls, by listing it.
+pub(crate) async fn find_replicas(
+    run: &Run,
+    region: &str,
+    names: &[String],
+    held: Option<u64>,
+) -> Result<BTreeMap<String, (String, ReplicaState)>, Error> {
+    let by_name_calls = names.len().div_ceil(NAMES_PER_FILTER) as u64;
+    let listing_calls = held.map(|h| h / IDS_PER_CALL as u64 + 1);
+    let mut kept: BTreeMap<String, (Option<i64>, String, ReplicaState)> = BTreeMap::new();
+    let mut keep = |snapshot: Snapshot| {
+        let state = replica_state(&snapshot);
+        let made = snapshot.create_time.as_deref().and_then(parse_service_time);
+        if let (Some(id), Some(name)) = (snapshot.snapshot_id, snapshot.snapshot_name)
+            && !matches!(state, ReplicaState::Other(_))
+        {
+            let entry = kept
+                .entry(name)
+                .or_insert_with(|| (made, id.clone(), state.clone()));
+            if keep_order(made, &id) < keep_order(entry.0, &entry.1) {
+                *entry = (made, id, state);
+            }
+        }
+    };
+    if listing_calls.is_some_and(|listing| listing < by_name_calls) {
+        let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        each_snapshot(run, region, None, |snapshot| {
+            if snapshot
+                .snapshot_name
+                .as_deref()
+                .is_some_and(|n| wanted.contains(n))
+            {
+                keep(snapshot);
+            }
+            None::<()>
+        })
+        .await?;
+    } else {
+        for chunk in names.chunks(NAMES_PER_FILTER) {
+            let filter = Filter::new("snapshot-name", chunk.iter().cloned());
+            for snapshot in each_snapshot(run, region, Some(filter), Some).await? {
+                keep(snapshot);
+            }
+        }
+    }
+    Ok(kept
+        .into_iter()
+        .map(|(name, (_, id, state))| (name, (id, state)))
+        .collect())
 }

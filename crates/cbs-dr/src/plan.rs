@@ -562,7 +562,7 @@ fn action_for(snapshot: &SourceSnapshot, destination: &str, replicas: &[&Replica
         replicas
             .iter()
             .filter(|r| r.name.source_snapshot_id == snapshot.id && state(&r.state))
-            .min_by(|a, b| a.id.cmp(&b.id))
+            .min_by(|a, b| a.keep_order().cmp(&b.keep_order()))
     };
     if let Some(ready) = ours(|s| *s == ReplicaState::Normal) {
         PlanAction::UpToDate {
@@ -694,7 +694,7 @@ fn prunable<'o>(
     let mut out = Vec::new();
     let mut kept: Vec<&'o Replica> = Vec::new();
     for (_, mut group) in by_source {
-        group.sort_by(|a, b| a.id.cmp(&b.id));
+        group.sort_by(|a, b| a.keep_order().cmp(&b.keep_order()));
         kept.push(group[0]);
         out.extend(group[1..].iter().map(|r| (*r, PruneReason::Duplicate)));
     }
@@ -755,6 +755,7 @@ mod tests {
             zone: None,
             share_count: Some(0),
             shared_with: None,
+            made: None,
         }
     }
 
@@ -919,7 +920,10 @@ mod tests {
         // replicas "three" keeps three ("one" would keep one), so only the oldest is
         // let go, once.
         assert_eq!(planned.totals().copies, 1, "{:#?}", planned.items());
-        let copy = planned.items().iter().find(|i| i.action == PlanAction::Copy);
+        let copy = planned
+            .items()
+            .iter()
+            .find(|i| i.action == PlanAction::Copy);
         assert_eq!(copy.unwrap().rule, "three");
         let prunes: Vec<&str> = planned
             .items()

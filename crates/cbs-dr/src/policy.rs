@@ -74,7 +74,7 @@ fn shown(text: &str) -> String {
     let mut out = String::from("`");
     for (i, c) in text.chars().enumerate() {
         if i == 40 {
-            out.push_str("…");
+            out.push('…');
             break;
         }
         out.extend(c.escape_debug());

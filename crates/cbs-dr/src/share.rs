@@ -181,11 +181,11 @@ mod tests {
 
     use super::*;
     use crate::plan::PlanAction;
-    use crate::state::{ApplyState, Regions};
+    use crate::state::Regions;
     use crate::testing::{self, Call, item, of};
 
     fn target_with_shares(disk: &str, status: Status, shares: &[(&str, bool)]) -> Target {
-        let (mut state, _) = ApplyState::of_plan(
+        let (mut state, _) = crate::testing::of_plan(
             vec![item(disk, "ap-beijing", PlanAction::Copy)],
             Regions::default(),
         );

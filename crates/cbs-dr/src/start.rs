@@ -3,16 +3,17 @@
 //! unless the policy sets one; a destination is slowed down only when the service
 //! says so (it is busy, or its snapshot quota is used up).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tencentcloud_cbs::Error;
 use tencentcloud_cbs::model::{CopySnapshotCrossRegionsResponse, ErrorCode, RegionCopy};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::observe::{self, ReplicaState};
 use crate::report::ItemFailure;
 use crate::run::{ReplicationEvent, Run};
-use crate::state::{ApplyState, Status};
+use crate::state::{ApplyState, OVERLAP_FRESH_FOR, Regions, Status, Target};
 
 /// Copy calls under way at once; the client's rate limit paces them.
 const CONCURRENT_COPY_CALLS: usize = 32;
@@ -40,12 +41,18 @@ enum Started {
     Full(ItemFailure),
 }
 
-/// Starts every pending copy that fits under the destinations' caps and quotas.
+/// Starts every pending copy that fits under the destinations' caps and quotas, each
+/// on a look at its destination younger than [`ApplyState::fresh_for`].
 pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
     if run.is_over() {
         return;
     }
-    let ApplyState { targets, regions } = state;
+    let ApplyState {
+        targets,
+        regions,
+        fresh_for,
+        overlap,
+    } = state;
     let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
     for target in targets.iter().filter(|t| t.status.occupies_a_slot()) {
         *in_flight
@@ -54,6 +61,7 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
     }
     // (source region, source snapshot) → target indexes, in plan order.
     let mut calls: Vec<((String, String), Vec<usize>)> = Vec::new();
+    let mut call_of: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (index, target) in targets.iter_mut().enumerate() {
         if !matches!(target.status, Status::Pending { .. }) {
             continue;
@@ -72,9 +80,7 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
             .get(&destination)
             .is_some_and(|cap| *slots >= *cap)
         {
-            if let Some(room) = regions.room.get_mut(&destination) {
-                *room += 1;
-            }
+            give_back_room(regions, &destination);
             continue;
         }
         *slots += 1;
@@ -82,18 +88,51 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
             target.item.source_region.clone(),
             target.source_id().to_owned(),
         );
-        match calls.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, indexes)) => indexes.push(index),
-            None => calls.push((key, vec![index])),
+        match call_of.get(&key) {
+            Some(&call) => calls[call].1.push(index),
+            None => {
+                call_of.insert(key.clone(), calls.len());
+                calls.push((key, vec![index]));
+            }
         }
     }
+    drop(call_of);
     let mut running = JoinSet::new();
-    let mut queue = calls.into_iter();
+    let mut next = 0;
     loop {
-        while running.len() < CONCURRENT_COPY_CALLS {
-            let Some(((region, snapshot_id), indexes)) = queue.next() else {
-                break;
+        while running.len() < CONCURRENT_COPY_CALLS && next < calls.len() {
+            let fresh_for = if *overlap {
+                (*fresh_for).min(OVERLAP_FRESH_FOR)
+            } else {
+                *fresh_for
             };
+            let stale = |t: &Target| t.looked_at.elapsed() > fresh_for;
+            if calls[next].1.iter().any(|&i| stale(&targets[i])) {
+                // One look serves the queued copies that can go out before it is old
+                // (those beyond wait for the copies now in flight anyway).
+                let due: Vec<usize> = calls[next..]
+                    .iter()
+                    .take(CONCURRENT_COPY_CALLS)
+                    .flat_map(|(_, indexes)| indexes.iter().copied())
+                    .filter(|&i| stale(&targets[i]))
+                    .collect();
+                look_again(run, targets, regions, &due).await;
+            }
+            let ((region, snapshot_id), mut indexes) = std::mem::take(&mut calls[next]);
+            next += 1;
+            // Sent only for what is still to copy, on a fresh look: a replica found
+            // meanwhile is adopted; a look that failed leaves the copy for a later round.
+            indexes.retain(|&i| {
+                let target = &targets[i];
+                let send = matches!(target.status, Status::Pending { .. }) && !stale(target);
+                if !send {
+                    give_back_room(regions, target.destination());
+                }
+                send
+            });
+            if indexes.is_empty() {
+                continue;
+            }
             let destinations: Vec<String> = indexes
                 .iter()
                 .map(|&i| targets[i].destination().to_owned())
@@ -122,6 +161,8 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
             };
             match started(&answer, &destination) {
                 Started::Status(status) => {
+                    // Refused as in flight: another run is copying the same snapshots.
+                    *overlap |= matches!(status, Status::Busy { .. });
                     target.sent_by_us |= matches!(status, Status::Copying { .. });
                     target.status = status;
                 }
@@ -131,9 +172,7 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
                     let now = in_flight.get(&destination).copied().unwrap_or(1);
                     let cap = regions.caps.entry(destination.clone()).or_insert(now);
                     *cap = (*cap).min(now.saturating_sub(1)).max(1);
-                    if let Some(room) = regions.room.get_mut(&destination) {
-                        *room += 1;
-                    }
+                    give_back_room(regions, &destination);
                 }
                 Started::Busy => {
                     target.status = Status::Failed(ItemFailure::new(
@@ -149,6 +188,62 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
             }
         }
     }
+}
+
+/// A snapshot counted against `destination`'s room that will not be made after all.
+fn give_back_room(regions: &mut Regions, destination: &str) {
+    if let Some(room) = regions.room.get_mut(destination) {
+        *room += 1;
+    }
+}
+
+/// Looks again, in their destinations, for the replicas of `due` (targets whose last
+/// look is too old to send a copy on): one found (a run overlapping this one made it,
+/// or is making it) is adopted; for the rest, the look is renewed. A destination
+/// whose look fails keeps its targets pending, unsent, and counts a failed round.
+async fn look_again(run: &Run, targets: &mut [Target], regions: &mut Regions, due: &[usize]) {
+    let started = Instant::now();
+    let mut by_region: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in due {
+        by_region
+            .entry(targets[i].destination().to_owned())
+            .or_default()
+            .push(i);
+    }
+    let asked: BTreeSet<String> = by_region.keys().cloned().collect();
+    let mut failed = BTreeMap::new();
+    for (region, indexes) in by_region {
+        let names: Vec<String> = indexes.iter().map(|&i| targets[i].name()).collect();
+        let held = regions.held.get(&region).copied();
+        let found = match observe::find_replicas(run, &region, &names, held).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(region = %region, error = %error, "looking again before copying failed; those copies wait");
+                failed.insert(region, ItemFailure::of_error(&error));
+                continue;
+            }
+        };
+        for (i, name) in indexes.into_iter().zip(names) {
+            let target = &mut targets[i];
+            target.looked_at = started;
+            match found.get(&name) {
+                Some((id, ReplicaState::Normal)) => {
+                    target.status = Status::Done {
+                        replica_id: id.clone(),
+                    }
+                }
+                Some((id, ReplicaState::Copying { percent })) => {
+                    target.status = Status::Copying {
+                        replica_id: id.clone(),
+                        percent: *percent,
+                        misses: 0,
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    regions.round(&asked, failed);
 }
 
 fn not_started_for_quota(destination: &str) -> ItemFailure {
@@ -284,7 +379,7 @@ mod tests {
             item("d", "ap-beijing", PlanAction::Copy),
             item("e", "ap-beijing", PlanAction::Copy),
         ];
-        let (mut state, _) = ApplyState::of_plan(items, Regions::default());
+        let (mut state, _) = crate::testing::of_plan(items, Regions::default());
         start_copies(&run, &mut state).await;
 
         // One call per source snapshot, carrying all its destinations.
@@ -347,7 +442,7 @@ mod tests {
             item("a", "ap-beijing", PlanAction::Copy),
             item("b", "ap-beijing", PlanAction::Copy),
         ];
-        let (mut state, _) = ApplyState::of_plan(items, regions);
+        let (mut state, _) = crate::testing::of_plan(items, regions);
         start_copies(&run, &mut state).await;
         assert_eq!(copying(&state, 0), Some("snap-a-r"));
         assert!(
@@ -374,7 +469,7 @@ mod tests {
             item("a", "ap-beijing", PlanAction::Copy),
             item("b", "ap-beijing", PlanAction::Copy),
         ];
-        let (mut state, _) = ApplyState::of_plan(items, regions);
+        let (mut state, _) = crate::testing::of_plan(items, regions);
         start_copies(&run, &mut state).await;
         assert_eq!(copying(&state, 0), Some("snap-a-r"));
         assert!(matches!(

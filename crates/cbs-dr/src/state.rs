@@ -4,6 +4,7 @@
 //! ([`ApplyState::of_plan`]) and reads the report off it ([`target_report`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -62,6 +63,9 @@ pub(crate) struct Target {
     pub share_only: bool,
     /// The accounts the replica is to be shared with, and whether it is already.
     pub shares: BTreeMap<String, bool>,
+    /// When the destination was last looked at for this replica: a copy is sent only
+    /// on a look younger than [`ApplyState::fresh_for`] (or [`OVERLAP_FRESH_FOR`]).
+    pub looked_at: Instant,
 }
 
 impl Target {
@@ -91,6 +95,8 @@ pub(crate) struct Regions {
     /// Snapshots that still fit in a region, when its quota is known (given, or learnt
     /// from a refusal).
     pub room: BTreeMap<String, u64>,
+    /// Snapshots a region held at the plan's look: what listing it again costs.
+    pub held: BTreeMap<String, u64>,
     /// Consecutive failed rounds and the last failure, per region.
     failing: BTreeMap<String, (u32, ItemFailure)>,
 }
@@ -129,21 +135,51 @@ impl Regions {
 }
 
 /// Everything an apply works on between its phases.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ApplyState {
     /// One per (source snapshot, destination), in plan order.
     pub targets: Vec<Target>,
     /// What the run has learnt about each destination.
     pub regions: Regions,
+    /// How long a look at a destination vouches for "no replica there yet": an older
+    /// one is made again before a copy is sent, so that a run overlapping this one
+    /// (cron on another host, a run that took longer than its hour) and finishing
+    /// the same copy meanwhile does not get a second one. Shorter than a copy takes.
+    pub fresh_for: Duration,
+    /// Whether another run is at work on the same copies (its copy in flight at the
+    /// plan, or a copy refused as in flight): looks are then renewed far more often
+    /// ([`OVERLAP_FRESH_FOR`]).
+    pub overlap: bool,
 }
+
+/// How long a look vouches for a replica not being there while another run works on
+/// the same copies: its copies may finish any moment.
+pub(crate) const OVERLAP_FRESH_FOR: Duration = Duration::from_secs(2);
 
 impl ApplyState {
     /// The state a plan's items start from, with what is known of the destinations
     /// (caps, room), and the report lines of the items with nothing to do (no
     /// snapshot, not shareable, unavailable).
-    pub(crate) fn of_plan(items: Vec<PlanItem>, regions: Regions) -> (ApplyState, Vec<ReportItem>) {
-        let (targets, settled) = targets_of(items);
-        (ApplyState { targets, regions }, settled)
+    /// `looked_at`: when the look the plan was made from began.
+    pub(crate) fn of_plan(
+        items: Vec<PlanItem>,
+        regions: Regions,
+        looked_at: Instant,
+        fresh_for: Duration,
+    ) -> (ApplyState, Vec<ReportItem>) {
+        let (targets, settled) = targets_of(items, looked_at);
+        // A copy of ours in flight that this run did not send: another run's (or one
+        // killed before it could wait).
+        let overlap = targets
+            .iter()
+            .any(|t| matches!(t.status, Status::Copying { .. } | Status::Busy { .. }));
+        let state = ApplyState {
+            targets,
+            regions,
+            fresh_for,
+            overlap,
+        };
+        (state, settled)
     }
 
     /// Whether every target is final.
@@ -254,7 +290,7 @@ fn settled_report(item: PlanItem) -> ReportItem {
 /// The targets of a plan's items (one per source snapshot and destination, with the
 /// shares its rules want), and the report lines of the items with nothing to do
 /// (no snapshot, not shareable, unavailable).
-fn targets_of(items: Vec<PlanItem>) -> (Vec<Target>, Vec<ReportItem>) {
+fn targets_of(items: Vec<PlanItem>, looked_at: Instant) -> (Vec<Target>, Vec<ReportItem>) {
     let mut targets: Vec<Target> = Vec::new();
     let mut settled = Vec::new();
     // Two rules may want the same copy; it is one target (with both rules' shares).
@@ -282,6 +318,7 @@ fn targets_of(items: Vec<PlanItem>) -> (Vec<Target>, Vec<ReportItem>) {
                         was_up_to_date: true,
                         share_only: true,
                         shares: BTreeMap::new(),
+                        looked_at,
                     });
                     targets.len() - 1
                 }
@@ -335,6 +372,7 @@ fn targets_of(items: Vec<PlanItem>) -> (Vec<Target>, Vec<ReportItem>) {
             was_up_to_date,
             share_only: false,
             shares: BTreeMap::new(),
+            looked_at,
         });
     }
     (targets, settled)
@@ -495,7 +533,7 @@ mod tests {
                 },
             ),
         ];
-        let (state, settled) = ApplyState::of_plan(items, Regions::default());
+        let (state, settled) = crate::testing::of_plan(items, Regions::default());
         let shown: Vec<(&str, &str)> = state
             .targets
             .iter()
@@ -582,7 +620,7 @@ mod tests {
             "InternalError"
         );
 
-        let (mut state, _) = ApplyState::of_plan(
+        let (mut state, _) = crate::testing::of_plan(
             vec![
                 item("a", "ap-beijing", PlanAction::Copy),
                 item("b", "ap-shanghai", PlanAction::Copy),
@@ -608,7 +646,7 @@ mod tests {
 
     #[test]
     fn a_targets_report_says_who_made_the_replica() {
-        let (mut state, _) = ApplyState::of_plan(
+        let (mut state, _) = crate::testing::of_plan(
             vec![
                 item("a", "ap-beijing", PlanAction::Copy),
                 item("b", "ap-beijing", PlanAction::Copy),

@@ -103,3 +103,17 @@ pub(crate) fn of(calls: &Calls, action: &str) -> Vec<Call> {
         .cloned()
         .collect()
 }
+
+/// The state a plan's items start from, looked at just now, each look good for a
+/// minute.
+pub(crate) fn of_plan(
+    items: Vec<PlanItem>,
+    regions: crate::state::Regions,
+) -> (crate::state::ApplyState, Vec<crate::report::ReportItem>) {
+    crate::state::ApplyState::of_plan(
+        items,
+        regions,
+        tokio::time::Instant::now(),
+        Duration::from_secs(60),
+    )
+}

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use tencentcloud_cbs::model::{Filter, SnapshotState};
+use tencentcloud_cbs::model::SnapshotState;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -16,8 +16,6 @@ use crate::report::ItemFailure;
 use crate::run::Run;
 use crate::state::{ApplyState, Status};
 
-/// Names per `snapshot-name` filter when looking replicas up by name.
-const NAMES_PER_FILTER: usize = 5;
 /// Polls a replica may be missing from its region's answer before it is looked up
 /// again by name (a new copy can take a moment to be listed).
 const MISSES_BEFORE_LOOKUP: u32 = 3;
@@ -29,7 +27,9 @@ type Copying = BTreeMap<(String, String), Vec<String>>;
 
 /// Polls the replicas being copied, one call per destination per 100 replicas.
 pub(crate) async fn poll(run: &Run, state: &mut ApplyState) {
-    let ApplyState { targets, regions } = state;
+    let ApplyState {
+        targets, regions, ..
+    } = state;
     let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for target in targets.iter() {
         if let Status::Copying { replica_id, .. } = &target.status {
@@ -111,7 +111,9 @@ pub(crate) async fn poll(run: &Run, state: &mut ApplyState) {
 /// source. Looks only once `settle` has passed since the doubt arose, so a copy
 /// just started has time to show.
 pub(crate) async fn look_up(run: &Run, state: &mut ApplyState, settle: Duration) {
-    let ApplyState { targets, regions } = state;
+    let ApplyState {
+        targets, regions, ..
+    } = state;
     let now = Instant::now();
     let due: Vec<usize> = targets
         .iter()
@@ -174,6 +176,10 @@ pub(crate) async fn look_up(run: &Run, state: &mut ApplyState, settle: Duration)
                 Some(_) => Status::Pending { tries: 0 },
             },
         };
+        if matches!(target.status, Status::Pending { .. }) {
+            // The look is as fresh as sending the copy needs.
+            target.looked_at = now;
+        }
     }
     regions.round(&asked, failed);
 }
@@ -187,24 +193,15 @@ async fn find_by_name(
 ) -> Found {
     let mut found = Found::new();
     for (region, names) in names {
-        for chunk in names.chunks(NAMES_PER_FILTER) {
-            let filter = Filter::new("snapshot-name", chunk.iter().cloned());
-            let looked = observe::each_snapshot(run, &region, Some(filter), Some).await;
-            let snapshots = match looked {
-                Ok(snapshots) => snapshots,
-                Err(error) => {
-                    tracing::warn!(region = %region, error = %error, "looking up copies failed; trying again next round");
-                    failed.insert(region.clone(), ItemFailure::of_error(&error));
-                    break;
+        match observe::find_replicas(run, &region, &names, None).await {
+            Ok(replicas) => {
+                for (name, replica) in replicas {
+                    found.insert((region.clone(), name), replica);
                 }
-            };
-            for snapshot in snapshots {
-                let state = observe::replica_state(&snapshot);
-                if let (Some(id), Some(name)) = (snapshot.snapshot_id, snapshot.snapshot_name)
-                    && !matches!(state, ReplicaState::Other(_))
-                {
-                    found.entry((region.clone(), name)).or_insert((id, state));
-                }
+            }
+            Err(error) => {
+                tracing::warn!(region = %region, error = %error, "looking up copies failed; trying again next round");
+                failed.insert(region.clone(), ItemFailure::of_error(&error));
             }
         }
     }
@@ -284,7 +281,7 @@ mod tests {
             ]),
         });
         let run = testing::run(&client);
-        let (mut state, _) = ApplyState::of_plan(
+        let (mut state, _) = crate::testing::of_plan(
             vec![
                 item("a", "ap-beijing", PlanAction::Copy),
                 item("b", "ap-beijing", PlanAction::Copy),
@@ -360,7 +357,7 @@ mod tests {
             ])
         });
         let run = testing::run(&client);
-        let (mut state, _) = ApplyState::of_plan(
+        let (mut state, _) = crate::testing::of_plan(
             vec![
                 item("a", "ap-beijing", PlanAction::Copy),
                 item("b", "ap-beijing", PlanAction::Copy),

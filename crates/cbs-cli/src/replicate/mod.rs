@@ -2,6 +2,7 @@
 //! is here, top to bottom; how its report is shown is in a module of its own.
 
 mod drill;
+mod lock;
 mod plan;
 mod report;
 mod rpo;
@@ -115,9 +116,20 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> Result<ExitCode, Failure> 
     if let Some(max) = args.max_in_flight {
         policy = policy.with_max_in_flight_per_region(max);
     }
+    // One apply of a policy at a time on this host; the wait counts against the
+    // deadline.
+    let _lock = lock::acquire(
+        &args.policy.policy,
+        &ctx.account_key(),
+        args.policy.deadline,
+    )
+    .await?;
+    let left = args.policy.deadline.saturating_sub(started.elapsed());
     let progress = Arc::new(report::progress(ctx.output != Output::Table));
     let events = progress.clone();
     let report = replication(ctx, policy, &args.policy)
+        .deadline(left)
+        .look_again_after(args.look_again_after)
         .prune(args.prune)
         .on_event(move |event| report::show(&events, event))
         .apply()
