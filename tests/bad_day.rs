@@ -14,12 +14,18 @@ use tencentcloud_cbs::Client;
 const SOURCE: &str = "ap-guangzhou";
 
 fn emulator() -> EmulatorHandle {
+    emulator_where_restores_take(Duration::ZERO)
+}
+
+/// The emulator, with disks made from snapshots taking `restore` per 100 GB to load.
+fn emulator_where_restores_take(restore: Duration) -> EmulatorHandle {
     Emulator::builder()
         .credential(SECRET_ID, SECRET_KEY)
         .seed_demo(true)
         .rate_limit(0)
         .snapshot_quota(10_000)
         .copy_duration(Duration::from_secs(600))
+        .restore_duration(restore)
         .start_in_process()
         .expect("emulator starts")
 }
@@ -426,4 +432,150 @@ async fn every_copy_starts_at_once_without_a_cap() {
         "{:?}",
         last_copy - first_copy
     );
+}
+
+/// A transport that tells `notify` each time a call of `action` has been answered.
+#[derive(Debug)]
+struct Notifying<T> {
+    inner: T,
+    action: &'static str,
+    notify: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl<T: tencentcloud_cbs::Transport> tencentcloud_cbs::Transport for Notifying<T> {
+    fn send(
+        &self,
+        request: tencentcloud_cbs::HttpRequest,
+    ) -> tencentcloud_cbs::BoxFuture<
+        '_,
+        Result<tencentcloud_cbs::HttpResponse, tencentcloud_cbs::TransportError>,
+    > {
+        let matches = request
+            .headers()
+            .get("x-tc-action")
+            .is_some_and(|v| v.as_bytes() == self.action.as_bytes());
+        Box::pin(async move {
+            let answer = self.inner.send(request).await;
+            if matches {
+                self.notify.notify_one();
+            }
+            answer
+        })
+    }
+}
+
+/// A client whose `CreateDisks` answers ring `notify`.
+fn notifying_client(
+    emulator: &EmulatorHandle,
+    notify: &std::sync::Arc<tokio::sync::Notify>,
+) -> Client {
+    client_builder(emulator)
+        .transport(Notifying {
+            inner: emulator.transport(),
+            action: "CreateDisks",
+            notify: notify.clone(),
+        })
+        .build()
+        .unwrap()
+}
+
+/// Disks in `region` named as a drill's.
+fn drill_disks(emulator: &EmulatorHandle, region: &str) -> Vec<String> {
+    emulator
+        .disks(region)
+        .into_iter()
+        .filter(|d| d.name.starts_with("tccbs-drill-"))
+        .map(|d| d.name)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drill_told_to_stop_removes_what_it_made_and_says_so() {
+    let emulator = emulator_where_restores_take(Duration::from_secs(300));
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let client = notifying_client(&emulator, &notify);
+    let replication = replication(&client, policy(&["ap-seoul"]));
+    replication.apply().await.unwrap();
+    // Stopped as soon as the first disk is made (a Ctrl-C, as far as the library knows).
+    let stop = async {
+        notify.notified().await;
+    };
+    let drill = replication
+        .drill_until("ap-seoul", false, stop)
+        .await
+        .unwrap();
+    assert!(drill.interrupted, "{drill:#?}");
+    let made: Vec<_> = drill
+        .items
+        .iter()
+        .filter(|i| i.restored_disk_id.is_some())
+        .collect();
+    assert_eq!(made.len(), 1, "{drill:#?}");
+    assert!(made.iter().all(|i| i.deleted && i.left_behind.is_none()));
+    assert_eq!(drill.left_behind().count(), 0);
+    assert!(
+        drill_disks(&emulator, "ap-seoul").is_empty(),
+        "nothing left"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_drills_disks_are_reported_by_check_and_swept_by_the_next_drill() {
+    let emulator = emulator_where_restores_take(Duration::from_secs(300));
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let client = notifying_client(&emulator, &notify);
+    let replication =
+        replication(&client, policy(&["ap-seoul"])).deadline(Duration::from_secs(3600));
+    replication.apply().await.unwrap();
+    // Killed (the future dropped, as SIGKILL would) once its first disk is made.
+    tokio::select! {
+        _ = replication.drill("ap-seoul", false) => panic!("the drill was to be killed"),
+        () = notify.notified() => {}
+    }
+    let left = drill_disks(&emulator, "ap-seoul");
+    assert_eq!(left.len(), 1, "{left:?}");
+    // While that drill could still be running, its disk is nobody's leftover yet.
+    let check = replication
+        .check(Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    assert!(check.leftovers.is_empty(), "{:#?}", check.leftovers);
+    let early = replication.drill("ap-seoul", false).await.unwrap();
+    assert!(early.swept.is_empty());
+    assert_eq!(
+        drill_disks(&emulator, "ap-seoul"),
+        left,
+        "a running drill's disk is left alone"
+    );
+    // Past its deadline (an hour) and its clean-up (half an hour): a leftover, priced.
+    tokio::time::advance(Duration::from_secs(2 * 3600)).await;
+    let check = replication
+        .check(Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    assert_eq!(check.leftovers.len(), 1, "{:#?}", check.leftovers);
+    let leftover = &check.leftovers[0];
+    assert_eq!(leftover.name, left[0]);
+    assert!(
+        leftover.hourly_price.is_some_and(|p| p > 0.0),
+        "{leftover:#?}"
+    );
+    assert!(leftover.delete_command().contains(&leftover.disk_id));
+    // The next drill removes it first, says so, and leaves nothing of its own.
+    let next = replication.drill("ap-seoul", false).await.unwrap();
+    assert_eq!(next.swept.len(), 1, "{next:#?}");
+    assert!(next.swept[0].removed);
+    assert_eq!(next.succeeded(), next.items.len(), "{next:#?}");
+    assert!(drill_disks(&emulator, "ap-seoul").is_empty());
+    // Kept disks are never swept.
+    let kept = replication.drill("ap-seoul", true).await.unwrap();
+    tokio::time::advance(Duration::from_secs(30 * 86_400)).await;
+    let after = replication.drill("ap-seoul", false).await.unwrap();
+    assert!(after.swept.is_empty(), "{:#?}", after.swept);
+    let kept_disks = emulator
+        .disks("ap-seoul")
+        .into_iter()
+        .filter(|d| d.name.starts_with("tccbs-kept-"))
+        .count();
+    assert_eq!(kept_disks, kept.items.len());
 }

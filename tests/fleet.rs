@@ -428,7 +428,8 @@ async fn the_drill_restores_each_disk_and_cleans_up() {
             .iter()
             .find(|d| Some(&d.id) == item.restored_disk_id.as_ref())
             .unwrap();
-        let prefix = format!("tccbs-drill-{}-", item.disk_id);
+        // Kept disks are named apart from a drill's, so no later drill sweeps them.
+        let prefix = format!("tccbs-kept-{}-", item.disk_id);
         assert!(disk.name.starts_with(&prefix), "{}", disk.name);
     }
 }

@@ -83,6 +83,11 @@ pub struct Global {
     #[arg(long, global = true, hide = true, value_parser = parse_duration, default_value = "6s")]
     pub local_copy_duration: Duration,
 
+    /// How long a disk made from a snapshot takes to become usable in the --local
+    /// emulator (per 100 GB).
+    #[arg(long, global = true, hide = true, value_parser = parse_duration, default_value = "0s")]
+    pub local_restore_duration: Duration,
+
     /// Faults for the --local emulator to inject (a JSON file, as `cbs-emulator --faults`).
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub local_faults: Option<PathBuf>,

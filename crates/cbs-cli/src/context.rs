@@ -220,7 +220,8 @@ async fn local(global: &Global) -> Result<EmulatorHandle, Failure> {
             cbs_emulator::DEMO_RECOVERY_SECRET_ID,
             cbs_emulator::DEMO_RECOVERY_SECRET_KEY,
         )
-        .copy_duration(global.local_copy_duration);
+        .copy_duration(global.local_copy_duration)
+        .restore_duration(global.local_restore_duration);
     if let Some(path) = &global.local_state {
         emulator_builder = emulator_builder.state_file(path);
     }

@@ -13,6 +13,7 @@ mod failure;
 mod metrics;
 mod progress;
 mod replicate;
+mod signals;
 mod table;
 
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cbs_dr::{Outcome, Report, RpoItem};
+use cbs_dr::{LeftoverDisk, Outcome, Report, RpoItem};
 
 /// What one run of `apply` or `check` measured.
 pub struct RunMetrics<'a> {
@@ -17,6 +17,8 @@ pub struct RunMetrics<'a> {
     pub recovery_points: &'a [RpoItem],
     /// The run's items, for `apply`.
     pub report: Option<&'a Report>,
+    /// Disks drills left in the destinations, for `check`.
+    pub leftovers: &'a [LeftoverDisk],
     pub duration: Duration,
     pub exit_status: u8,
 }
@@ -156,6 +158,34 @@ pub fn render(run: &RunMetrics<'_>) -> String {
             adopted.add(labels(), a as f64);
         }
         families.extend([started, failed, adopted]);
+    }
+    if run.report.is_none() {
+        // Read by `check` only (it lists the destinations' disks).
+        let mut disks = Family::new(
+            "tccbs_drill_leftover_disks",
+            "gauge",
+            "Disks a drill made and did not remove (killed before it could), per destination: billed until removed.",
+        );
+        let mut gb = Family::new(
+            "tccbs_drill_leftover_gb",
+            "gauge",
+            "Their size in GB, per destination.",
+        );
+        let mut per_region: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+        for item in run.recovery_points {
+            per_region.entry(item.destination.as_str()).or_default();
+        }
+        for disk in run.leftovers {
+            let entry = per_region.entry(disk.region.as_str()).or_default();
+            entry.0 += 1;
+            entry.1 += disk.size_gb;
+        }
+        for (region, (count, size)) in per_region {
+            let labels = || vec![("destination", region.to_owned())];
+            disks.add(labels(), count as f64);
+            gb.add(labels(), size as f64);
+        }
+        families.extend([disks, gb]);
     }
     let command = || vec![("command", run.command.to_owned())];
     let mut duration = Family::new(

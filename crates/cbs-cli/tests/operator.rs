@@ -410,3 +410,93 @@ fn two_processes_overlapping_make_one_replica_each_on_two_hosts_or_one() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The drill disks the --local emulator's state holds in `region`.
+fn drill_disks(state: &Path, region: &str) -> Vec<String> {
+    let listed = tccbs(
+        state,
+        &["--region", region, "cbs", "DescribeDisks", "--Limit", "100"],
+    );
+    assert_eq!(status(&listed), 0, "{}", stderr(&listed));
+    json(&listed)["DiskSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["DiskName"].as_str())
+        .filter(|n| n.starts_with("tccbs-drill-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_drill_stopped_by_sigint_or_sigterm_removes_its_disks_and_reports() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = scratch("operator-signals");
+    let state = dir.join("state.json");
+    let prod = policy(&dir, "prod", "disk_name = \"prod-*\"");
+    let apply = tccbs(&state, &["replicate", "apply", "--policy", &prod]);
+    assert_eq!(status(&apply), 0, "{}", stderr(&apply));
+    for (signal, exit) in [("-INT", 130), ("-TERM", 143)] {
+        // Disks made from replicas take a minute to become usable: the drill is
+        // stopped while it waits for its first.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tccbs"))
+            .args(["--local", "--local-state"])
+            .arg(&state)
+            .args(["--local-restore-duration", "60s", "-vv"])
+            .args([
+                "--region",
+                "ap-beijing",
+                "replicate",
+                "drill",
+                "--policy",
+                &prod,
+            ])
+            .env("HOME", "/nonexistent-home")
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut said = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let made = line.contains("action=\"CreateDisks\"") && line.contains("call succeeded");
+            said.push_str(&line);
+            said.push('\n');
+            if made {
+                break;
+            }
+        }
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        for line in lines {
+            said.push_str(&line.unwrap());
+            said.push('\n');
+        }
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let ended = child.wait().unwrap();
+        assert_eq!(ended.code(), Some(exit), "{signal}: {said}");
+        assert!(said.contains("stopping (SIG"), "{said}");
+        assert!(
+            said.contains("interrupted: the drill stopped before restoring every disk; every disk it made was removed"),
+            "{said}"
+        );
+        assert!(out.contains("DRILL"), "the report is printed: {out}");
+        assert!(
+            drill_disks(&state, "ap-beijing").is_empty(),
+            "{signal}: nothing left"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

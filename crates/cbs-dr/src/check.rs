@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::drill;
 use crate::observe::{self, Observation};
 use crate::policy::Policy;
-use crate::report::{ItemFailure, RpoItem, RpoReport};
+use crate::report::{ItemFailure, LeftoverDisk, RpoItem, RpoReport};
 use crate::run::Run;
 
 /// The check from the owning side: every region listed, share permissions looked up.
@@ -16,14 +17,39 @@ pub(crate) async fn check(run: &Run, policy: &Policy, max_age: Duration) -> RpoR
     };
     let observation = observe::observe(run, policy, look).await;
     let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
-    RpoReport { items, max_age }
+    let leftovers = leftovers(run, policy).await;
+    RpoReport {
+        items,
+        max_age,
+        leftovers,
+    }
+}
+
+/// What drills left in every destination (a destination that cannot be listed says
+/// nothing of them: its pairs are offenders anyway).
+async fn leftovers(run: &Run, policy: &Policy) -> Vec<LeftoverDisk> {
+    let mut found = Vec::new();
+    for region in policy.destinations() {
+        match drill::leftovers(run, &region).await {
+            Ok(disks) => found.extend(disks),
+            Err(error) => {
+                tracing::warn!(region = %region, error = %error, "looking for disks drills left failed")
+            }
+        }
+    }
+    found
 }
 
 /// The check from an account the rules share with: only what is shared with it.
 pub(crate) async fn check_as_receiver(run: &Run, policy: &Policy, max_age: Duration) -> RpoReport {
     let observation = observe::observe_shared(run, policy).await;
     let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
-    RpoReport { items, max_age }
+    let leftovers = leftovers(run, policy).await;
+    RpoReport {
+        items,
+        max_age,
+        leftovers,
+    }
 }
 
 /// Every (disk, destination) of `policy` as `observation` shows it at `now` (Unix

@@ -104,16 +104,19 @@ mod testing;
 mod wait;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use drill::{DrillItem, DrillReport};
+pub use drill::{DrillItem, DrillReport, INTERRUPTED_CLEANUP_BUDGET};
 pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };
 pub use policy::{MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
-pub use report::{ItemFailure, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport};
+pub use report::{
+    ItemFailure, LeftoverDisk, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport,
+};
 pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
 
 /// How long a look at a destination vouches for a replica not being there, unless
@@ -306,8 +309,34 @@ impl Replication {
     /// finally looks for any disk carrying its names and deletes it, so none is left
     /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
     pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
+        self.drill_until(region, keep, std::future::pending()).await
+    }
+
+    /// [`drill`](Self::drill), stopped when `stop` completes (a signal, say): no more
+    /// disks are restored, those made are removed within
+    /// [`INTERRUPTED_CLEANUP_BUDGET`], and the report says it was
+    /// [interrupted](DrillReport::interrupted).
+    ///
+    /// ```no_run
+    /// # async fn run(replication: cbs_dr::Replication) -> Result<(), tencentcloud_cbs::Error> {
+    /// let stop = async {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    /// };
+    /// let report = replication.drill_until("ap-beijing", false, stop).await?;
+    /// if report.interrupted {
+    ///     eprintln!("stopped; {} disks could not be removed", report.left_behind().count());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn drill_until(
+        &self,
+        region: &str,
+        keep: bool,
+        stop: impl Future<Output = ()>,
+    ) -> Result<DrillReport, Error> {
         let run = self.start(&self.client).await?;
-        Ok(drill::drill(&run, &self.policy, region, keep).await)
+        Ok(drill::drill(&run, &self.policy, region, keep, stop).await)
     }
 
     /// The drill from the receiving side: `receiver` is a client of an account the
@@ -327,8 +356,21 @@ impl Replication {
         region: &str,
         keep: bool,
     ) -> Result<DrillReport, Error> {
+        self.drill_as_receiver_until(receiver, region, keep, std::future::pending())
+            .await
+    }
+
+    /// [`drill_as_receiver`](Self::drill_as_receiver), stopped when `stop` completes,
+    /// as [`drill_until`](Self::drill_until) is.
+    pub async fn drill_as_receiver_until(
+        &self,
+        receiver: &Client,
+        region: &str,
+        keep: bool,
+        stop: impl Future<Output = ()>,
+    ) -> Result<DrillReport, Error> {
         let run = self.start(receiver).await?;
-        Ok(drill::drill_as_receiver(&run, &self.policy, region, keep).await)
+        Ok(drill::drill_as_receiver(&run, &self.policy, region, keep, stop).await)
     }
 
     /// A run with `client`, whose credentials are fetched first: a missing profile or

@@ -92,7 +92,7 @@ impl fmt::Display for ReplicaName {
 }
 
 /// `yyyyMMddHHmmss` in UTC.
-fn stamp(unix: i64) -> String {
+pub(crate) fn stamp(unix: i64) -> String {
     // The service's formatter writes UTC+8; shift back so the stamp is UTC.
     let text = tencentcloud_cbs::model::format_service_time(
         unix - tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS,
@@ -100,7 +100,7 @@ fn stamp(unix: i64) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
-fn parse_stamp(stamp: &str) -> Option<i64> {
+pub(crate) fn parse_stamp(stamp: &str) -> Option<i64> {
     if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

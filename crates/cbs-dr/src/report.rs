@@ -285,13 +285,16 @@ pub struct RpoItem {
 }
 
 /// The result of [`Replication::check`](crate::Replication::check).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RpoReport {
     /// Every (disk, destination), in policy order.
     pub items: Vec<RpoItem>,
     /// The limit checked against.
     pub max_age: Duration,
+    /// Disks drills left in the destinations (killed before they could clean up),
+    /// billed until removed; the next drill there removes them.
+    pub leftovers: Vec<LeftoverDisk>,
 }
 
 impl RpoReport {
@@ -305,4 +308,44 @@ impl RpoReport {
     pub fn is_ok(&self) -> bool {
         self.offenders().next().is_none()
     }
+}
+
+/// A disk a drill made and did not remove (the drill was killed, or could not delete
+/// it).
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LeftoverDisk {
+    /// The region it is in.
+    pub region: String,
+    /// The disk.
+    pub disk_id: String,
+    /// Its name (`tccbs-drill-…`).
+    pub name: String,
+    /// Its size in GB.
+    pub size_gb: u64,
+    /// Its type (`CLOUD_PREMIUM`, …).
+    pub disk_type: Option<String>,
+    /// Whether it is attached to an instance: somebody uses it, so a sweep leaves it.
+    pub attached: bool,
+    /// What a pay-as-you-go disk of its type and size costs by the hour, as
+    /// `InquiryPriceCreateDisks` says (`None`: not asked, or no answer).
+    pub hourly_price: Option<f64>,
+    /// Whether a sweep removed it.
+    pub removed: bool,
+    /// Why a sweep did not remove it.
+    #[cfg_attr(feature = "serde", serde(rename = "error"))]
+    pub failure: Option<ItemFailure>,
+}
+
+impl LeftoverDisk {
+    /// The command that deletes it.
+    pub fn delete_command(&self) -> String {
+        delete_command(&self.region, &self.disk_id)
+    }
+}
+
+/// The command that deletes a disk a drill left.
+pub(crate) fn delete_command(region: &str, disk_id: &str) -> String {
+    format!("tccbs --region {region} cbs TerminateDisks --DiskIds '[\"{disk_id}\"]'")
 }

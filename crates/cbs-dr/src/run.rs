@@ -121,6 +121,16 @@ impl Run {
         }
     }
 
+    /// The same run with exactly `budget` left from now, whatever its deadline: for
+    /// cleaning up after being told to stop, in the time a service manager allows.
+    pub(crate) fn within(&self, budget: Duration) -> Run {
+        let now = Instant::now();
+        Run {
+            deadline: now.checked_add(budget).unwrap_or(self.deadline),
+            ..self.clone()
+        }
+    }
+
     /// Whether the deadline has passed.
     pub(crate) fn is_over(&self) -> bool {
         Instant::now() >= self.deadline

@@ -59,6 +59,11 @@ struct Args {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     create_duration: Option<Duration>,
 
+    /// Emulated seconds a 100 GB disk made from a snapshot takes to become usable
+    /// (proportional to size; 0, the default: at once).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    restore_duration: Option<Duration>,
+
     /// Keep the state in this file: loaded at start, saved atomically after every
     /// change. A file that cannot be read is refused, never overwritten.
     #[arg(long, value_name = "FILE")]
@@ -213,6 +218,9 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
     }
     if let Some(duration) = args.create_duration {
         builder = builder.create_duration(duration);
+    }
+    if let Some(duration) = args.restore_duration {
+        builder = builder.restore_duration(duration);
     }
     if let Some(path) = &args.state {
         builder = builder.state_file(path);

@@ -15,6 +15,21 @@ pub fn print(output: Output, report: &DrillReport) {
         print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
         return;
     }
+    for disk in &report.swept {
+        let what = format!(
+            "{} ({}, {} GB) that an earlier drill left",
+            disk.disk_id, disk.name, disk.size_gb
+        );
+        match (&disk.failure, disk.removed) {
+            (_, true) => say!("swept: removed {what}"),
+            (Some(f), false) => say!(
+                "swept: could not remove {what}: {}; delete it with: {}",
+                failure_text(f),
+                disk.delete_command()
+            ),
+            (None, false) => say!("swept: left {what}: it is attached to an instance"),
+        }
+    }
     let rows: Vec<Vec<String>> = report
         .items
         .iter()
@@ -49,5 +64,16 @@ pub fn print(output: Output, report: &DrillReport) {
     }
     for (disk, command) in report.left_behind() {
         say!("left behind: {disk} could not be deleted; delete it with: {command}");
+    }
+    if report.interrupted {
+        let left = report.left_behind().count();
+        say!(
+            "interrupted: the drill stopped before restoring every disk; {}",
+            if left == 0 {
+                "every disk it made was removed".to_owned()
+            } else {
+                format!("{left} disks it made are left (above); the next drill here removes them")
+            }
+        );
     }
 }

@@ -18,6 +18,7 @@ use crate::commands::{exit_for, exit_status};
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::metrics::{self, RunMetrics};
+use crate::signals;
 use crate::table::say;
 
 /// Exit status of `check` when the recovery point is not met.
@@ -144,6 +145,7 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> Result<ExitCode, Failure> 
         command: "apply",
         recovery_points: &report.recovery_points,
         report: Some(&report),
+        leftovers: &[],
         duration: started.elapsed(),
         exit_status: status,
     };
@@ -175,6 +177,7 @@ pub async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> 
         command: "check",
         recovery_points: &report.items,
         report: None,
+        leftovers: &report.leftovers,
         duration: started.elapsed(),
         exit_status: status,
     };
@@ -201,15 +204,25 @@ pub async fn drill(
         )));
     }
     let replication = replication(ctx, policy, &args.policy);
+    // The first SIGINT or SIGTERM stops the drill, which then removes what it made;
+    // the report is printed all the same, and the status says it was stopped.
+    let (stop, caught) = signals::stop_on_signal(
+        "the drill removes the disks it made (within a minute)",
+        "the drill's disks are left; the next drill in this region removes them, and `replicate check` lists them",
+    )
+    .map_err(|e| Failure::Other(format!("cannot watch for signals: {e}")))?;
     let report = match &args.as_profile {
         Some(profile) => {
             let receiver = ctx.receiver(profile)?;
             replication
-                .drill_as_receiver(&receiver, &region, args.keep)
+                .drill_as_receiver_until(&receiver, &region, args.keep, stop)
                 .await?
         }
-        None => replication.drill(&region, args.keep).await?,
+        None => replication.drill_until(&region, args.keep, stop).await?,
     };
     drill::print(ctx.output, &report);
+    if let Some(status) = caught.exit_status() {
+        return Ok(ExitCode::from(status));
+    }
     Ok(exit_for(report.succeeded(), report.items.len()))
 }

@@ -80,6 +80,41 @@ pub fn print(output: Output, report: &RpoReport) {
             humantime::format_duration(report.max_age)
         );
     }
+    print_leftovers(report);
+}
+
+/// Disks drills left, each with what it costs and how to remove it.
+fn print_leftovers(report: &RpoReport) {
+    for disk in &report.leftovers {
+        let price = disk
+            .hourly_price
+            .map(|p| format!(", about {p:.2} an hour"))
+            .unwrap_or_default();
+        say!(
+            "leftover: {} in {} ({}, {} GB {}{price}) was made by a drill that did not clean up; {}",
+            disk.disk_id,
+            disk.region,
+            disk.name,
+            disk.size_gb,
+            disk.disk_type.as_deref().unwrap_or("?"),
+            if disk.attached {
+                "it is attached to an instance now, so no drill removes it".to_owned()
+            } else {
+                format!(
+                    "the next drill there removes it, or: {}",
+                    disk.delete_command()
+                )
+            }
+        );
+    }
+    if !report.leftovers.is_empty() {
+        let gb: u64 = report.leftovers.iter().map(|d| d.size_gb).sum();
+        let hourly: f64 = report.leftovers.iter().filter_map(|d| d.hourly_price).sum();
+        say!(
+            "{} disks left by drills: {gb} GB, about {hourly:.2} an hour",
+            report.leftovers.len()
+        );
+    }
 }
 
 /// How many offenders `check` names one by one before it only counts.

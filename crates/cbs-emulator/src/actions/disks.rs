@@ -6,7 +6,7 @@ use super::{
     Answer, ApiFailure, Call, Filters, all_disks, disk, disk_mut, not_found, one, order, page,
     readable_snapshot, tag_values, tags,
 };
-use crate::state::World;
+use crate::state::{Transition, World};
 
 /// The most disks an instance takes.
 const MAX_DISKS_PER_INSTANCE: u64 = 20;
@@ -148,6 +148,17 @@ pub(super) fn create(
             record.usage = source.disk_usage.clone();
         }
         ids.push(id);
+        let loading = source
+            .as_ref()
+            .map(|_| world.restore_duration(size))
+            .filter(|ms| *ms > 0);
+        if let Some(duration) = loading {
+            let record = world
+                .disks
+                .get_mut(ids.last().expect("just pushed"))
+                .expect("just added");
+            record.rollback = Some(Transition::new("ROLLBACKING", now, duration));
+        }
     }
     if let Some(token) = request.client_token.filter(|t| !t.is_empty()) {
         world.client_tokens.insert(token, ids.clone());

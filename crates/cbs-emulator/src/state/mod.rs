@@ -33,6 +33,9 @@ pub(crate) struct Settings {
     pub copy_ms_per_100gb: u64,
     /// How long creating a snapshot of a 100 GB disk takes; proportional to size.
     pub create_ms_per_100gb: u64,
+    /// How long a 100 GB disk made from a snapshot takes to become usable (its data
+    /// loading from the snapshot, shown as a rollback); proportional to size.
+    pub restore_ms_per_100gb: u64,
     /// Snapshots a region may hold; `None`: the service's 64 + 64 per disk.
     pub snapshot_quota: Option<usize>,
     /// The account the credentials belong to (`AccountId` of share permissions).
@@ -49,6 +52,7 @@ impl Default for Settings {
         Settings {
             copy_ms_per_100gb: 10_000,
             create_ms_per_100gb: 5_000,
+            restore_ms_per_100gb: 0,
             snapshot_quota: None,
             account: crate::DEFAULT_ACCOUNT.to_owned(),
             extra_zones: Vec::new(),
@@ -111,6 +115,11 @@ impl World {
     /// How long a copy of `size_gb` takes.
     pub(crate) fn copy_duration(&self, size_gb: u64) -> u64 {
         scaled(self.settings.copy_ms_per_100gb, size_gb)
+    }
+
+    /// How long a disk of `size_gb` made from a snapshot takes to become usable.
+    pub(crate) fn restore_duration(&self, size_gb: u64) -> u64 {
+        scaled(self.settings.restore_ms_per_100gb, size_gb)
     }
 
     /// How long creating a snapshot of `size_gb` takes.
