@@ -91,14 +91,12 @@ pub fn check_combination(global: &Global) -> Result<(), Failure> {
 }
 
 impl Context {
-    /// What tells one account's runs from another's on this host (profile, endpoint,
-    /// local state), for the apply lock.
-    pub fn account_key(&self) -> String {
+    /// What tells one account's runs from another's on this host (profile, endpoint),
+    /// for the apply lock; `None` with `--local`, whose emulator lives and dies with
+    /// the process (two processes never share one).
+    pub fn account_key(&self) -> Option<String> {
         let g = &self.global;
-        format!(
-            "{:?}|{:?}|{}|{:?}",
-            g.profile, g.endpoint, g.local, g.local_state
-        )
+        (!g.local).then(|| format!("{:?}|{:?}", g.profile, g.endpoint))
     }
 }
 
