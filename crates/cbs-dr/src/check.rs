@@ -9,13 +9,24 @@ use crate::policy::Policy;
 use crate::report::{ItemFailure, LeftoverDisk, RpoItem, RpoReport};
 use crate::run::Run;
 
-/// The check from the owning side: every region listed, share permissions looked up.
-pub(crate) async fn check(run: &Run, policy: &Policy, max_age: Duration) -> RpoReport {
-    let look = observe::Look {
-        shares: true,
-        ..Default::default()
+/// The check with `run`'s client: from the owning side (`receiver` false) every region
+/// listed and share permissions looked up; from an account the rules share with, only
+/// what is shared with it.
+pub(crate) async fn check(
+    run: &Run,
+    policy: &Policy,
+    max_age: Duration,
+    receiver: bool,
+) -> RpoReport {
+    let observation = if receiver {
+        observe::observe_shared(run, policy).await
+    } else {
+        let look = observe::Look {
+            shares: true,
+            ..Default::default()
+        };
+        observe::observe(run, policy, look).await
     };
-    let observation = observe::observe(run, policy, look).await;
     let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
     let leftovers = leftovers(run, policy).await;
     RpoReport {
@@ -38,18 +49,6 @@ async fn leftovers(run: &Run, policy: &Policy) -> Vec<LeftoverDisk> {
         }
     }
     found
-}
-
-/// The check from an account the rules share with: only what is shared with it.
-pub(crate) async fn check_as_receiver(run: &Run, policy: &Policy, max_age: Duration) -> RpoReport {
-    let observation = observe::observe_shared(run, policy).await;
-    let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
-    let leftovers = leftovers(run, policy).await;
-    RpoReport {
-        items,
-        max_age,
-        leftovers,
-    }
 }
 
 /// Every (disk, destination) of `policy` as `observation` shows it at `now` (Unix

@@ -144,37 +144,29 @@ fn drill_until(name: &str) -> Option<Option<i64>> {
     (front.starts_with("disk-") && is_tag(last)).then_some(None)
 }
 
-/// The drill from the owning side: replicas from every region's listing, the source
-/// disks' types read from their regions. Stops restoring when `stop` completes.
+/// A drill of `region` with `run`'s client, stopped when `stop` completes. From the
+/// owning side (`receiver` false) it restores from every region's listing, in the
+/// source disks' types; from an account the rules share with, from the replicas shared
+/// with it, into disks of its own of the default type.
 pub(crate) async fn drill(
     run: &Run,
     policy: &Policy,
     region: &str,
     keep: bool,
+    receiver: bool,
     stop: impl Future<Output = ()>,
 ) -> DrillReport {
     let swept = sweep(run, region).await;
-    let observation = observe::observe(run, policy, observe::Look::default()).await;
-    let wanted = drill_targets(policy, &observation, region);
-    let types = disk_types(run, policy, &wanted).await;
+    let (wanted, types) = if receiver {
+        let observation = observe::observe_shared(run, policy).await;
+        (drill_targets(policy, &observation, region), BTreeMap::new())
+    } else {
+        let observation = observe::observe(run, policy, observe::Look::default()).await;
+        let wanted = drill_targets(policy, &observation, region);
+        let types = disk_types(run, policy, &wanted).await;
+        (wanted, types)
+    };
     let mut report = restore_all(run, region, wanted, &types, keep, stop).await;
-    report.swept = swept;
-    report
-}
-
-/// The drill from an account the rules share with: the replicas shared with it, into
-/// disks of its own, of the default type.
-pub(crate) async fn drill_as_receiver(
-    run: &Run,
-    policy: &Policy,
-    region: &str,
-    keep: bool,
-    stop: impl Future<Output = ()>,
-) -> DrillReport {
-    let swept = sweep(run, region).await;
-    let observation = observe::observe_shared(run, policy).await;
-    let wanted = drill_targets(policy, &observation, region);
-    let mut report = restore_all(run, region, wanted, &BTreeMap::new(), keep, stop).await;
     report.swept = swept;
     report
 }

@@ -279,7 +279,7 @@ impl Replication {
     /// failure; the others are checked as usual.
     pub async fn check(&self, max_age: Duration) -> Result<RpoReport, Error> {
         let run = self.start(&self.client).await?;
-        Ok(check::check(&run, &self.policy, max_age).await)
+        Ok(check::check(&run, &self.policy, max_age, false).await)
     }
 
     /// The recovery-point check from the receiving side: `receiver` is a client of an
@@ -297,7 +297,7 @@ impl Replication {
         max_age: Duration,
     ) -> Result<RpoReport, Error> {
         let run = self.start(receiver).await?;
-        Ok(check::check_as_receiver(&run, &self.policy, max_age).await)
+        Ok(check::check(&run, &self.policy, max_age, true).await)
     }
 
     /// Restores the newest `NORMAL` replica of each selected disk in `region` into a
@@ -336,7 +336,7 @@ impl Replication {
         stop: impl Future<Output = ()>,
     ) -> Result<DrillReport, Error> {
         let run = self.start(&self.client).await?;
-        Ok(drill::drill(&run, &self.policy, region, keep, stop).await)
+        Ok(drill::drill(&run, &self.policy, region, keep, false, stop).await)
     }
 
     /// The drill from the receiving side: `receiver` is a client of an account the
@@ -370,7 +370,7 @@ impl Replication {
         stop: impl Future<Output = ()>,
     ) -> Result<DrillReport, Error> {
         let run = self.start(receiver).await?;
-        Ok(drill::drill_as_receiver(&run, &self.policy, region, keep, stop).await)
+        Ok(drill::drill(&run, &self.policy, region, keep, true, stop).await)
     }
 
     /// A run with `client`, whose credentials are fetched first: a missing profile or

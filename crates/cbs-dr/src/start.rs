@@ -360,6 +360,12 @@ mod tests {
         Ok(json!({"SnapshotCopyResultSet": results}))
     }
 
+    /// A copy that started in ap-beijing, its replica named `<source>-r`.
+    fn copied_to_beijing(call: &Call) -> testing::Answer {
+        let id = call.body["SnapshotId"].as_str().unwrap_or_default();
+        Ok(json!({"SnapshotCopyResultSet": [line("ap-beijing", "Success", &format!("{id}-r"))]}))
+    }
+
     fn copying(state: &ApplyState, i: usize) -> Option<&str> {
         match &state.targets[i].status {
             Status::Copying { replica_id, .. } => Some(replica_id),
@@ -430,10 +436,7 @@ mod tests {
             if throttled.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 4 {
                 return error("RequestLimitExceeded");
             }
-            let id = call.body["SnapshotId"].as_str().unwrap_or_default();
-            Ok(
-                json!({"SnapshotCopyResultSet": [line("ap-beijing", "Success", &format!("{id}-r"))]}),
-            )
+            copied_to_beijing(call)
         });
         let run = testing::run(&client);
         let mut regions = Regions::default();
@@ -456,12 +459,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cap_holds_copies_back_and_nothing_starts_after_the_deadline() {
-        let (client, calls) = testing::client(|call| {
-            let id = call.body["SnapshotId"].as_str().unwrap_or_default();
-            Ok(
-                json!({"SnapshotCopyResultSet": [line("ap-beijing", "Success", &format!("{id}-r"))]}),
-            )
-        });
+        let (client, calls) = testing::client(copied_to_beijing);
         let run = testing::run(&client);
         let mut regions = Regions::default();
         regions.caps.insert("ap-beijing".into(), 1);
