@@ -126,11 +126,14 @@ impl Latency {
 /// ```
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Fault {
+    /// The service it applies to (`cbs`, `tag`); every service when `None`.
+    #[serde(default)]
+    pub service: Option<String>,
     /// The action it applies to; every action when `None`.
     #[serde(default)]
     pub action: Option<String>,
-    /// The region it applies to (the request's `X-TC-Region`); every region when
-    /// `None`.
+    /// The region it applies to: a CBS request's `X-TC-Region`, or for a Tag request
+    /// the region of any resource it names; every region when `None`.
     #[serde(default)]
     pub region: Option<String>,
     /// What it does.
@@ -152,12 +155,19 @@ impl Fault {
     /// A fault that hits every call, every time, until limited.
     pub fn new(kind: FaultKind) -> Self {
         Fault {
+            service: None,
             action: None,
             region: None,
             kind,
             times: None,
             probability: 1.0,
         }
+    }
+
+    /// Only calls to `service` (`cbs` or `tag`).
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
     }
 
     /// Only calls of `action`.
@@ -198,11 +208,18 @@ impl FaultList {
         self.0.clear();
     }
 
-    /// The fault for a call of `action` to `region`, consuming one use of it.
-    pub(crate) fn take(&mut self, action: &str, region: Option<&str>) -> Option<FaultKind> {
+    /// The fault for a call of `service`'s `action` concerning `regions`, consuming
+    /// one use of it.
+    pub(crate) fn take(
+        &mut self,
+        service: &str,
+        action: &str,
+        regions: &[&str],
+    ) -> Option<FaultKind> {
         let index = self.0.iter().position(|f| {
-            f.action.as_deref().is_none_or(|a| a == action)
-                && f.region.as_deref().is_none_or(|r| Some(r) == region)
+            f.service.as_deref().is_none_or(|s| s == service)
+                && f.action.as_deref().is_none_or(|a| a == action)
+                && f.region.as_deref().is_none_or(|r| regions.contains(&r))
                 && f.times != Some(0)
                 && (f.probability >= 1.0 || unit() < f.probability)
         })?;
@@ -250,26 +267,26 @@ mod tests {
                 .action("DescribeSnapshots")
                 .times(2),
         );
-        assert_eq!(list.take("CreateSnapshot", None), None);
+        assert_eq!(list.take("cbs", "CreateSnapshot", &[]), None);
         assert_eq!(
-            list.take("DescribeSnapshots", None),
+            list.take("cbs", "DescribeSnapshots", &[]),
             Some(FaultKind::BadGateway)
         );
         assert_eq!(
-            list.take("DescribeSnapshots", None),
+            list.take("cbs", "DescribeSnapshots", &[]),
             Some(FaultKind::BadGateway)
         );
-        assert_eq!(list.take("DescribeSnapshots", None), None);
+        assert_eq!(list.take("cbs", "DescribeSnapshots", &[]), None);
     }
 
     #[test]
     fn region_filter() {
         let mut list = FaultList::default();
         list.push(Fault::new(FaultKind::BadGateway).region("ap-tokyo"));
-        assert_eq!(list.take("DescribeSnapshots", Some("ap-seoul")), None);
-        assert_eq!(list.take("DescribeSnapshots", None), None);
+        assert_eq!(list.take("cbs", "DescribeSnapshots", &["ap-seoul"]), None);
+        assert_eq!(list.take("cbs", "DescribeSnapshots", &[]), None);
         assert_eq!(
-            list.take("DescribeSnapshots", Some("ap-tokyo")),
+            list.take("cbs", "DescribeSnapshots", &["ap-tokyo"]),
             Some(FaultKind::BadGateway)
         );
     }

@@ -45,6 +45,7 @@ mod protocol;
 mod rate_limit;
 mod server;
 mod state;
+mod tags;
 mod tls;
 
 use std::net::SocketAddr;
@@ -463,6 +464,7 @@ impl EmulatorBuilder {
                 self.rate_limit_per_account,
             )),
             verifier: Verifier::new(cbs_model::SERVICE),
+            tag_verifier: Verifier::new("tag"),
             clock,
             state_file,
         }))

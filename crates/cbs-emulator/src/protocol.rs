@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultList>,
     pub limiter: Mutex<RateLimiter>,
     pub verifier: Verifier,
+    /// The Tag service's: the same credentials, its own signing scope.
+    pub tag_verifier: Verifier,
     pub clock: EmuClock,
     pub state_file: Option<StateFile>,
 }
@@ -199,9 +201,16 @@ where
     };
     let params = Params::of(&parts, &body);
     let action = header(&parts.headers, "x-tc-action").or_else(|| params.get("Action"));
+    let service = service_of(&parts.headers, &params);
 
     let region = header(&parts.headers, "x-tc-region").or_else(|| params.get("Region"));
-    let fault = action.and_then(|a| lock(&shared.faults).take(a, region));
+    // A CBS call concerns its region; a Tag call, the regions of the resources it names.
+    let regions: Vec<String> = match service {
+        Service::Tag => crate::tags::regions_of(&body),
+        Service::Cbs => region.into_iter().map(str::to_owned).collect(),
+    };
+    let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
+    let fault = action.and_then(|a| lock(&shared.faults).take(service.name(), a, &regions));
     if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
         tokio::time::sleep(delay).await;
     }
@@ -233,7 +242,10 @@ where
         _ => {}
     }
 
-    let outcome = process(&shared, &parts, &body, &params, action);
+    let outcome = match service {
+        Service::Cbs => process(&shared, &parts, &body, &params, action),
+        Service::Tag => process_tag(&shared, &parts, &body, &params, action),
+    };
     match (outcome, fault) {
         (_, Some(FaultKind::DropAfterRead)) => Err(DropConnection),
         (Ok(_), Some(FaultKind::MalformedJson)) => Ok(json_response(
@@ -253,14 +265,113 @@ where
     }
 }
 
-/// Everything after the body is read: envelope checks, authentication, the action.
-fn process(
+/// The services the emulator answers on one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Service {
+    Cbs,
+    Tag,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Cbs => cbs_model::SERVICE,
+            Service::Tag => "tag",
+        }
+    }
+}
+
+/// Which service a request is for: the one its TC3 credential scope names
+/// (`DATE/tag/tc3_request`), else the first label of its `Host` (`tag.…`), else (a
+/// legacy v1 request to a shared host) the one whose API version it gives.
+fn service_of(headers: &HeaderMap, params: &Params) -> Service {
+    let scope = header(headers, http::header::AUTHORIZATION.as_str())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split(['/', ',']).nth(2));
+    let host = header(headers, "host").unwrap_or_default();
+    let version = header(headers, "x-tc-version").or_else(|| params.get("Version"));
+    let tag = match scope {
+        Some(service) => service == "tag",
+        None => host.starts_with("tag.") || version == Some(crate::tags::VERSION),
+    };
+    if tag { Service::Tag } else { Service::Cbs }
+}
+
+/// The common checks of a request to the Tag service, then its action on the caller's
+/// account.
+fn process_tag(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &Bytes,
     params: &Params,
     action: Option<&str>,
 ) -> Result<Value, ApiFailure> {
+    envelope(parts)?;
+    let action = action.ok_or_else(|| {
+        ApiFailure::new(
+            "MissingParameter",
+            "The request is missing the Action parameter (X-TC-Action).",
+        )
+    })?;
+    if !crate::tags::ACTIONS.contains(&action) {
+        return Err(ApiFailure::new(
+            "InvalidAction",
+            format!("The action `{action}` does not exist (or is not emulated)."),
+        ));
+    }
+    match header(&parts.headers, "x-tc-version").or_else(|| params.get("Version")) {
+        Some(crate::tags::VERSION) => {}
+        other => {
+            return Err(ApiFailure::new(
+                "NoSuchVersion",
+                format!(
+                    "The Tag service's version is {}, not {other:?}.",
+                    crate::tags::VERSION
+                ),
+            ));
+        }
+    }
+    let (secret_id, account) = authenticate(shared, &shared.tag_verifier, parts, body, params)?;
+    let limited = format!("tag.{action}");
+    if !lock(&shared.limiter).admit(&secret_id, &account, &limited, Instant::now()) {
+        return Err(ApiFailure::new(
+            "RequestLimitExceeded",
+            format!("Too many {action} requests; the limit is per second."),
+        ));
+    }
+    let request_body = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(value @ Value::Object(_)) => value,
+            _ => {
+                return Err(ApiFailure::new(
+                    "InvalidParameter",
+                    "The Tag service takes a JSON object body.",
+                ));
+            }
+        }
+    };
+    let mut accounts = lock(&shared.accounts);
+    let moved = accounts.advance_to(shared.clock.now_ms());
+    let answer = accounts
+        .as_account(&account, |world, _, _| {
+            crate::tags::dispatch(world, &account, action, &request_body)
+        })
+        .unwrap_or_else(|| {
+            Err(ApiFailure::new(
+                "InternalError",
+                "The credential belongs to no account.",
+            ))
+        });
+    if moved || (answer.is_ok() && !crate::tags::read_only(action)) {
+        shared.save(&accounts);
+    }
+    answer
+}
+
+/// The path and method every request must have.
+fn envelope(parts: &http::request::Parts) -> Result<(), ApiFailure> {
     if parts.uri.path() != "/" {
         return Err(ApiFailure::new(
             "InvalidRequest",
@@ -273,6 +384,18 @@ fn process(
             "Only POST and GET are supported.",
         ));
     }
+    Ok(())
+}
+
+/// Everything after the body is read: envelope checks, authentication, the action.
+fn process(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    params: &Params,
+    action: Option<&str>,
+) -> Result<Value, ApiFailure> {
+    envelope(parts)?;
     let action = action.ok_or_else(|| {
         ApiFailure::new(
             "MissingParameter",
@@ -301,7 +424,7 @@ fn process(
         }
     }
 
-    let (secret_id, account) = authenticate(shared, parts, body, params)?;
+    let (secret_id, account) = authenticate(shared, &shared.verifier, parts, body, params)?;
     if !lock(&shared.limiter).admit(&secret_id, &account, action, Instant::now()) {
         return Err(ApiFailure::new(
             "RequestLimitExceeded",
@@ -362,6 +485,7 @@ fn process(
 /// account it belongs to.
 fn authenticate(
     shared: &Shared,
+    verifier: &Verifier,
     parts: &http::request::Parts,
     body: &Bytes,
     params: &Params,
@@ -409,8 +533,7 @@ fn authenticate(
             body,
             &headers,
         );
-        let verified = shared
-            .verifier
+        let verified = verifier
             .verify(&received, now, |id| store.get(id))
             .map_err(refused)?;
         verified.secret_id().to_owned()

@@ -52,7 +52,7 @@
 
 mod action;
 mod copy;
-mod de;
+pub mod de;
 #[cfg(feature = "json")]
 mod envelope;
 mod error_code;

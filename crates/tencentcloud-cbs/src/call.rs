@@ -216,6 +216,40 @@ impl Client {
             .await
     }
 
+    /// A typed call of another service's action (the Tag service, say): `request`
+    /// serialized as the body, the answer's `Response` read as `O`; no region (the
+    /// services this serves are global); the client's credentials, signing, retries
+    /// (by `safety`), rate limits and transport.
+    pub(crate) async fn send_service<I: serde::Serialize, O: DeserializeOwned>(
+        &self,
+        service: &'static str,
+        version: &'static str,
+        action: &'static str,
+        safety: Safety,
+        request: &I,
+        options: CallOptions,
+    ) -> Result<O, Error> {
+        let body = serde_json::to_vec(request).map_err(|e| {
+            Error::invalid_input(action, None, format!("cannot be serialized: {e}"))
+        })?;
+        let spec = CallSpec {
+            target: Target {
+                service,
+                action,
+                version,
+                region: None,
+                action_header: HeaderValue::from_static(action),
+                version_header: HeaderValue::from_static(version),
+                trace_id: trace_header(action, options.trace_id)?,
+            },
+            safety,
+            client_token: None,
+            sensitive: false,
+            retry: options.retry,
+        };
+        self.execute::<O>(&spec, Bytes::from(body)).await
+    }
+
     /// [`call_json`](Self::call_json) for a credential service: nothing of the answer
     /// reaches an error or a log.
     pub(crate) async fn call_json_sensitive(

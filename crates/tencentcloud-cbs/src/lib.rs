@@ -66,6 +66,7 @@ mod random;
 mod rate_limit;
 mod request;
 mod retry;
+pub mod tag;
 mod waiter;
 
 pub use assume_role::{AssumeRoleBuilder, AssumeRoleProvider};

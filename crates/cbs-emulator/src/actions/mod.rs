@@ -258,7 +258,13 @@ impl<'r> Filters<'r> {
             .iter()
             .map(|f| (f.name.as_str(), f.values.as_slice()))
             .collect();
-        if let Some((name, _)) = filters.iter().find(|(name, _)| !supported.contains(name)) {
+        // A supported name ending in `:` (`tag:`) stands for every name it begins.
+        let known = |name: &str| {
+            supported
+                .iter()
+                .any(|s| *s == name || (s.ends_with(':') && name.starts_with(s)))
+        };
+        if let Some((name, _)) = filters.iter().find(|(name, _)| !known(name)) {
             return Err(ApiFailure::new(
                 "InvalidFilter",
                 format!("The filter `{name}` is not supported."),
