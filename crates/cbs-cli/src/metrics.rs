@@ -110,12 +110,18 @@ pub fn render(run: &RunMetrics<'_>) -> String {
         "gauge",
         "Accounts of the rule's share_with the newest replica is not shared with (0 when all are, or the rule shares with none).",
     );
-    // Only `check` reads share permissions: apply's final look does not (its failed
-    // shares count in copies_failed_total).
-    let shares_read = run.report.is_none();
+    let mut untagged = Family::new(
+        "tccbs_replication_replica_untagged",
+        "gauge",
+        "NORMAL replicas of the disk in the destination that lack tags they should carry (their lineage, inventory, the source's own).",
+    );
+    // Only `check` reads share permissions and counts untagged replicas: apply's final
+    // look does not (its failed shares and tags count in copies_failed_total).
+    let check = run.report.is_none();
     for item in run.recovery_points {
-        if shares_read && item.replica_id.is_some() && item.failure.is_none() {
+        if check && item.replica_id.is_some() && item.failure.is_none() {
             unshared.add(pair(item), item.unshared.len() as f64);
+            untagged.add(pair(item), item.untagged as f64);
         }
         if let Some(data_age) = item.data_age {
             age.add(pair(item), data_age.as_secs() as f64);
@@ -126,7 +132,7 @@ pub fn render(run: &RunMetrics<'_>) -> String {
             held.add(pair(item), item.replicas as f64);
         }
     }
-    let mut families = vec![age, missing, held, unshared];
+    let mut families = vec![age, missing, held, unshared, untagged];
     if let Some(report) = run.report {
         let mut started = Family::new(
             "tccbs_replication_copies_started_total",

@@ -15,12 +15,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::inventory::Book;
 use crate::plan::{self, PlanAction, PlanItem, PruneReason};
 use crate::policy::Policy;
 use crate::report::Report;
 use crate::run::{ReplicationEvent, Run};
 use crate::state::{ApplyState, Regions, Status, target_report};
-use crate::{prune, share, start, wait};
+use crate::{prune, share, start, tagging, wait};
 
 /// What an apply is asked to do.
 #[derive(Debug)]
@@ -38,7 +39,19 @@ pub(crate) struct Settings<'a> {
 pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let policy = settings.policy;
     let looked_at = Instant::now();
-    let plan = plan::look_and_plan(run, policy, settings.snapshot_quota).await;
+    let look = observe::Look {
+        count_disks: settings.snapshot_quota.is_none(),
+        shares: true,
+    };
+    let observation = observe::observe(run, policy, look).await;
+    let plan = plan::plan(
+        policy,
+        &observation,
+        run.now_unix(),
+        settings.snapshot_quota,
+    );
+    let mut tagging = tagging::Background::new(Book::of(&observation));
+    drop(observation);
     run.emit(ReplicationEvent::Planned {
         totals: plan.totals(),
     });
@@ -59,8 +72,9 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let (mut state, settled) =
         ApplyState::of_plan(plan.into_items(), regions, looked_at, settings.fresh_for);
 
-    converge(run, &mut state).await;
+    converge(run, &mut state, &mut tagging).await;
     let shares = share::share_replicas(run, &state.targets).await;
+    let mut tagged = tagging.finish().await;
     // What this run copied: a duplicate of it is this run's to remove (below).
     let made: BTreeSet<String> = state
         .targets
@@ -88,6 +102,12 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let observation = observe::observe(run, policy, observe::Look::default()).await;
     let now = run.now_unix();
     let final_plan = plan::plan(policy, &observation, now, None);
+    // Kept replicas still lacking tags (older ones, or ones a failure left): tagged now.
+    let done: BTreeSet<&str> = tagged.iter().map(|t| t.replica_id.as_str()).collect();
+    let backfill = tagging::jobs_of_plan(final_plan.items(), &done);
+    drop(done);
+    tagged.extend(tagging::tag_all(run, backfill).await);
+    tagging::merge(&mut report, tagged);
     // The final look does not read share permissions (they cost a call per replica);
     // the share items of this run say whether the shares stand.
     let shares_stand = report
@@ -119,8 +139,8 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let prunes: Vec<&PlanItem> = prunes.iter().collect();
     // A replica this run made that turns out to be a second copy of one source (a run
     // overlapping this one made the first, faster than a look could see) is deleted
-    // whatever the pruning settings: every run keeps the one with the lowest id, so
-    // of two runs exactly one deletes.
+    // whatever the pruning settings: every run keeps the one made first, so of two
+    // runs only the maker of the second deletes.
     let deletes = |item: &PlanItem| {
         prune::deletes(policy, settings.prune, item)
             || matches!(&item.action, PlanAction::Prune { replica_id, reason: PruneReason::Duplicate } if made.contains(replica_id))
@@ -132,11 +152,13 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     report
 }
 
-/// Copies and waits, in rounds, until every target is final or the deadline comes.
-async fn converge(run: &Run, state: &mut ApplyState) {
+/// Copies and waits, in rounds, until every target is final or the deadline comes;
+/// the copies' replicas are tagged as soon as their ids are known.
+async fn converge(run: &Run, state: &mut ApplyState, tagging: &mut tagging::Background) {
     let (mut interval, poll_max) = run.poll;
     loop {
         start::start_copies(run, state).await;
+        tagging.queue_new_copies(run, &state.targets);
         report_progress(run, state);
         if state.is_settled() || run.is_over() {
             break;

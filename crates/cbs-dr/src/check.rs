@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::drill;
+use crate::inventory::Book;
 use crate::observe::{self, Observation};
 use crate::policy::Policy;
 use crate::report::{ItemFailure, LeftoverDisk, RpoItem, RpoReport};
@@ -27,12 +28,42 @@ pub(crate) async fn check(
         };
         observe::observe(run, policy, look).await
     };
-    let items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
+    let mut items = recovery_points(policy, &observation, run.now_unix(), Some(max_age));
+    if !receiver {
+        count_tags(policy, &observation, &mut items);
+    }
     let leftovers = leftovers(run, policy).await;
     RpoReport {
         items,
         max_age,
         leftovers,
+    }
+}
+
+/// For each pair, the replicas lacking tags they should carry, and the tags the newest
+/// carries.
+fn count_tags(policy: &Policy, observation: &Observation, items: &mut [RpoItem]) {
+    let book = Book::of(observation);
+    for item in items.iter_mut() {
+        let Some(rule) = policy.rules().iter().find(|r| r.name == item.rule) else {
+            continue;
+        };
+        for replica in observation
+            .replicas_of(rule, &item.disk_id, &item.destination)
+            .filter(|r| r.state == observe::ReplicaState::Normal)
+        {
+            let Some(desired) = book.desired(&rule.name, &item.disk_id, &replica.name) else {
+                continue;
+            };
+            item.untagged += usize::from(!desired.missing(replica).is_empty());
+            if item.replica_id.as_deref() == Some(replica.id.as_str()) {
+                item.tags = desired
+                    .tags
+                    .into_iter()
+                    .filter(|(k, v)| replica.has_tag(k, v))
+                    .collect();
+            }
+        }
     }
 }
 
@@ -87,6 +118,8 @@ pub(crate) fn recovery_points(
                     data_age: None,
                     replicas: 0,
                     unshared: Vec::new(),
+                    untagged: 0,
+                    tags: Vec::new(),
                     ok: false,
                     failure: Some(failure.clone()),
                 });
@@ -129,6 +162,8 @@ pub(crate) fn recovery_points(
                     replica_id: newest.map(|r| r.id.clone()),
                     data_age,
                     replicas,
+                    untagged: 0,
+                    tags: Vec::new(),
                     ok: failure.is_none()
                         && unshared.is_empty()
                         && data_age.is_some_and(|age| max_age.is_none_or(|max| age <= max)),

@@ -3,6 +3,7 @@
 //! spread into flat fields, durations in seconds. `tccbs --output json` prints exactly
 //! this.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -24,6 +25,15 @@ pub(crate) fn fractional_seconds<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     value.map(|d| d.as_secs_f64()).serialize(serializer)
+}
+
+/// Tags as a JSON object, key to value.
+pub(crate) fn tag_map<S: Serializer>(
+    tags: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let map: BTreeMap<&str, &str> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    map.serialize(serializer)
 }
 
 impl Serialize for Report {
@@ -80,6 +90,18 @@ impl Serialize for PlanItem {
             PlanAction::Unshare { accounts, .. } => map.serialize_entry("accounts", accounts)?,
             PlanAction::Prune { reason, .. } => map.serialize_entry("reason", reason)?,
             PlanAction::Adopt { percent, .. } => map.serialize_entry("percent", percent)?,
+            PlanAction::Tag {
+                tags,
+                lacks_inventory,
+                problems,
+                ..
+            } => {
+                let tags: BTreeMap<&str, &str> =
+                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                map.serialize_entry("tags", &tags)?;
+                map.serialize_entry("lacks_inventory", lacks_inventory)?;
+                map.serialize_entry("problems", problems)?;
+            }
             PlanAction::Unavailable { region, failure } => {
                 map.serialize_entry("unavailable_region", region)?;
                 map.serialize_entry("error", failure)?;
@@ -107,6 +129,8 @@ impl Serialize for DestinationPlan {
         map.serialize_entry("room", &self.room())?;
         map.serialize_entry("shortfall", &self.shortfall())?;
         map.serialize_entry("replica_gb_after", &self.replica_gb_after)?;
+        map.serialize_entry("tags_to_add", &self.tags_to_add)?;
+        map.serialize_entry("untagged", &self.untagged)?;
         map.serialize_entry("error", &self.unavailable)?;
         map.end()
     }

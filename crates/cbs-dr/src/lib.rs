@@ -85,6 +85,7 @@
 mod apply;
 mod check;
 mod drill;
+mod inventory;
 #[cfg(feature = "serde")]
 mod json;
 mod name;
@@ -99,6 +100,7 @@ mod run;
 mod share;
 mod start;
 mod state;
+mod tagging;
 #[cfg(test)]
 mod testing;
 mod wait;
@@ -109,6 +111,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use drill::{DrillItem, DrillReport, INTERRUPTED_CLEANUP_BUDGET};
+pub use inventory::{Inventory, TAG_PREFIX};
 pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,

@@ -31,6 +31,8 @@ pub(crate) struct SourceSnapshot {
     pub copying_to: Vec<String>,
     /// Whether it is a system disk's (which cannot be shared).
     pub system_disk: bool,
+    /// Its own tags, as `(key, value)`.
+    pub tags: Vec<(String, String)>,
 }
 
 impl SourceSnapshot {
@@ -42,6 +44,7 @@ impl SourceSnapshot {
             size_gb: s.disk_size.unwrap_or(0),
             copying_to: s.copying_to_regions.unwrap_or_default(),
             system_disk: s.disk_usage == Some(DiskUsage::SystemDisk),
+            tags: pairs(s.tags),
         })
     }
 }
@@ -90,6 +93,9 @@ pub(crate) struct Replica {
     pub shared_with: Option<BTreeSet<String>>,
     /// When the copy was made (Unix seconds), when the listing says.
     pub made: Option<i64>,
+    /// What tags it carries, as [`tag_hash`]es (sorted): enough to tell which of the
+    /// tags it should carry it lacks, in a few bytes a tag.
+    pub tags: Vec<u64>,
 }
 
 impl Replica {
@@ -126,7 +132,18 @@ impl Replica {
             share_count: s.share_reference,
             shared_with: None,
             made: s.create_time.as_deref().and_then(parse_service_time),
+            tags: {
+                let mut hashes: Vec<u64> =
+                    pairs(s.tags).iter().map(|(k, v)| tag_hash(k, v)).collect();
+                hashes.sort_unstable();
+                hashes
+            },
         })
+    }
+
+    /// Whether it carries the tag `key` = `value`.
+    pub(crate) fn has_tag(&self, key: &str, value: &str) -> bool {
+        self.tags.binary_search(&tag_hash(key, value)).is_ok()
     }
 
     /// The order in which replicas of one source are kept: the one made first (a
@@ -140,6 +157,90 @@ impl Replica {
 /// [`Replica::keep_order`] for a replica's creation time and id.
 fn keep_order(made: Option<i64>, id: &str) -> (i64, &str) {
     (made.unwrap_or(i64::MAX), id)
+}
+
+/// A source disk, as much of it as a recovery needs to rebuild it elsewhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SourceDisk {
+    pub id: String,
+    pub region: String,
+    pub name: Option<String>,
+    pub disk_type: Option<String>,
+    pub size_gb: u64,
+    pub zone: Option<String>,
+    /// Whether it is an instance's system disk.
+    pub system_disk: bool,
+    /// The instance it is attached to.
+    pub instance: Option<String>,
+    /// Its place among that instance's disks this run listed (0: first).
+    pub order: Option<usize>,
+    /// Its throughput setting (MB/s), when it has one.
+    pub throughput: Option<u64>,
+    /// Unix seconds.
+    pub created: Option<i64>,
+    /// Its own tags.
+    pub tags: Vec<(String, String)>,
+}
+
+impl SourceDisk {
+    fn from_disk(disk: tencentcloud_cbs::model::Disk, region: &str) -> Option<SourceDisk> {
+        let instance = disk
+            .instance_id
+            .filter(|i| !i.is_empty())
+            .or_else(|| disk.instance_id_list.unwrap_or_default().into_iter().next());
+        Some(SourceDisk {
+            id: disk.disk_id?,
+            region: region.to_owned(),
+            name: disk.disk_name.filter(|n| !n.is_empty()),
+            disk_type: disk.disk_type.map(|t| t.as_str().to_owned()),
+            size_gb: disk.disk_size.unwrap_or(0),
+            zone: disk.placement.and_then(|p| p.zone),
+            system_disk: disk.disk_usage == Some(DiskUsage::SystemDisk),
+            instance,
+            order: None,
+            throughput: disk.throughput_performance.filter(|t| *t > 0),
+            created: disk.create_time.as_deref().and_then(parse_service_time),
+            tags: pairs(disk.tags),
+        })
+    }
+}
+
+/// Each disk's place among its instance's disks: the system disk first, then the data
+/// disks by when they were made (the CBS API says no more of the order an instance
+/// sees them in).
+fn number_by_instance(disks: &mut [SourceDisk]) {
+    let mut by_instance: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, disk) in disks.iter().enumerate() {
+        if let Some(instance) = &disk.instance {
+            by_instance.entry(instance.clone()).or_default().push(i);
+        }
+    }
+    for mut members in by_instance.into_values() {
+        members.sort_by_key(|&i| {
+            let d = &disks[i];
+            (!d.system_disk, d.created.unwrap_or(i64::MAX), d.id.clone())
+        });
+        for (order, i) in members.into_iter().enumerate() {
+            disks[i].order = Some(order);
+        }
+    }
+}
+
+/// The `(key, value)` pairs of the model's tags.
+fn pairs(tags: Option<Vec<tencentcloud_cbs::model::Tag>>) -> Vec<(String, String)> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value?)))
+        .collect()
+}
+
+/// A tag as a number, stable across runs and builds (FNV-1a of key, NUL, value).
+pub(crate) fn tag_hash(key: &str, value: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes().chain([0]).chain(value.bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// What one rule selects in its source region.
@@ -167,6 +268,9 @@ pub(crate) struct Holdings {
 pub(crate) struct Observation {
     /// Per rule, in the policy's order.
     pub rules: Vec<RuleSources>,
+    /// The selected source disks, by id (none from the receiving side, which cannot
+    /// list the owner's disks).
+    pub disks: BTreeMap<String, SourceDisk>,
     /// This tool's replicas per destination region that could be listed.
     pub replicas: BTreeMap<String, Vec<Replica>>,
     /// What each destination that could be listed holds.
@@ -312,6 +416,15 @@ pub(crate) async fn observe(run: &Run, policy: &Policy, look: Look) -> Observati
         .iter()
         .map(|rule| select(rule, &snapshots, &disks))
         .collect();
+    // Only the selected disks' records are kept: memory follows the fleet, not the
+    // regions.
+    let selected: BTreeSet<&String> = observation.rules.iter().flat_map(|r| &r.disks).collect();
+    observation.disks = disks
+        .into_values()
+        .flatten()
+        .filter(|d| selected.contains(&d.id))
+        .map(|d| (d.id.clone(), d))
+        .collect();
     if look.shares && policy.rules().iter().any(|r| !r.share_with.is_empty()) {
         look_up_shares(run, &mut observation).await;
     }
@@ -442,7 +555,7 @@ pub(crate) async fn share_permissions(
 
 enum Listing {
     Sources(String, Result<Vec<SourceSnapshot>, Error>),
-    Disks(String, Result<Vec<(String, Option<String>)>, Error>),
+    Disks(String, Result<Vec<SourceDisk>, Error>),
     Replicas(
         String,
         Result<(Vec<Replica>, u64), Error>,
@@ -454,13 +567,13 @@ enum Listing {
 fn select(
     rule: &Rule,
     snapshots: &BTreeMap<String, Vec<SourceSnapshot>>,
-    disks: &BTreeMap<String, Vec<(String, Option<String>)>>,
+    disks: &BTreeMap<String, Vec<SourceDisk>>,
 ) -> RuleSources {
     let listed = disks.get(&rule.source_region);
     let mut selected = BTreeSet::new();
-    for (id, name) in listed.into_iter().flatten() {
-        if rule.selects_disk(id, name.as_deref()) {
-            selected.insert(id.clone());
+    for disk in listed.into_iter().flatten() {
+        if rule.selects_disk(&disk.id, disk.name.as_deref()) {
+            selected.insert(disk.id.clone());
         }
     }
     // Named disks the listing does not have do not exist (when it could be listed).
@@ -530,19 +643,14 @@ pub(crate) async fn each_snapshot<T>(
     Ok(found)
 }
 
-/// The disks of the region (`ids: None`), or those of `ids` that exist, as
-/// `(id, name)`: 100 per call either way.
+/// The disks of the region (`ids: None`), or those of `ids` that exist: 100 per call
+/// either way.
 async fn list_disks(
     run: &Run,
     region: &str,
     ids: Option<BTreeSet<String>>,
-) -> Result<Vec<(String, Option<String>)>, Error> {
+) -> Result<Vec<SourceDisk>, Error> {
     let mut found = Vec::new();
-    let mut keep = |disk: tencentcloud_cbs::model::Disk| {
-        if let Some(id) = disk.disk_id {
-            found.push((id, disk.disk_name));
-        }
-    };
     match ids {
         None => {
             let mut items = run
@@ -554,7 +662,7 @@ async fn list_disks(
                 .into_paginator()
                 .items();
             while let Some(disk) = items.next_item().await {
-                keep(disk?);
+                found.extend(SourceDisk::from_disk(disk?, region));
             }
         }
         Some(ids) => {
@@ -569,13 +677,16 @@ async fn list_disks(
                     .retry_config(run.patience())
                     .send()
                     .await?;
-                page.disk_set
-                    .unwrap_or_default()
-                    .into_iter()
-                    .for_each(&mut keep);
+                found.extend(
+                    page.disk_set
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|d| SourceDisk::from_disk(d, region)),
+                );
             }
         }
     }
+    number_by_instance(&mut found);
     Ok(found)
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::inventory::Book;
 use crate::name::ReplicaName;
 use crate::observe::{self, Observation, Replica, ReplicaState, SourceSnapshot};
 use crate::policy::{Policy, Rule, Selection};
@@ -71,6 +72,20 @@ pub enum PlanAction {
     /// The rule shares replicas, but the disk is a system disk, whose snapshots
     /// cannot be shared: its replicas are made, not shared. One item per disk.
     NotShareable,
+    /// Bind the tags a kept replica lacks: its lineage and inventory
+    /// ([`Inventory`](crate::Inventory)) and the source's own tags.
+    Tag {
+        /// The replica.
+        replica_id: String,
+        /// The tags it lacks, as `(key, value)`.
+        tags: Vec<(String, String)>,
+        /// Whether it lacks some of its lineage and inventory tags (not only the
+        /// source's own).
+        lacks_inventory: bool,
+        /// What the replica cannot carry (a key of the source's that collides with
+        /// ours, tags past the limit of 50), in words.
+        problems: Vec<String>,
+    },
     /// A region the item needs could not be listed (refused, unreachable): the item
     /// fails alone, every other region goes on. For the source region of a rule, one
     /// item stands for the whole rule (its `disk_id` is `*`).
@@ -93,6 +108,7 @@ impl PlanAction {
             PlanAction::UpToDate { replica_id }
             | PlanAction::Prune { replica_id, .. }
             | PlanAction::Shared { replica_id, .. }
+            | PlanAction::Tag { replica_id, .. }
             | PlanAction::Unshare { replica_id, .. } => Some(replica_id),
             PlanAction::Copy
             | PlanAction::NoSnapshot
@@ -105,7 +121,7 @@ impl PlanAction {
 
     /// A short lowercase name: `copy`, `adopt`, `up_to_date`, `prune`, `no_snapshot`,
     /// `no_such_disk`, `no_disks`, `share`, `shared`, `unshare`, `not_shareable`,
-    /// `unavailable`.
+    /// `tag`, `unavailable`.
     pub fn as_str(&self) -> &'static str {
         match self {
             PlanAction::Copy => "copy",
@@ -119,6 +135,7 @@ impl PlanAction {
             PlanAction::Shared { .. } => "shared",
             PlanAction::Unshare { .. } => "unshare",
             PlanAction::NotShareable => "not_shareable",
+            PlanAction::Tag { .. } => "tag",
             PlanAction::Unavailable { .. } => "unavailable",
         }
     }
@@ -226,6 +243,11 @@ pub struct DestinationPlan {
     pub replica_gb_after: u64,
     /// Why the region could not be listed.
     pub unavailable: Option<ItemFailure>,
+    /// Tags to bind there: those kept replicas lack, and those the new copies will
+    /// carry.
+    pub tags_to_add: u64,
+    /// Kept replicas there that lack some of their lineage and inventory tags.
+    pub untagged: usize,
 }
 
 impl DestinationPlan {
@@ -299,6 +321,7 @@ impl Plan {
                 PlanAction::Unshare { .. } => t.unshares += 1,
                 PlanAction::NotShareable => t.not_shareable += 1,
                 PlanAction::Unavailable { .. } => t.unavailable += 1,
+                PlanAction::Tag { .. } => t.to_tag += 1,
             }
         }
         t
@@ -363,6 +386,10 @@ pub(crate) fn plan(
     let kept = kept_by_any_rule(policy, observation, now);
     let mut planned: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     let mut pruned: BTreeSet<&str> = BTreeSet::new();
+    let book = Book::of(observation);
+    let mut tagged: BTreeSet<&str> = BTreeSet::new();
+    // Tags the new copies will carry, per destination.
+    let mut future_tags: BTreeMap<&str, u64> = BTreeMap::new();
     for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
         if let Some(failure) = observation.unavailable.get(&rule.source_region) {
             items.push(PlanItem {
@@ -451,6 +478,17 @@ pub(crate) fn plan(
                         destination.as_str(),
                     );
                     if planned.insert(key) {
+                        if action == PlanAction::Copy {
+                            let name = ReplicaName::new(
+                                snapshot.id.clone(),
+                                rule.source_region.clone(),
+                                snapshot.created,
+                            );
+                            let count = book
+                                .desired(&rule.name, disk_id, &name)
+                                .map_or(0, |d| d.tags.len() as u64);
+                            *future_tags.entry(destination.as_str()).or_default() += count;
+                        }
                         items.push(item(
                             Some(snapshot),
                             Some(destination),
@@ -494,6 +532,25 @@ pub(crate) fn plan(
                         }
                     }
                 }
+                // The kept replicas (and those in flight) carry their lineage,
+                // inventory and the source's own tags: bind what they lack.
+                for replica in &replicas {
+                    let keeps = !matches!(replica.state, ReplicaState::Other(_))
+                        && !prunable.iter().any(|(p, _)| p.id == replica.id);
+                    let Some(desired) = book.desired(&rule.name, disk_id, &replica.name) else {
+                        continue;
+                    };
+                    let missing = desired.missing(replica);
+                    if keeps && !missing.is_empty() && tagged.insert(replica.id.as_str()) {
+                        let action = PlanAction::Tag {
+                            replica_id: replica.id.clone(),
+                            lacks_inventory: desired.lacks_inventory(replica),
+                            tags: missing,
+                            problems: desired.problems,
+                        };
+                        items.push(replica_item(replica, 0, action));
+                    }
+                }
                 for (replica, reason) in prunable {
                     if !pruned.insert(replica.id.as_str()) {
                         continue;
@@ -520,7 +577,7 @@ pub(crate) fn plan(
             }
         }
     }
-    let destinations = destination_plans(policy, observation, &items, quota);
+    let destinations = destination_plans(policy, observation, &items, quota, &future_tags);
     Plan {
         items,
         destinations,
@@ -627,6 +684,7 @@ fn destination_plans(
     observation: &Observation,
     items: &[PlanItem],
     quota: Option<u64>,
+    future_tags: &BTreeMap<&str, u64>,
 ) -> Vec<DestinationPlan> {
     policy
         .destinations()
@@ -670,6 +728,24 @@ fn destination_plans(
                 quota_source,
                 replica_gb_after: held_gb.saturating_add(transfer_gb).saturating_sub(prune_gb),
                 unavailable: observation.unavailable.get(&region).cloned(),
+                tags_to_add: here()
+                    .map(|i| match &i.action {
+                        PlanAction::Tag { tags, .. } => tags.len() as u64,
+                        _ => 0,
+                    })
+                    .sum::<u64>()
+                    + future_tags.get(region.as_str()).copied().unwrap_or(0),
+                untagged: here()
+                    .filter(|i| {
+                        matches!(
+                            i.action,
+                            PlanAction::Tag {
+                                lacks_inventory: true,
+                                ..
+                            }
+                        )
+                    })
+                    .count(),
                 region,
             }
         })
@@ -741,6 +817,7 @@ mod tests {
             size_gb: 100,
             copying_to: Vec::new(),
             system_disk: false,
+            tags: Vec::new(),
         }
     }
 
@@ -756,6 +833,7 @@ mod tests {
             share_count: Some(0),
             shared_with: None,
             made: None,
+            tags: Vec::new(),
         }
     }
 

@@ -133,6 +133,8 @@ fn prune_report(item: &PlanItem, outcome: Outcome, failure: Option<ItemFailure>)
         outcome,
         copy_started: false,
         account: None,
+        tagged: false,
+        warning: None,
         failure,
     }
 }

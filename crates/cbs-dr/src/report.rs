@@ -38,11 +38,14 @@ pub enum Outcome {
     Unshared,
     /// The rule selects no disk: nothing to do, worth a warning.
     NoDisks,
+    /// The replica was there and kept; this run bound the tags it lacked.
+    Tagged,
 }
 
 impl Outcome {
     /// `copied`, `adopted`, `up_to_date`, `pruned`, `would_prune`, `no_snapshot`,
-    /// `failed`, `incomplete`, `shared`, `already_shared`, `unshared`, `no_disks`.
+    /// `failed`, `incomplete`, `shared`, `already_shared`, `unshared`, `no_disks`,
+    /// `tagged`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Copied => "copied",
@@ -57,6 +60,7 @@ impl Outcome {
             Outcome::AlreadyShared => "already_shared",
             Outcome::Unshared => "unshared",
             Outcome::NoDisks => "no_disks",
+            Outcome::Tagged => "tagged",
         }
     }
 
@@ -73,6 +77,7 @@ impl Outcome {
                 | Outcome::AlreadyShared
                 | Outcome::Unshared
                 | Outcome::NoDisks
+                | Outcome::Tagged
         )
     }
 }
@@ -173,6 +178,12 @@ pub struct ReportItem {
     pub copy_started: bool,
     /// For a share item, the account shared with (or no longer).
     pub account: Option<String>,
+    /// Whether this run bound tags to the replica (its lineage, inventory and the
+    /// source's own tags).
+    pub tagged: bool,
+    /// Something the item did not get that the policy asks for without failing it (tags
+    /// the replica cannot carry), in words.
+    pub warning: Option<String>,
     /// Why it failed.
     #[cfg_attr(feature = "serde", serde(rename = "error"))]
     pub failure: Option<ItemFailure>,
@@ -244,6 +255,8 @@ pub struct PlanTotals {
     pub not_shareable: usize,
     /// Items that fail because a region could not be listed.
     pub unavailable: usize,
+    /// Kept replicas that lack tags they should carry.
+    pub to_tag: usize,
 }
 
 /// Where one (disk, destination) stands: its newest usable replica and how old its
@@ -275,6 +288,15 @@ pub struct RpoItem {
     /// check from the owning side looks; a run's own report only knows what its
     /// final listing says).
     pub unshared: Vec<String>,
+    /// `NORMAL` replicas of the pair that lack some of the tags they should carry
+    /// (lineage, inventory, the source's own); a check from the owning side counts
+    /// them (the receiving side cannot: the tags are the owner's).
+    pub untagged: usize,
+    /// The tags of the newest replica among those it should carry, as `(key, value)`
+    /// (filled by the check from the owning side; a run's own report leaves them
+    /// out).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::tag_map"))]
+    pub tags: Vec<(String, String)>,
     /// Whether a replica exists, its data is within the limit (for a run's own
     /// report, which has no limit: whether a replica exists) and it is shared with
     /// every account the rule names.

@@ -283,6 +283,8 @@ fn settled_report(item: PlanItem) -> ReportItem {
         outcome,
         copy_started: false,
         account: None,
+        tagged: false,
+        warning: None,
         failure,
     }
 }
@@ -357,8 +359,10 @@ fn targets_of(items: Vec<PlanItem>, looked_at: Instant) -> (Vec<Target>, Vec<Rep
                 continue;
             }
             // Pruning (and ending shares first) is decided after the copies, from a
-            // fresh look.
-            PlanAction::Prune { .. } | PlanAction::Unshare { .. } => continue,
+            // fresh look; so is tagging what the copies did not make.
+            PlanAction::Prune { .. } | PlanAction::Unshare { .. } | PlanAction::Tag { .. } => {
+                continue;
+            }
         };
         if index.contains_key(&key) {
             continue;
@@ -443,6 +447,8 @@ pub(crate) fn target_report(target: &Target) -> ReportItem {
         outcome,
         copy_started: target.sent_by_us,
         account: None,
+        tagged: false,
+        warning: None,
         failure,
     }
 }

@@ -69,6 +69,13 @@ pub fn print(output: Output, replication: &Replication, plan: &Plan, price: Opti
         totals.prune_gb,
         totals.no_snapshot
     );
+    if totals.to_tag > 0 {
+        let lacking: usize = plan.destinations().iter().map(|d| d.untagged).sum();
+        println!(
+            "{} replicas to tag ({lacking} lack their lineage and inventory)",
+            totals.to_tag
+        );
+    }
     if totals.shares + totals.shared + totals.unshares + totals.not_shareable > 0 {
         println!(
             "{} shares to make, {} in place, {} replicas to unshare before pruning, {} system disks whose replicas cannot be shared",
@@ -137,6 +144,7 @@ fn print_destinations(destinations: &[DestinationPlan], price: Option<f64>) {
         "SNAPSHOTS_HELD",
         "QUOTA",
         "REPLICA_GB_AFTER",
+        "TAGS_TO_ADD",
     ];
     if price.is_some() {
         headers.push("TRANSFER_COST");
@@ -158,6 +166,7 @@ fn print_destinations(destinations: &[DestinationPlan], price: Option<f64>) {
                     .unwrap_or_else(|| "unavailable".to_owned()),
                 quota,
                 d.replica_gb_after.to_string(),
+                d.tags_to_add.to_string(),
             ];
             if let Some(price) = price {
                 row.push(format!("{:.2}", price * d.transfer_gb as f64));
@@ -199,6 +208,7 @@ fn plan_action_text(item: &PlanItem, action: &str) -> String {
             format!("unshare ({})", accounts.join(", "))
         }
         PlanAction::NotShareable => "not shareable (system disk)".to_owned(),
+        PlanAction::Tag { tags, .. } => format!("tag ({} tags)", tags.len()),
         other => other.as_str().to_owned(),
     }
 }

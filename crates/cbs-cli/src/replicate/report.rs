@@ -53,6 +53,20 @@ pub fn print(output: Output, report: &Report) {
     }
     table::print(&headers, &rows);
     print_failures(&report.items);
+    for item in report.items.iter().filter(|i| i.warning.is_some()) {
+        say!(
+            "warning: {} in {}: {}",
+            item.replica_id.as_deref().unwrap_or(&item.disk_id),
+            item.destination.as_deref().unwrap_or("-"),
+            item.warning.as_deref().unwrap_or_default()
+        );
+    }
+    let tagged = report.items.iter().filter(|i| i.tagged).count();
+    if tagged > 0 {
+        println!(
+            "tagged {tagged} replicas with their lineage, inventory and the source's own tags"
+        );
+    }
     for item in report
         .items
         .iter()

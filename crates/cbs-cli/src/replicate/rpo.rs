@@ -80,7 +80,25 @@ pub fn print(output: Output, report: &RpoReport) {
             humantime::format_duration(report.max_age)
         );
     }
+    print_untagged(report);
     print_leftovers(report);
+}
+
+/// Pairs whose replicas lack tags they should carry (the first [`OFFENDERS_NAMED`]): a
+/// recovery without the source region reads them.
+fn print_untagged(report: &RpoReport) {
+    let untagged: Vec<&RpoItem> = report.items.iter().filter(|i| i.untagged > 0).collect();
+    for item in untagged.iter().take(OFFENDERS_NAMED) {
+        say!(
+            "untagged: {} in {}: {} replicas lack tags they should carry (lineage, inventory, the source's own); the next apply binds them",
+            item.disk_id,
+            item.destination,
+            item.untagged
+        );
+    }
+    if untagged.len() > OFFENDERS_NAMED {
+        say!("untagged: … and {} more", untagged.len() - OFFENDERS_NAMED);
+    }
 }
 
 /// Disks drills left, each with what it costs and how to remove it.
