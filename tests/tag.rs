@@ -80,9 +80,10 @@ async fn tags_bound_here_show_in_cbs_and_the_other_way_round() {
         .await
         .unwrap();
     assert_eq!(by_tag.resources.len(), 1);
-    assert_eq!(by_tag.resources[0].resource, name);
+    // Named with the owner's account, as the service names what it finds.
     let account = emulator.default_account();
     let with_account = format!("qcs::cvm:ap-guangzhou:uin/{account}:snapshot/{snapshot}");
+    assert_eq!(by_tag.resources[0].resource, with_account);
     let again = client
         .get_resources()
         .resources([with_account])
@@ -128,7 +129,7 @@ async fn tags_bound_here_show_in_cbs_and_the_other_way_round() {
         .unwrap();
     assert_eq!(
         found.resources[0].resource,
-        tag::disk_resource("ap-beijing", &disk)
+        format!("qcs::cvm:ap-beijing:uin/{account}:volume/{disk}")
     );
     client
         .tag_resources()
@@ -340,4 +341,42 @@ async fn each_account_sees_its_own_tags() {
         .await
         .unwrap();
     assert_eq!(mine.resources.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tags_bound_through_the_tag_service_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("cbs-e2e-tag-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let name = {
+        let emulator = emulator_builder(std::time::Duration::from_secs(1))
+            .state_file(&state)
+            .start_in_process()
+            .unwrap();
+        let client = client(&emulator);
+        let snapshot = a_snapshot(&client, "ap-guangzhou").await;
+        let name = tag::snapshot_resource("ap-guangzhou", &snapshot);
+        client
+            .tag_resources()
+            .resources([name.clone()])
+            .tags([Tag::new("team", "storage")])
+            .send()
+            .await
+            .unwrap();
+        name
+    };
+    // Started again, without demo data: the tag comes from the file.
+    let emulator = cbs_emulator::Emulator::builder()
+        .credential(SECRET_ID, SECRET_KEY)
+        .state_file(&state)
+        .start_in_process()
+        .unwrap();
+    let found = client(&emulator)
+        .get_resources()
+        .resources([name])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.resources[0].tags, [Tag::new("team", "storage")]);
+    let _ = std::fs::remove_dir_all(dir);
 }

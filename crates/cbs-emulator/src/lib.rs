@@ -315,6 +315,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets a cross-region copy carry its source snapshot's tags. By default it does
+    /// not: `CopySnapshotCrossRegions` takes no tags and its reference does not say
+    /// that the source's are copied (nor that they are not), so the emulator takes the
+    /// reading a tool must cope with; this switch takes the other.
+    pub fn copy_tags(mut self, copy: bool) -> Self {
+        self.settings.copy_tags = copy;
+        self
+    }
+
     /// Adds an availability zone the built-in table lacks, such as `ap-guangzhou-8`
     /// (the service opens zones over time). A name that is not a known region, a dash
     /// and a number is ignored; [`is_zone_name`] tells which are accepted.
@@ -506,6 +515,8 @@ pub struct SnapshotInfo {
     pub copied_from: Option<String>,
     /// The accounts it is shared with, in order.
     pub shared_with: Vec<String>,
+    /// Its tags, `(key, value)` in the order they were bound.
+    pub tags: Vec<(String, String)>,
 }
 
 /// A disk as the emulator holds it, for tests to inspect.
@@ -522,6 +533,8 @@ pub struct DiskInfo {
     pub size_gb: u64,
     /// The instance it is attached to.
     pub instance_id: Option<String>,
+    /// Its tags, `(key, value)` in the order they were bound.
+    pub tags: Vec<(String, String)>,
 }
 
 impl EmulatorHandle {
@@ -613,6 +626,7 @@ impl EmulatorHandle {
                         disk_id: s.disk_id.clone(),
                         copied_from: s.copied_from.as_ref().map(|(id, _)| id.clone()),
                         shared_with: s.shared_with.iter().map(|(a, _)| a.clone()).collect(),
+                        tags: s.tags.clone(),
                     }
                 })
                 .collect()
@@ -642,6 +656,7 @@ impl EmulatorHandle {
                     name: d.name.clone(),
                     size_gb: d.size_gb,
                     instance_id: d.instance_id.clone(),
+                    tags: d.tags.clone(),
                 })
                 .collect()
         })
@@ -690,6 +705,53 @@ impl EmulatorHandle {
             world.add_snapshot_of(&disk, &format!("{name} nightly"), 0);
             disk_id
         })
+    }
+
+    /// Adds a `NORMAL` copy of `snapshot_id` (of the default account) to `destination`
+    /// named `name`, directly (no API calls, no rate limit, no quota, no tags), as if
+    /// copied earlier; returns its id, or `None` when there is no such snapshot or
+    /// region.
+    pub fn add_copy(&self, snapshot_id: &str, destination: &str, name: &str) -> Option<String> {
+        self.shared.change(|world| {
+            if !state::is_region(destination) {
+                return None;
+            }
+            let source = world.snapshots.get(snapshot_id)?.clone();
+            let id = world.new_id("snap");
+            let seq = world.next_seq();
+            let now = world.now_ms;
+            let mut copy = source.clone();
+            copy.id = id.clone();
+            copy.region = destination.to_owned();
+            copy.zone = state::default_zone(destination);
+            copy.name = name.to_owned();
+            copy.permanent = true;
+            copy.deadline_ms = None;
+            copy.created_ms = now;
+            copy.modified_ms = now;
+            copy.progress = None;
+            copy.copied_from = Some((source.id.clone(), source.region.clone()));
+            copy.policy_id = None;
+            copy.group_id = None;
+            copy.shared_with = Vec::new();
+            copy.tags = Vec::new();
+            copy.seq = seq;
+            world.snapshots.insert(id.clone(), copy);
+            Some(id)
+        })
+    }
+
+    /// Binds `tags` to a disk of the default account directly (no API calls, no
+    /// limits checked), replacing what it had; `false` when there is no such disk.
+    pub fn set_disk_tags(&self, disk_id: &str, tags: Vec<(String, String)>) -> bool {
+        self.shared
+            .change(|world| match world.disks.get_mut(disk_id) {
+                Some(disk) => {
+                    disk.tags = tags;
+                    true
+                }
+                None => false,
+            })
     }
 
     /// Removes a snapshot directly, as if someone deleted it elsewhere; `false` when

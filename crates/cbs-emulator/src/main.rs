@@ -69,8 +69,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
 
-    /// Inject the faults listed in this JSON file (a list of {"action", "region",
-    /// "kind", "times", "probability", ...}).
+    /// Inject the faults listed in this JSON file (a list of {"service", "action",
+    /// "region", "kind", "times", "probability", ...}; "service" is "cbs" or "tag").
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
 
@@ -94,6 +94,11 @@ struct Args {
     /// refusing with UnsupportedOperation.SnapHasShared.
     #[arg(long)]
     delete_shared: bool,
+
+    /// Let cross-region copies carry their source snapshot's tags (by default they do
+    /// not: the API reference does not say).
+    #[arg(long)]
+    copy_tags: bool,
 
     /// Add an availability zone the built-in table lacks (repeatable), e.g.
     /// ap-guangzhou-8.
@@ -213,6 +218,7 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
         builder = builder.zone(zone);
     }
     builder = builder.delete_shared(args.delete_shared);
+    builder = builder.copy_tags(args.copy_tags);
     if let Some(duration) = args.copy_duration {
         builder = builder.copy_duration(duration);
     }

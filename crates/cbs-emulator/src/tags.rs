@@ -76,13 +76,17 @@ struct Resource {
 }
 
 impl Resource {
-    /// The canonical name (as `GetResources` answers).
-    fn name(&self) -> String {
+    /// The canonical name, with the owner's account (as `GetResources` answers: the
+    /// API model's example is `qcs::cvm:ap-beijing:uin/1234567:instance/ins-123`).
+    fn name(&self, account: &str) -> String {
         let prefix = match self.kind {
             Kind::Snapshot => "snapshot",
             Kind::Disk => "volume",
         };
-        format!("qcs::cvm:{}:uin/:{prefix}/{}", self.region, self.id)
+        format!(
+            "qcs::cvm:{}:uin/{account}:{prefix}/{}",
+            self.region, self.id
+        )
     }
 }
 
@@ -477,7 +481,7 @@ fn get_resources(world: &mut World, account: &str, body: &Value) -> Result<Value
         for (resource, tags) in every_resource(world) {
             // Untagged resources are no tag's; a listing by tag names tagged ones.
             if !tags.is_empty() && matches(tags) {
-                found.push(json!({"Resource": resource.name(), "Tags": tag_json(tags)}));
+                found.push(json!({"Resource": resource.name(account), "Tags": tag_json(tags)}));
             }
         }
     } else {

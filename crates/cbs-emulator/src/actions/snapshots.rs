@@ -199,6 +199,9 @@ pub(super) fn copy_cross_regions(
                 copy.policy_id = None;
                 copy.group_id = None;
                 copy.shared_with = Vec::new();
+                if !world.settings.copy_tags {
+                    copy.tags = Vec::new();
+                }
                 copy.seq = seq;
                 world.snapshots.insert(id.clone(), copy);
                 copying_to.push(destination.clone());

@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     /// Whether the owner may delete a snapshot that is shared (it then disappears for
     /// every receiver); by default refused with `UnsupportedOperation.SnapHasShared`.
     pub delete_shared: bool,
+    /// Whether a cross-region copy carries its source's tags; by default it does not.
+    pub copy_tags: bool,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             account: crate::DEFAULT_ACCOUNT.to_owned(),
             extra_zones: Vec::new(),
             delete_shared: false,
+            copy_tags: false,
         }
     }
 }
