@@ -37,6 +37,12 @@ pub struct Global {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// Which site's public endpoints to call: china (cbs.tencentcloudapi.com,
+    /// tag.tencentcloudapi.com) or intl (cbs.intl.tencentcloudapi.com,
+    /// tag.intl.tencentcloudapi.com) (default: $TENCENTCLOUD_SITE, else china).
+    #[arg(long, global = true, value_enum)]
+    pub site: Option<Site>,
+
     /// Also trust the certificates in FILE (PEM), for a private CA or an emulator over TLS.
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
@@ -341,14 +347,38 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The action, e.g. DescribeSnapshots (see `tccbs actions`).
+    /// The action, e.g. DescribeSnapshots (see `tccbs actions`), or with `--service tag`
+    /// GetResources.
     pub action: String,
+    /// The service: `cbs`, or `tag` for the Tag service (version 2018-08-13), signed
+    /// and sent to that service's endpoint (with `--endpoint` or `--local`, to the
+    /// same one).
+    #[arg(long, value_enum, default_value_t = CallService::Cbs)]
+    pub service: CallService,
     /// The request body as JSON.
     #[arg(long, conflicts_with = "json_file", value_name = "JSON")]
     pub json: Option<String>,
     /// A file holding the request body as JSON ("-" for standard input).
     #[arg(long, value_name = "FILE")]
     pub json_file: Option<PathBuf>,
+}
+
+/// A site's public endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Site {
+    /// tencentcloudapi.com.
+    China,
+    /// intl.tencentcloudapi.com.
+    Intl,
+}
+
+/// The services `tccbs call` reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CallService {
+    /// Cloud Block Storage, 2017-03-12.
+    Cbs,
+    /// Tag, 2018-08-13.
+    Tag,
 }
 
 /// `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `7d`: the policy file's durations

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tencentcloud_cbs::model::{Filter, RegionCopy, Snapshot};
 use tencentcloud_cbs::{ErrorCode, RegionOutcome, WaiterError};
 
-use crate::cli::{CallArgs, CopyArgs, ListArgs, Output, WaitArgs};
+use crate::cli::{CallArgs, CallService, CopyArgs, ListArgs, Output, WaitArgs};
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::progress;
@@ -308,7 +308,19 @@ pub async fn snapshot_wait(ctx: &Context, args: WaitArgs) -> Result<ExitCode, Fa
 }
 
 pub async fn call(ctx: &Context, args: CallArgs) -> Result<ExitCode, Failure> {
-    if tencentcloud_cbs::model::action_info(&args.action).is_none() {
+    let (service, version) = match args.service {
+        CallService::Cbs => (
+            tencentcloud_cbs::model::SERVICE,
+            tencentcloud_cbs::model::VERSION,
+        ),
+        CallService::Tag => (
+            tencentcloud_cbs::tag::SERVICE,
+            tencentcloud_cbs::tag::VERSION,
+        ),
+    };
+    if args.service == CallService::Cbs
+        && tencentcloud_cbs::model::action_info(&args.action).is_none()
+    {
         return Err(Failure::Usage(format!(
             "`{}` is not a CBS action; `tccbs actions` lists them",
             args.action
@@ -336,13 +348,7 @@ pub async fn call(ctx: &Context, args: CallArgs) -> Result<ExitCode, Failure> {
     }
     let response = ctx
         .client
-        .call_json(
-            tencentcloud_cbs::model::SERVICE,
-            tencentcloud_cbs::model::VERSION,
-            &args.action,
-            None,
-            body,
-        )
+        .call_json(service, version, &args.action, None, body)
         .await?;
     print_json(&response);
     Ok(ExitCode::SUCCESS)

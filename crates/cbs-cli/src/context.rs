@@ -6,7 +6,7 @@ use cbs_emulator::EmulatorHandle;
 use tencentcloud_cbs::ClientBuilder;
 use tencentcloud_cbs::{Client, Language, ProfileProvider};
 
-use crate::cli::{Global, LanguageArg, Output};
+use crate::cli::{Global, LanguageArg, Output, Site};
 use crate::failure::Failure;
 
 /// The region `--local` uses unless told otherwise.
@@ -66,6 +66,7 @@ fn credentials(
 pub fn check_combination(global: &Global) -> Result<(), Failure> {
     let remote_only = [
         ("--endpoint", global.endpoint.is_some()),
+        ("--site", global.site.is_some()),
         ("--ca-bundle", global.ca_bundle.is_some()),
         ("--use-cvm-role", global.use_cvm_role),
         ("--role-arn", global.role_arn.is_some()),
@@ -96,7 +97,7 @@ impl Context {
     /// the process (two processes never share one).
     pub fn account_key(&self) -> Option<String> {
         let g = &self.global;
-        (!g.local).then(|| format!("{:?}|{:?}", g.profile, g.endpoint))
+        (!g.local).then(|| format!("{:?}|{:?}|{:?}", g.profile, g.endpoint, g.site))
     }
 }
 
@@ -184,6 +185,23 @@ fn remote_builder(global: &Global) -> Result<tencentcloud_cbs::ClientBuilder, Fa
     }
     if let Some(endpoint) = &global.endpoint {
         builder = builder.endpoint(endpoint.clone());
+    }
+    let site = match (
+        global.site,
+        std::env::var("TENCENTCLOUD_SITE").ok().as_deref(),
+    ) {
+        (Some(site), _) => site,
+        (None, None | Some("" | "china")) => Site::China,
+        (None, Some("intl")) => Site::Intl,
+        (None, Some(other)) => {
+            return Err(Failure::Usage(format!(
+                "TENCENTCLOUD_SITE is `{}`: china or intl",
+                crate::table::terminal_safe(other)
+            )));
+        }
+    };
+    if site == Site::Intl {
+        builder = builder.root_domain(tencentcloud_cbs::INTERNATIONAL_ROOT_DOMAIN);
     }
     if let Some(path) = &global.ca_bundle {
         let pem = std::fs::read(path).map_err(|e| {

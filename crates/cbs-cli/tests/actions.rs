@@ -403,11 +403,54 @@ fn tccli_options_after_the_action() {
 
 #[test]
 fn https_proxy_carries_the_request() {
+    let (out, first) = first_tunnel(&[
+        "cbs",
+        "DescribeDisks",
+        "--endpoint",
+        "127.0.0.1:9",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(first.starts_with("CONNECT 127.0.0.1:9 "), "{first}");
+    assert!(!stderr(&out).contains("proxy-test-key"));
+}
+
+#[test]
+fn each_site_and_service_has_its_own_public_host() {
+    for (args, host) in [
+        (&["snapshot", "list"][..], "cbs.tencentcloudapi.com"),
+        (
+            &["call", "--service", "tag", "GetResources"],
+            "tag.tencentcloudapi.com",
+        ),
+        (
+            &["--site", "intl", "snapshot", "list"],
+            "cbs.intl.tencentcloudapi.com",
+        ),
+        (
+            &["--site", "intl", "call", "--service", "tag", "GetResources"],
+            "tag.intl.tencentcloudapi.com",
+        ),
+    ] {
+        let mut line = args.to_vec();
+        line.extend(["--request-timeout", "5"]);
+        let (out, first) = first_tunnel(&line);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            first.starts_with(&format!("CONNECT {host}:443 ")),
+            "{args:?}: {first}"
+        );
+    }
+}
+
+/// Runs `tccbs args` through a proxy on 127.0.0.1 that refuses every tunnel; returns
+/// the run and the head of the first tunnel asked for (so no request leaves the host).
+fn first_tunnel(args: &[&str]) -> (std::process::Output, String) {
     use std::io::{Read, Write};
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = proxy.local_addr().unwrap();
     let (seen, heard) = std::sync::mpsc::channel();
-    // Refuses every tunnel it is asked for, telling the test what it was asked.
     std::thread::spawn(move || {
         for stream in proxy.incoming().take(8) {
             let Ok(mut stream) = stream else { break };
@@ -429,26 +472,19 @@ fn https_proxy_carries_the_request() {
         }
     });
     let out = Command::new(env!("CARGO_BIN_EXE_tccbs"))
-        .args([
-            "cbs",
-            "DescribeDisks",
-            "--endpoint",
-            "127.0.0.1:9",
-            "--timeout",
-            "5",
-        ])
+        .args(args)
         .args(["--https-proxy", &format!("http://{address}")])
         .env("TENCENTCLOUD_SECRET_ID", "AKIDproxytest")
         .env("TENCENTCLOUD_SECRET_KEY", "proxy-test-key")
         .env("TENCENTCLOUD_REGION", "ap-guangzhou")
+        .env("HOME", "/nonexistent-home")
+        .env_remove("TENCENTCLOUD_SITE")
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let first = heard
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("the proxy was asked");
-    assert!(first.starts_with("CONNECT 127.0.0.1:9 "), "{first}");
-    assert!(!stderr(&out).contains("proxy-test-key"));
+    (out, first)
 }

@@ -184,7 +184,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces `tencentcloudapi.com` in public hosts (e.g. `internal.tencentcloudapi.com`).
+    /// Replaces `tencentcloudapi.com` in public hosts: every service the client calls
+    /// (CBS, Tag, STS) goes to `<service>.<domain>`. The international site's is
+    /// [`INTERNATIONAL_ROOT_DOMAIN`](crate::INTERNATIONAL_ROOT_DOMAIN); others exist
+    /// (e.g. `internal.tencentcloudapi.com` from inside the vendor's network).
     pub fn root_domain(mut self, domain: impl Into<String>) -> Self {
         self.root_domain = Some(domain.into());
         self

@@ -2,8 +2,15 @@
 
 use std::borrow::Cow;
 
-/// The default root domain of the public API endpoints.
+/// The default root domain of the public API endpoints (the China site's:
+/// `cbs.tencentcloudapi.com`, `tag.tencentcloudapi.com`).
 pub const DEFAULT_ROOT_DOMAIN: &str = "tencentcloudapi.com";
+
+/// The root domain of the international site's endpoints, as the official
+/// international SDKs have it (`cbs.intl.tencentcloudapi.com`,
+/// `tag.intl.tencentcloudapi.com`); give it to
+/// [`ClientBuilder::root_domain`](crate::ClientBuilder::root_domain).
+pub const INTERNATIONAL_ROOT_DOMAIN: &str = "intl.tencentcloudapi.com";
 
 /// Where requests go.
 #[derive(Clone, Debug)]
@@ -117,6 +124,14 @@ mod tests {
             "cbs.ap-guangzhou.tencentcloudapi.com"
         );
         assert_eq!(regional.locate("cbs", None).1, "cbs.tencentcloudapi.com");
+        let international = Endpoint::Public {
+            root_domain: INTERNATIONAL_ROOT_DOMAIN.into(),
+            regional: false,
+        };
+        assert_eq!(
+            international.locate("tag", None).1,
+            "tag.intl.tencentcloudapi.com"
+        );
         assert!(parse("http://127.0.0.1:8080", false).is_ok());
         assert!(parse("http://localhost:8080/", false).is_ok());
         assert!(parse("http://[::1]:8080", false).is_ok());

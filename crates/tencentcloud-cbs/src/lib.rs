@@ -79,7 +79,7 @@ pub use credentials::{
     CvmRoleProvider, EnvProvider, OidcProvider, ProfileProvider, ProvideCredentials,
     ProviderContext,
 };
-pub use endpoint::DEFAULT_ROOT_DOMAIN;
+pub use endpoint::{DEFAULT_ROOT_DOMAIN, INTERNATIONAL_ROOT_DOMAIN};
 pub use error::{
     ApiFailure, CallContext, DecodeFailure, Error, ErrorChain, InvalidInput, TimeoutError,
     TransportFailure,
