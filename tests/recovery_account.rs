@@ -428,6 +428,8 @@ async fn the_receiver_checks_fresh_missing_and_stale_replicas_with_its_own_keys(
     let fresh = receiving.check_as_receiver(&receiver, day).await.unwrap();
     assert!(fresh.is_ok(), "{fresh:#?}");
     assert_eq!(fresh.items.len(), 6);
+    // The tags are the owner's: the receiving side does not count untagged replicas.
+    assert!(fresh.items.iter().all(|i| i.untagged.is_none()));
     let by_pattern = replication.check_as_receiver(&receiver, day).await.unwrap();
     assert!(by_pattern.is_ok(), "{by_pattern:#?}");
     assert_eq!(

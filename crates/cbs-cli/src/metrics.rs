@@ -115,13 +115,16 @@ pub fn render(run: &RunMetrics<'_>) -> String {
         "gauge",
         "NORMAL replicas of the disk in the destination that lack tags they should carry (their lineage, inventory, the source's own).",
     );
-    // Only `check` reads share permissions and counts untagged replicas: apply's final
-    // look does not (its failed shares and tags count in copies_failed_total).
+    // Only `check` reads share permissions: apply's final look does not (its failed
+    // shares count in copies_failed_total).
     let check = run.report.is_none();
     for item in run.recovery_points {
         if check && item.replica_id.is_some() && item.failure.is_none() {
             unshared.add(pair(item), item.unshared.len() as f64);
-            untagged.add(pair(item), item.untagged as f64);
+        }
+        // Where they were counted: by the owner's check.
+        if let Some(count) = item.untagged {
+            untagged.add(pair(item), count as f64);
         }
         if let Some(data_age) = item.data_age {
             age.add(pair(item), data_age.as_secs() as f64);

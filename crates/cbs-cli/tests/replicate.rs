@@ -913,3 +913,152 @@ fn as_profile_reads_the_recovery_accounts_keys_from_the_credentials_file() {
     drop(runtime);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn replicas_carry_their_inventory_and_plan_and_check_show_what_lacks() {
+    let dir = scratch("replicate-inventory");
+    let state = dir.join("state.json");
+    let applied = tccbs(
+        &state,
+        &["--output", "json", "replicate", "apply", "--policy", POLICY],
+    );
+    assert_eq!(status(&applied), 0, "{}", stderr(&applied));
+    let report = json(&applied);
+    assert!(
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["tagged"] == true)
+    );
+
+    // The replicas' tags, as anyone lists them in the destination.
+    let listed = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "snapshot",
+            "list",
+        ],
+    );
+    assert_eq!(status(&listed), 0);
+    let replica = json(&listed)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["SnapshotName"]
+                .as_str()
+                .and_then(ReplicaName::parse)
+                .is_some()
+        })
+        .cloned()
+        .unwrap();
+    let tags: BTreeMap<String, String> = replica["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["Key"].as_str().unwrap().to_owned(),
+                t["Value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let disk = replica["DiskId"].as_str().unwrap();
+    assert!(
+        tags["tccbs:source"].starts_with(&format!("ap-guangzhou/{disk}/snap-")),
+        "{tags:?}"
+    );
+    assert_eq!(tags["tccbs:rule"], "prod");
+    assert!(tags["tccbs:disk"].starts_with("CLOUD_SSD/"), "{tags:?}");
+    assert!(tags["tccbs:name"].starts_with("prod-"), "{tags:?}");
+
+    // Taken away (as on a replica made before tags were bound): plan and check say so.
+    let replica_id = replica["SnapshotId"].as_str().unwrap();
+    let untag = format!(
+        r#"{{"ResourceList":["qcs::cvm:ap-beijing:uin/:snapshot/{replica_id}"],"TagKeys":["tccbs:source","tccbs:name"]}}"#
+    );
+    let untagged = tccbs(
+        &state,
+        &[
+            "call",
+            "--service",
+            "tag",
+            "UnTagResources",
+            "--json",
+            &untag,
+        ],
+    );
+    assert_eq!(status(&untagged), 0, "{}", stderr(&untagged));
+    let plan = tccbs(&state, &["replicate", "plan", "--policy", POLICY]);
+    assert_eq!(status(&plan), 0, "{}", stderr(&plan));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("TAGS_TO_ADD"), "{text}");
+    assert!(
+        text.contains("1 replicas to tag (1 lack their lineage and inventory)"),
+        "{text}"
+    );
+    let check = tccbs(
+        &state,
+        &["replicate", "check", "--policy", POLICY, "--max-age", "24h"],
+    );
+    assert_eq!(
+        status(&check),
+        0,
+        "the recovery point stands: {}",
+        stderr(&check)
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
+    assert!(
+        said.contains(&format!("untagged: {disk} in ap-beijing: 1 replicas lack")),
+        "{said}"
+    );
+    let check = json(&tccbs(
+        &state,
+        &[
+            "--output",
+            "json",
+            "replicate",
+            "check",
+            "--policy",
+            POLICY,
+            "--max-age",
+            "24h",
+        ],
+    ));
+    let items = check["items"].as_array().unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| i["untagged"].as_u64().unwrap())
+            .sum::<u64>(),
+        1
+    );
+    let tagged = items.iter().find(|i| i["untagged"] == 0).unwrap();
+    assert_eq!(tagged["tags"]["tccbs:rule"], "prod", "{tagged}");
+
+    // The next apply binds them back, and only them.
+    let applied = tccbs(
+        &state,
+        &["--output", "json", "replicate", "apply", "--policy", POLICY],
+    );
+    assert_eq!(status(&applied), 0, "{}", stderr(&applied));
+    let report = json(&applied);
+    let retagged: Vec<&Value> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["tagged"] == true)
+        .collect();
+    assert_eq!(retagged.len(), 1);
+    assert_eq!(retagged[0]["replica_id"], replica_id);
+    let _ = std::fs::remove_dir_all(dir);
+}

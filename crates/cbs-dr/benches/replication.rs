@@ -15,12 +15,18 @@
 //!    (counted by the emulator), replicas in the healthy destination, items failed.
 //! 3. **memory**: 10,000 disks to 2 regions without rate limits: peak memory (maximum
 //!    resident set) of the client process.
+//! 4. **backfill**: the same fleet already replicated by a version that did not tag
+//!    (the replicas there, untagged): the first run after an upgrade tags all 20,000;
+//!    its peak memory and calls (`-- backfill`; not run by default).
 //!
 //! The client runs on the one-thread runtime `tccbs` uses; `CBS_BENCH_RUNTIME=multi-thread`
 //! runs it on two workers instead (glibc then keeps an allocator arena per thread, which
 //! shows in the peak: `MALLOC_ARENA_MAX=1` takes most of the difference away).
 //!
-//! `cargo bench -p tencentcloud-cbs --features policy-file --bench replication`
+//! After the clean run, a second `apply` of the same policy: its calls by action (no
+//! copy and no Tag call expected).
+//!
+//! `cargo bench -p cbs-dr --features policy-file --bench replication`
 //! (`-- --quick` runs 200 and 2,000 disks instead).
 
 use std::collections::BTreeMap;
@@ -54,6 +60,7 @@ enum Scenario {
     Clean,
     BadDay,
     Memory,
+    Backfill,
 }
 
 impl Scenario {
@@ -62,6 +69,7 @@ impl Scenario {
             Scenario::Clean => "clean",
             Scenario::BadDay => "bad-day",
             Scenario::Memory => "memory",
+            Scenario::Backfill => "backfill",
         }
     }
 
@@ -69,12 +77,13 @@ impl Scenario {
         match std::env::var("CBS_BENCH_SCENARIO").as_deref() {
             Ok("bad-day") => Scenario::BadDay,
             Ok("memory") => Scenario::Memory,
+            Ok("backfill") => Scenario::Backfill,
             _ => Scenario::Clean,
         }
     }
 
     fn limited(self) -> bool {
-        self != Scenario::Memory
+        matches!(self, Scenario::Clean | Scenario::BadDay)
     }
 }
 
@@ -93,8 +102,13 @@ fn main() {
         (Scenario::Clean, small),
         (Scenario::BadDay, small),
         (Scenario::Memory, large),
+        (Scenario::Backfill, large),
     ] {
-        if only.as_deref().is_none_or(|name| name == scenario.name()) {
+        let asked = match only.as_deref() {
+            Some(name) => name == scenario.name(),
+            None => scenario != Scenario::Backfill,
+        };
+        if asked {
             run(scenario, disks);
         }
     }
@@ -155,6 +169,18 @@ fn emulator() {
             .await
             .unwrap();
         handle.add_fleet(SOURCE, "fleet", disks(), 100);
+        if scenario == Scenario::Backfill {
+            let taken = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            for snapshot in handle.snapshots(SOURCE) {
+                let name = ReplicaName::new(&snapshot.id, SOURCE, taken).to_string();
+                for region in DESTINATIONS {
+                    handle.add_copy(&snapshot.id, region, &name).unwrap();
+                }
+            }
+        }
         if scenario == Scenario::BadDay {
             let error = |code: &str| FaultKind::Error {
                 code: code.into(),
@@ -274,7 +300,7 @@ fn client() {
             Duration::from_secs(5).div_f64(TIME_SCALE),
             Duration::from_secs(60).div_f64(TIME_SCALE),
         );
-        let report = Replication::new(&client, policy)
+        let replication = Replication::new(&client, policy)
             .poll_interval(poll_min, poll_max)
             .on_event(move |event| {
                 if std::env::var("CBS_BENCH_TRACE").is_ok() {
@@ -285,15 +311,17 @@ fn client() {
                 {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-            })
-            .apply()
-            .await
-            .expect("the run completes");
+            });
+        let report = replication.apply().await.expect("the run completes");
         let wall = started.elapsed().as_secs_f64();
         let copy_real = COPY.as_secs_f64() / TIME_SCALE;
         let counts = counting.counts.lock().unwrap().clone();
         let total_calls: usize = counts.values().sum();
-        let replicas = report.count(Outcome::Copied) + report.count(Outcome::Adopted);
+        let replicas = match scenario {
+            // A replica tagged on its own line, or on its up-to-date one.
+            Scenario::Backfill => report.items.iter().filter(|i| i.tagged).count(),
+            _ => report.count(Outcome::Copied) + report.count(Outcome::Adopted),
+        };
         println!(
             "\n[{}] {disks} disks to {}, rate limits {}, copies {} emulated s (×{TIME_SCALE}), {} runtime",
             scenario.name(),
@@ -315,9 +343,10 @@ fn client() {
             println!("  wall / floor         {:.3}", wall / floor);
         }
         println!(
-            "  items                {} copied, {} adopted, {} failed, {} incomplete; converged {}",
+            "  items                {} copied, {} adopted, {} tagged, {} failed, {} incomplete; converged {}",
             report.count(Outcome::Copied),
             report.count(Outcome::Adopted),
+            report.items.iter().filter(|i| i.tagged).count(),
             report.failed(),
             report.count(Outcome::Incomplete),
             report.converged
@@ -357,6 +386,23 @@ fn client() {
                 "  DescribeSnapshots per replica per poll round  {:.4} ({polling} polling calls)",
                 polling as f64 / (replicas as f64 * poll_rounds as f64)
             );
+            let tagged = report.items.iter().filter(|i| i.tagged).count();
+            let tag_calls = counts.get("TagResources").copied().unwrap_or(0);
+            println!(
+                "  replicas tagged      {tagged}, in {tag_calls} TagResources calls ({:.3} per replica)",
+                tag_calls as f64 / tagged.max(1) as f64
+            );
+            counting.counts.lock().unwrap().clear();
+            let again_started = Instant::now();
+            let again = replication.apply().await.expect("the second run completes");
+            let counts = counting.counts.lock().unwrap().clone();
+            println!(
+                "  second run           {:.1} s, converged {}, calls: {counts:?}",
+                again_started.elapsed().as_secs_f64(),
+                again.converged
+            );
+            assert!(!counts.contains_key("CopySnapshotCrossRegions"));
+            assert!(!counts.contains_key("TagResources"));
         }
         println!(
             "  peak memory (max RSS of the client process)  {:.1} MiB",

@@ -50,7 +50,7 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
         run.now_unix(),
         settings.snapshot_quota,
     );
-    let mut tagging = tagging::Background::new(Book::of(&observation));
+    let mut tagging = tagging::Background::new(run, Book::of(&observation));
     drop(observation);
     run.emit(ReplicationEvent::Planned {
         totals: plan.totals(),
@@ -102,11 +102,32 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
     let observation = observe::observe(run, policy, observe::Look::default()).await;
     let now = run.now_unix();
     let final_plan = plan::plan(policy, &observation, now, None);
+    // Converged (with every item ending as the policy wants, below): the final look
+    // finds nothing to copy or wait for.
+    let settled = final_plan.items().iter().all(|i| {
+        !matches!(
+            i.action,
+            PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
+        )
+    });
+    let (backfill, prunes): (Vec<PlanItem>, Vec<PlanItem>) = final_plan
+        .into_items()
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.action,
+                PlanAction::Tag { .. } | PlanAction::Prune { .. } | PlanAction::Unshare { .. }
+            )
+        })
+        .partition(|i| matches!(i.action, PlanAction::Tag { .. }));
     // Kept replicas still lacking tags (older ones, or ones a failure left): tagged now.
     let done: BTreeSet<&str> = tagged.iter().map(|t| t.replica_id.as_str()).collect();
-    let backfill = tagging::jobs_of_plan(final_plan.items(), &done);
+    let book = Book::of(&observation);
+    let jobs = tagging::jobs_of_plan(backfill, &observation, &book, &done);
+    let backfilled = tagging::tag_all(run, jobs).await;
+    drop(book);
     drop(done);
-    tagged.extend(tagging::tag_all(run, backfill).await);
+    tagged.extend(backfilled);
     tagging::merge(&mut report, tagged);
     // The final look does not read share permissions (they cost a call per replica);
     // the share items of this run say whether the shares stand.
@@ -116,26 +137,8 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
         .filter(|i| i.account.is_some())
         .all(|i| i.outcome.is_success());
     // Converged: every item ended as the policy wants (a disk that does not exist or
-    // has no snapshot is not replicated), and the final look finds nothing to copy or
-    // wait for.
-    report.converged = shares_stand
-        && report.failed() == 0
-        && final_plan.items().iter().all(|i| {
-            !matches!(
-                i.action,
-                PlanAction::Copy | PlanAction::Adopt { .. } | PlanAction::Unavailable { .. }
-            )
-        });
-    let prunes: Vec<PlanItem> = final_plan
-        .into_items()
-        .into_iter()
-        .filter(|i| {
-            matches!(
-                i.action,
-                PlanAction::Prune { .. } | PlanAction::Unshare { .. }
-            )
-        })
-        .collect();
+    // has no snapshot is not replicated), and nothing is left to copy or wait for.
+    report.converged = shares_stand && report.failed() == 0 && settled;
     let prunes: Vec<&PlanItem> = prunes.iter().collect();
     // A replica this run made that turns out to be a second copy of one source (a run
     // overlapping this one made the first, faster than a look could see) is deleted
@@ -157,8 +160,12 @@ pub(crate) async fn apply(run: &Run, settings: &Settings<'_>) -> Report {
 async fn converge(run: &Run, state: &mut ApplyState, tagging: &mut tagging::Background) {
     let (mut interval, poll_max) = run.poll;
     loop {
-        start::start_copies(run, state).await;
-        tagging.queue_new_copies(run, &state.targets);
+        // Tagged as each copy call answers, and what a look found since.
+        start::start_copies(run, state, &mut |targets, started| {
+            tagging.queue(targets, started.iter().copied())
+        })
+        .await;
+        tagging.queue(&state.targets, 0..state.targets.len());
         report_progress(run, state);
         if state.is_settled() || run.is_over() {
             break;

@@ -48,6 +48,10 @@ fn count_tags(policy: &Policy, observation: &Observation, items: &mut [RpoItem])
         let Some(rule) = policy.rules().iter().find(|r| r.name == item.rule) else {
             continue;
         };
+        if item.failure.is_some() {
+            continue;
+        }
+        let mut untagged = 0;
         for replica in observation
             .replicas_of(rule, &item.disk_id, &item.destination)
             .filter(|r| r.state == observe::ReplicaState::Normal)
@@ -55,7 +59,7 @@ fn count_tags(policy: &Policy, observation: &Observation, items: &mut [RpoItem])
             let Some(desired) = book.desired(&rule.name, &item.disk_id, &replica.name) else {
                 continue;
             };
-            item.untagged += usize::from(!desired.missing(replica).is_empty());
+            untagged += usize::from(!desired.missing(replica).is_empty());
             if item.replica_id.as_deref() == Some(replica.id.as_str()) {
                 item.tags = desired
                     .tags
@@ -64,6 +68,7 @@ fn count_tags(policy: &Policy, observation: &Observation, items: &mut [RpoItem])
                     .collect();
             }
         }
+        item.untagged = Some(untagged);
     }
 }
 
@@ -118,7 +123,7 @@ pub(crate) fn recovery_points(
                     data_age: None,
                     replicas: 0,
                     unshared: Vec::new(),
-                    untagged: 0,
+                    untagged: None,
                     tags: Vec::new(),
                     ok: false,
                     failure: Some(failure.clone()),
@@ -162,7 +167,7 @@ pub(crate) fn recovery_points(
                     replica_id: newest.map(|r| r.id.clone()),
                     data_age,
                     replicas,
-                    untagged: 0,
+                    untagged: None,
                     tags: Vec::new(),
                     ok: failure.is_none()
                         && unshared.is_empty()

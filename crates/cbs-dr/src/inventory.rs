@@ -1,19 +1,7 @@
 //! What a replica carries to say where it comes from, so that a recovery needs nothing
 //! from the source region: its lineage and its source disk's inventory as tags under
-//! one prefix ([`TAG_PREFIX`]), and the source disk's and source snapshot's own tags as
-//! they are.
-//!
-//! | key | value |
-//! | --- | --- |
-//! | `tccbs:source` | `<source region>/<source disk>/<source snapshot>` |
-//! | `tccbs:taken` | when the source snapshot was taken, UTC: `2026-12-01T08:30:00Z` |
-//! | `tccbs:rule` | the rule that keeps it |
-//! | `tccbs:disk` | `<type>/<size GB>/<zone>/<system or data>[/<throughput MB/s>]` |
-//! | `tccbs:name` | the source disk's name (characters a tag cannot hold become `_`) |
-//! | `tccbs:instance` | `<instance>/<place among its disks, 0 first>`, when attached |
-//!
-//! Six tags, so that one `TagResources` call (at most ten tags) binds them with room for
-//! four of the source's own; the fields are packed into few keys for that reason.
+//! one prefix ([`TAG_PREFIX`]; the keys are listed on [`Inventory`]), and the source
+//! disk's and source snapshot's own tags as they are.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +22,18 @@ const INSTANCE: &str = "tccbs:instance";
 const MAX_TAGS: usize = 50;
 
 /// A replica's lineage and its source disk's inventory, as its tags say.
+///
+/// | key | value |
+/// | --- | --- |
+/// | `tccbs:source` | `<source region>/<source disk>/<source snapshot>` |
+/// | `tccbs:taken` | when the source snapshot was taken, UTC: `2026-12-01T08:30:00Z` |
+/// | `tccbs:rule` | the rule that keeps it |
+/// | `tccbs:disk` | `<type>/<size GB>/<zone>/<system or data>[/<throughput MB/s>]` |
+/// | `tccbs:name` | the source disk's name (characters a tag cannot hold become `_`) |
+/// | `tccbs:instance` | `<instance>/<place among its disks, 0 first>`, when attached |
+///
+/// Six tags, so that one `TagResources` call (at most ten tags) binds them with room for
+/// four of the source's own; the fields are packed into few keys for that reason.
 ///
 /// ```
 /// use cbs_dr::Inventory;
@@ -226,6 +226,12 @@ impl Book {
                 desired.problems.push(format!(
                     "the source's tag {key:?} collides with this tool's own and is not copied"
                 ));
+            } else if let Some(problem) = tencentcloud_cbs::tag::Tag::new(key, value).problem() {
+                // Read from the service, so this takes a change of the rules (or a
+                // service that does not keep them): the rest is still bound.
+                desired.problems.push(format!(
+                    "the source's tag {key:?} cannot be bound ({problem}) and is not copied"
+                ));
             } else if desired.tags.len() >= MAX_TAGS {
                 dropped.push(key);
             } else {
@@ -404,5 +410,26 @@ mod tests {
             said.contains("16 of the source's own are not copied"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_source_tag_the_service_would_refuse_is_reported_and_the_rest_bound() {
+        let mut odd = disk();
+        odd.tags = vec![
+            ("qcs:system".into(), "x".into()),
+            ("empty".into(), String::new()),
+            ("owner".into(), "alice".into()),
+        ];
+        let name = ReplicaName::new("snap-s3", "ap-guangzhou", 1_764_577_800);
+        let observation = observed(odd);
+        let desired = Book::of(&observation)
+            .desired("prod", "disk-d1", &name)
+            .unwrap();
+        let keys: Vec<&str> = desired.tags.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(keys.contains(&"owner"), "{keys:?}");
+        assert!(!keys.contains(&"qcs:system") && !keys.contains(&"empty"));
+        let said = desired.problems.join("; ");
+        assert!(said.contains("\"qcs:system\" cannot be bound"), "{said}");
+        assert!(said.contains("\"empty\" cannot be bound"), "{said}");
     }
 }

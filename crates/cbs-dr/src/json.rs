@@ -91,14 +91,12 @@ impl Serialize for PlanItem {
             PlanAction::Prune { reason, .. } => map.serialize_entry("reason", reason)?,
             PlanAction::Adopt { percent, .. } => map.serialize_entry("percent", percent)?,
             PlanAction::Tag {
-                tags,
+                missing,
                 lacks_inventory,
                 problems,
                 ..
             } => {
-                let tags: BTreeMap<&str, &str> =
-                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                map.serialize_entry("tags", &tags)?;
+                map.serialize_entry("tags_to_add", missing)?;
                 map.serialize_entry("lacks_inventory", lacks_inventory)?;
                 map.serialize_entry("problems", problems)?;
             }

@@ -20,6 +20,11 @@
 //! - **A bad day stays local.** A region that refuses or cannot be reached fails its
 //!   own items with the service's code and request id; the other regions and rules go
 //!   on. Throttling is waited out, with growing pauses, until the run's deadline.
+//! - **Replicas carry their inventory.** Each kept replica is tagged, through the Tag
+//!   service, with its lineage and its source disk's make-up (type, size, zone, usage,
+//!   instance, name: keys under [`TAG_PREFIX`], read back with [`Inventory::from_tags`]) and the
+//!   source's own tags, so a restore needs nothing from the source region; only
+//!   missing tags are bound, replicas lacking the same ones in one call.
 //! - **A recovery account.** A rule's [`share_with`](Rule::share_with) shares every
 //!   kept replica, once `NORMAL`, with other accounts (looked up before sharing, so
 //!   exactly once; ended before a replica is pruned). That account then checks and
@@ -28,7 +33,7 @@
 //!
 //! How the code reads: [`Replication`] (this file) holds the settings; each workflow is
 //! a module (`apply`, `check`, `drill`, `plan`) that a newcomer reads top to bottom.
-//! `apply` orchestrates phases (`start`, `wait`, `share`, `prune`), each a function over
+//! `apply` orchestrates phases (`start`, `wait`, `tagging`, `share`, `prune`), each a function over
 //! the run's state (`state`) and the run itself (`run`: client, deadline, events).
 //! Everything starts from what the regions report (`observe`).
 //!

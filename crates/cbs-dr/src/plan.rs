@@ -77,8 +77,9 @@ pub enum PlanAction {
     Tag {
         /// The replica.
         replica_id: String,
-        /// The tags it lacks, as `(key, value)`.
-        tags: Vec<(String, String)>,
+        /// How many tags it lacks (or carries with another value); which ones, `apply`
+        /// works out when it binds them (a fleet's worth would not be held at once).
+        missing: usize,
         /// Whether it lacks some of its lineage and inventory tags (not only the
         /// source's own).
         lacks_inventory: bool,
@@ -545,7 +546,7 @@ pub(crate) fn plan(
                         let action = PlanAction::Tag {
                             replica_id: replica.id.clone(),
                             lacks_inventory: desired.lacks_inventory(replica),
-                            tags: missing,
+                            missing: missing.len(),
                             problems: desired.problems,
                         };
                         items.push(replica_item(replica, 0, action));
@@ -730,7 +731,7 @@ fn destination_plans(
                 unavailable: observation.unavailable.get(&region).cloned(),
                 tags_to_add: here()
                     .map(|i| match &i.action {
-                        PlanAction::Tag { tags, .. } => tags.len() as u64,
+                        PlanAction::Tag { missing, .. } => *missing as u64,
                         _ => 0,
                     })
                     .sum::<u64>()

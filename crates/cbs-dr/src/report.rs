@@ -289,9 +289,11 @@ pub struct RpoItem {
     /// final listing says).
     pub unshared: Vec<String>,
     /// `NORMAL` replicas of the pair that lack some of the tags they should carry
-    /// (lineage, inventory, the source's own); a check from the owning side counts
-    /// them (the receiving side cannot: the tags are the owner's).
-    pub untagged: usize,
+    /// (lineage, inventory, the source's own); counted by a check from the owning side
+    /// that could read the destination, `None` otherwise (the receiving side cannot
+    /// count them: the tags are the owner's, and the source disks it would compare
+    /// with are out of its sight; a run's own report does not count them).
+    pub untagged: Option<usize>,
     /// The tags of the newest replica among those it should carry, as `(key, value)`
     /// (filled by the check from the owning side; a run's own report leaves them
     /// out).

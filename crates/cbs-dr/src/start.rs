@@ -43,7 +43,13 @@ enum Started {
 
 /// Starts every pending copy that fits under the destinations' caps and quotas, each
 /// on a look at its destination younger than [`ApplyState::fresh_for`].
-pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
+///
+/// `answered` hears of each copy call's targets as soon as its answer is in.
+pub(crate) async fn start_copies(
+    run: &Run,
+    state: &mut ApplyState,
+    answered: &mut impl FnMut(&[Target], &[usize]),
+) {
     if run.is_over() {
         return;
     }
@@ -152,7 +158,7 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
             break;
         };
         let (indexes, answer) = done.expect("copy tasks do not panic");
-        for index in indexes {
+        for &index in &indexes {
             let target = &mut targets[index];
             let destination = target.destination().to_owned();
             let tries = match target.status {
@@ -187,6 +193,7 @@ pub(crate) async fn start_copies(run: &Run, state: &mut ApplyState) {
                 }
             }
         }
+        answered(targets, &indexes);
     }
 }
 
@@ -386,7 +393,7 @@ mod tests {
             item("e", "ap-beijing", PlanAction::Copy),
         ];
         let (mut state, _) = crate::testing::of_plan(items, Regions::default());
-        start_copies(&run, &mut state).await;
+        start_copies(&run, &mut state, &mut |_, _| {}).await;
 
         // One call per source snapshot, carrying all its destinations.
         let copies = of(&calls, "CopySnapshotCrossRegions");
@@ -422,7 +429,7 @@ mod tests {
         assert!(matches!(state.targets[5].status, Status::Unknown { .. }));
 
         // The next round starts nothing: the busy one has no room left.
-        start_copies(&run, &mut state).await;
+        start_copies(&run, &mut state, &mut |_, _| {}).await;
         assert_eq!(of(&calls, "CopySnapshotCrossRegions").len(), 5);
         assert!(
             matches!(&state.targets[2].status, Status::Failed(f) if f.code == "InsufficientSnapshotQuota")
@@ -446,7 +453,7 @@ mod tests {
             item("b", "ap-beijing", PlanAction::Copy),
         ];
         let (mut state, _) = crate::testing::of_plan(items, regions);
-        start_copies(&run, &mut state).await;
+        start_copies(&run, &mut state, &mut |_, _| {}).await;
         assert_eq!(copying(&state, 0), Some("snap-a-r"));
         assert!(
             matches!(&state.targets[1].status, Status::Failed(f) if f.code == "InsufficientSnapshotQuota" && f.request_id.is_none()),
@@ -468,7 +475,7 @@ mod tests {
             item("b", "ap-beijing", PlanAction::Copy),
         ];
         let (mut state, _) = crate::testing::of_plan(items, regions);
-        start_copies(&run, &mut state).await;
+        start_copies(&run, &mut state, &mut |_, _| {}).await;
         assert_eq!(copying(&state, 0), Some("snap-a-r"));
         assert!(matches!(
             state.targets[1].status,
@@ -478,7 +485,7 @@ mod tests {
             replica_id: "snap-a-r".into(),
         };
         tokio::time::advance(std::time::Duration::from_secs(3601)).await;
-        start_copies(&run, &mut state).await;
+        start_copies(&run, &mut state, &mut |_, _| {}).await;
         assert_eq!(of(&calls, "CopySnapshotCrossRegions").len(), 1);
         assert!(matches!(state.targets[1].status, Status::Pending { .. }));
     }

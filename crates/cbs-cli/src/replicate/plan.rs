@@ -208,7 +208,7 @@ fn plan_action_text(item: &PlanItem, action: &str) -> String {
             format!("unshare ({})", accounts.join(", "))
         }
         PlanAction::NotShareable => "not shareable (system disk)".to_owned(),
-        PlanAction::Tag { tags, .. } => format!("tag ({} tags)", tags.len()),
+        PlanAction::Tag { missing, .. } => format!("tag ({missing} tags)"),
         other => other.as_str().to_owned(),
     }
 }

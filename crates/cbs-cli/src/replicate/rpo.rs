@@ -87,13 +87,16 @@ pub fn print(output: Output, report: &RpoReport) {
 /// Pairs whose replicas lack tags they should carry (the first [`OFFENDERS_NAMED`]): a
 /// recovery without the source region reads them.
 fn print_untagged(report: &RpoReport) {
-    let untagged: Vec<&RpoItem> = report.items.iter().filter(|i| i.untagged > 0).collect();
-    for item in untagged.iter().take(OFFENDERS_NAMED) {
+    let untagged: Vec<(&RpoItem, usize)> = report
+        .items
+        .iter()
+        .filter_map(|i| Some((i, i.untagged.filter(|n| *n > 0)?)))
+        .collect();
+    for (item, count) in untagged.iter().take(OFFENDERS_NAMED) {
         say!(
-            "untagged: {} in {}: {} replicas lack tags they should carry (lineage, inventory, the source's own); the next apply binds them",
+            "untagged: {} in {}: {count} replicas lack tags they should carry (lineage, inventory, the source's own); the next apply binds them",
             item.disk_id,
             item.destination,
-            item.untagged
         );
     }
     if untagged.len() > OFFENDERS_NAMED {
