@@ -12,6 +12,7 @@ import time
 import urllib.parse
 import urllib.request
 
+from checklist import Checklist
 from tencentcloud.cbs.v20170312 import cbs_client, models
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -257,35 +258,20 @@ def wrong_key_is_refused(endpoint):
 
 def main():
     endpoint = sys.argv[1]
-    passed = failed = 0
-    snapshot_id = None
-
-    def check(name, fn, *args):
-        nonlocal passed, failed
-        try:
-            result = fn(*args)
-            print(f"ok   {name}")
-            passed += 1
-            return result
-        except Exception as e:  # report every failure, keep going
-            print(f"FAIL {name}: {e!r}")
-            failed += 1
-            return None
-
+    checks = Checklist()
+    check = checks.check
     snapshot_id = check("CopySnapshotCrossRegions", copy_snapshot, endpoint)
     if snapshot_id:
         check("DescribeSnapshots until NORMAL", describe_copy, endpoint, snapshot_id)
     else:
-        print("FAIL DescribeSnapshots until NORMAL: no copy to describe")
-        failed += 1
+        checks.cannot("DescribeSnapshots until NORMAL", "no copy to describe")
     check("wrong secret key -> AuthFailure.SignatureFailure", wrong_key_is_refused, endpoint)
     check("v1 signatures (HmacSHA1, HmacSHA256; POST form, GET)", legacy_signatures, endpoint)
     check("a tampered v1 request -> AuthFailure.SignatureFailure", tampered_v1_is_refused, endpoint)
     sent = check("a runbook through every action", Runbook(endpoint).run)
     if sent:
         print(f"     ({sent} actions sent)")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ by the signing scope, as the one port serves both.
 import json
 import sys
 
+from checklist import Checklist
 from tencentcloud.cbs.v20170312 import cbs_client
 from tencentcloud.cbs.v20170312 import models as cbs_models
 from tencentcloud.common import credential
@@ -106,29 +107,17 @@ def in_cbs(endpoint, replicas):
 
 def main():
     endpoint = sys.argv[1]
-    passed = failed = 0
-
-    def check(name, fn, *args):
-        nonlocal passed, failed
-        try:
-            result = fn(*args)
-            print(f"ok   {name}")
-            passed += 1
-            return result
-        except Exception as e:  # report every failure, keep going
-            print(f"FAIL {name}: {e!r}")
-            failed += 1
-            return None
-
+    checks = Checklist()
+    check = checks.check
     replicas = check("GetResources by tccbs:rule: every replica with its inventory", by_tag, endpoint)
     if replicas:
         check("DescribeResourceTagsByResourceIds agrees", by_ids, endpoint, replicas)
         check("DescribeSnapshots (CBS SDK) shows the same tags", in_cbs, endpoint, replicas)
     else:
-        failed += 2
+        checks.cannot("DescribeResourceTagsByResourceIds agrees", "no replicas found")
+        checks.cannot("DescribeSnapshots (CBS SDK) shows the same tags", "no replicas found")
     check("GetTagKeys and GetTagValues", keys_and_values, endpoint)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":
