@@ -226,6 +226,12 @@ pub enum ReplicateCommand {
     /// The restore test: make a disk from the newest replica of each selected disk in
     /// --region, wait until it is usable, report, and delete it again unless --keep.
     Drill(DrillArgs),
+    /// The recovery day: rebuild every selected disk in --region as a new disk from
+    /// its replica (the newest, or the newest taken by --at), reading only that region;
+    /// wait until each is usable and report the recovery time. Safe to run again with
+    /// the same --run (nothing is made twice). --dry-run shows the plan; --cleanup RUN
+    /// removes a run's disks. Exit status 0 all restored, 1 none, 3 some.
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +312,63 @@ pub struct DrillArgs {
     /// with it. With --local, the emulator's recovery account.
     #[arg(long, value_name = "NAME")]
     pub as_profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Restore to the newest replica taken at or before this time: RFC 3339 with its
+    /// offset (2026-12-07T12:30:00Z) or a duration ago (6h, 2d).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Show what would be restored (replica, data age, instance groups, type, size,
+    /// zone, hourly price, what would be adopted); make nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The run's name (default restore-<UTC date>): the same name again finishes a run,
+    /// another makes another set.
+    #[arg(long, value_name = "NAME")]
+    pub run: Option<String>,
+    /// Only this rule (repeatable).
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+    /// Only this source disk (repeatable).
+    #[arg(long = "disk", value_name = "DISK_ID")]
+    pub disks: Vec<String>,
+    /// The type of disks whose replicas do not say theirs (made before replicas were
+    /// tagged, or seen from a recovery account).
+    #[arg(long, value_name = "TYPE")]
+    pub disk_type: Option<String>,
+    /// Disks of a source zone go to this zone of the region (repeatable), e.g.
+    /// ap-guangzhou-3=ap-beijing-5.
+    #[arg(long = "zone", value_name = "FROM=TO", value_parser = parse_zone_map)]
+    pub zones: Vec<(String, String)>,
+    /// How far apart the source times of one instance's disks may be and still count
+    /// as one consistent set.
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub consistency_window: Duration,
+    /// Remove every disk the run NAME made in --region (detached first) and nothing else.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["dry_run", "at", "run"])]
+    pub cleanup: Option<String>,
+    /// Restore into the receiving account, with this profile's credentials only, from
+    /// the replicas shared with it (give --disk-type). With --local, the emulator's
+    /// recovery account.
+    #[arg(long, value_name = "NAME")]
+    pub as_profile: Option<String>,
+    /// Also write the restore's metrics there, atomically, in Prometheus text format.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// `FROM=TO`: two zone names.
+fn parse_zone_map(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+            Ok((from.trim().to_owned(), to.trim().to_owned()))
+        }
+        _ => Err("expected FROM=TO, e.g. ap-guangzhou-3=ap-beijing-5".into()),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -56,7 +56,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     context::check_combination(&cli.global)?;
     let has_metrics = matches!(
         cli.command,
-        Command::Replicate(ReplicateCommand::Check(_) | ReplicateCommand::Apply(_))
+        Command::Replicate(
+            ReplicateCommand::Check(_) | ReplicateCommand::Apply(_) | ReplicateCommand::Restore(_)
+        )
     );
     if cli.global.output == Some(Output::Prometheus) && !has_metrics {
         return Err(api::prometheus_refused());
@@ -110,6 +112,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Replicate(ReplicateCommand::Check(args)) => replicate::check(&ctx, args).await,
         Command::Replicate(ReplicateCommand::Drill(args)) => {
             replicate::drill(&ctx, args, explicit_region).await
+        }
+        Command::Replicate(ReplicateCommand::Restore(args)) => {
+            replicate::restore(&ctx, args, explicit_region).await
         }
         Command::Call(args) => commands::call(&ctx, args).await,
         _ => unreachable!("handled above"),

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cbs_dr::{LeftoverDisk, Outcome, Report, RpoItem};
+use cbs_dr::{LeftoverDisk, Outcome, Report, RestoreReport, RpoItem};
 
 /// What one run of `apply` or `check` measured.
 pub struct RunMetrics<'a> {
@@ -222,6 +222,63 @@ pub fn render(run: &RunMetrics<'_>) -> String {
     families.extend([duration, status, finished]);
     let mut out = String::new();
     for family in &families {
+        family.render(&mut out);
+    }
+    out
+}
+
+/// What `replicate restore` measured: the recovery time, disks by result, and the
+/// recovery point each disk was restored to.
+pub fn render_restore(report: &RestoreReport, exit_status: u8) -> String {
+    let run = || {
+        vec![
+            ("region", report.region.clone()),
+            ("run", report.run.clone()),
+        ]
+    };
+    let mut duration = Family::new(
+        "tccbs_restore_duration_seconds",
+        "gauge",
+        "From the restore's start until its last disk was usable (the recovery time).",
+    );
+    if let Some(rto) = report.rto {
+        duration.add(run(), rto.as_secs_f64());
+    }
+    let mut disks = Family::new(
+        "tccbs_restore_disks",
+        "gauge",
+        "Disks of the restore by result (created, adopted, needs_image, failed, ...).",
+    );
+    let mut by_result: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in &report.items {
+        *by_result.entry(item.outcome.as_str()).or_default() += 1;
+    }
+    for (result, count) in by_result {
+        let mut labels = run();
+        labels.push(("result", result.to_owned()));
+        disks.add(labels, count as f64);
+    }
+    let mut age = Family::new(
+        "tccbs_restore_data_age_seconds",
+        "gauge",
+        "How old each restored disk's data was when the restore began (the recovery point achieved).",
+    );
+    for item in &report.items {
+        if let Some(data_age) = item.data_age {
+            let mut labels = run();
+            labels.push(("rule", item.rule.clone()));
+            labels.push(("disk", item.disk_id.clone()));
+            age.add(labels, data_age.as_secs() as f64);
+        }
+    }
+    let mut status = Family::new(
+        "tccbs_restore_exit_status",
+        "gauge",
+        "Exit status of the restore (0 all restored, 1 none, 3 some failed).",
+    );
+    status.add(run(), f64::from(exit_status));
+    let mut out = String::new();
+    for family in [duration, disks, age, status] {
         family.render(&mut out);
     }
     out

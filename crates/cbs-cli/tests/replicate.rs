@@ -1062,3 +1062,120 @@ fn replicas_carry_their_inventory_and_plan_and_check_show_what_lacks() {
     assert_eq!(retagged[0]["replica_id"], replica_id);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn restore_plans_rebuilds_adopts_and_cleans_up_a_run() {
+    let dir = scratch("replicate-restore");
+    let state = dir.join("state.json");
+    let applied = tccbs(&state, &["replicate", "apply", "--policy", POLICY]);
+    assert_eq!(status(&applied), 0, "{}", stderr(&applied));
+    let restore = |extra: &[&str]| {
+        let mut args = vec![
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "replicate",
+            "restore",
+            "--policy",
+            POLICY,
+        ];
+        args.extend_from_slice(extra);
+        tccbs(&state, &args)
+    };
+
+    let plan = restore(&["--dry-run", "--run", "day1"]);
+    assert_eq!(status(&plan), 0, "{}", stderr(&plan));
+    let plan = json(&plan);
+    let items = plan["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|i| i["action"] == "would_create"));
+    assert!(
+        items
+            .iter()
+            .all(|i| i["hourly_price"].as_f64().unwrap() > 0.0)
+    );
+
+    let metrics = dir.join("restore.prom");
+    let done = restore(&["--run", "day1", "--metrics-file", metrics.to_str().unwrap()]);
+    assert_eq!(status(&done), 0, "{}", stderr(&done));
+    let done = json(&done);
+    assert!(done["rto_secs"].as_f64().is_some());
+    let restored: Vec<&str> = done["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["action"], "created", "{i}");
+            i["restored_disk_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(restored.len(), 3);
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains(
+            "tccbs_restore_disks{region=\"ap-beijing\",run=\"day1\",result=\"created\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("tccbs_restore_duration_seconds{"), "{text}");
+
+    // Again: adopted, nothing made twice.
+    let again = json(&restore(&["--run", "day1"]));
+    assert!(
+        again["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["action"] == "adopted")
+    );
+
+    // Bad input is a usage error, before anything is called.
+    for bad in [
+        &["--run", "two words"][..],
+        &["--at", "yesterday"],
+        &["--at", "2026-12-07T12:30:00"],
+        &["--rule", "nope"],
+    ] {
+        let out = restore(bad);
+        assert_eq!(status(&out), 2, "{bad:?}: {}", stderr(&out));
+    }
+    let no_region = tccbs(&state, &["replicate", "restore", "--policy", POLICY]);
+    assert_eq!(status(&no_region), 2);
+
+    let cleaned = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "replicate",
+            "restore",
+            "--policy",
+            POLICY,
+            "--cleanup",
+            "day1",
+        ],
+    );
+    assert_eq!(status(&cleaned), 0, "{}", stderr(&cleaned));
+    assert!(
+        String::from_utf8_lossy(&cleaned.stdout).contains("3 of 3 disks removed"),
+        "{}",
+        String::from_utf8_lossy(&cleaned.stdout)
+    );
+    let listed = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "cbs",
+            "DescribeDisks",
+        ],
+    );
+    let listed = json(&listed);
+    for id in restored {
+        assert!(!listed.to_string().contains(id), "{id} is still there");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -453,7 +453,7 @@ async fn clean_up(
 
 /// Deletes one disk; one that is gone already (an earlier try did it, its answer lost)
 /// counts as deleted.
-async fn terminate(run: &Run, region: &str, disk_id: &str) -> Result<(), ItemFailure> {
+pub(crate) async fn terminate(run: &Run, region: &str, disk_id: &str) -> Result<(), ItemFailure> {
     let deleted = run
         .client
         .terminate_disks()
@@ -526,7 +526,7 @@ fn leftover(disk: Disk, region: &str, now: i64) -> Option<LeftoverDisk> {
 }
 
 /// What a pay-as-you-go disk of `disk_type` and `size_gb` costs by the hour.
-async fn hourly_price(
+pub(crate) async fn hourly_price(
     run: &Run,
     region: &str,
     disk_type: Option<&str>,

@@ -269,7 +269,7 @@ fn tag_value(text: &str) -> (String, bool) {
 }
 
 /// Unix seconds as `2026-12-01T08:30:00Z`.
-fn utc(unix: i64) -> String {
+pub(crate) fn utc(unix: i64) -> String {
     let stamp = crate::name::stamp(unix);
     format!(
         "{}-{}-{}T{}:{}:{}Z",

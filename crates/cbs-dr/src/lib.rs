@@ -101,6 +101,7 @@ mod policy;
 mod policy_file;
 mod prune;
 mod report;
+mod restore;
 mod run;
 mod share;
 mod start;
@@ -117,13 +118,17 @@ use std::time::Duration;
 
 pub use drill::{DrillItem, DrillReport, INTERRUPTED_CLEANUP_BUDGET};
 pub use inventory::{Inventory, TAG_PREFIX};
-pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName};
+pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName, parse_time};
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };
 pub use policy::{MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
 pub use report::{
     ItemFailure, LeftoverDisk, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport,
+};
+pub use restore::{
+    CleanupItem, CleanupReport, DEFAULT_CONSISTENCY_WINDOW, InstanceGroup, MAX_RUN_NAME_CHARS,
+    RESTORED_FROM_TAG, RUN_TAG, Restore, RestoreItem, RestoreOutcome, RestoreReport, ZoneOffer,
 };
 pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
 
@@ -381,6 +386,74 @@ impl Replication {
         Ok(drill::drill(&run, &self.policy, region, keep, true, stop).await)
     }
 
+    /// The recovery day: restores, in `request`'s region, every disk the policy
+    /// replicates there (the request can narrow the rules and disks) as a new
+    /// pay-as-you-go disk from its newest replica (or the newest taken at or before
+    /// [`Restore::at`]), and waits until each is usable. Only that region is called:
+    /// what each disk was comes from its replica's tags ([`Inventory`]).
+    ///
+    /// Safe to run again with the same [run name](Restore::new): disks the run made
+    /// already are adopted, never made twice (each creation carries a `ClientToken` of
+    /// the run and the replica, and the run's disks, tagged [`RUN_TAG`], are looked up
+    /// first). A disk that fails does not stop the others.
+    ///
+    /// ```no_run
+    /// # async fn run(replication: cbs_dr::Replication) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = cbs_dr::Restore::new("ap-beijing", "dr-2026-12-07")?;
+    /// let plan = replication.restore_plan(&request).await?;
+    /// println!("{} disks, {:?} an hour", plan.items.len(), plan.hourly_price());
+    /// let report = replication.restore(&request).await?;
+    /// println!("restored {} in {:?}", report.succeeded(), report.rto);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn restore(&self, request: &Restore) -> Result<RestoreReport, Error> {
+        let run = self.start(&self.client).await?;
+        Ok(restore::restore(&run, &self.policy, request, false, false).await)
+    }
+
+    /// What [`restore`](Self::restore) would do now, without doing it: per disk the
+    /// replica, its data's age, the instance group and its consistency, type, size,
+    /// zone, hourly price, and what would be adopted; per zone whether it sells the
+    /// types. Only reads.
+    pub async fn restore_plan(&self, request: &Restore) -> Result<RestoreReport, Error> {
+        let run = self.start(&self.client).await?;
+        Ok(restore::restore(&run, &self.policy, request, true, false).await)
+    }
+
+    /// [`restore`](Self::restore) (`dry_run` false) or
+    /// [`restore_plan`](Self::restore_plan) (true) from an account the rules share
+    /// replicas with, into disks of that account: `receiver` is its client. The
+    /// replicas' inventory tags are the owner's and not counted on from there: give
+    /// [`Restore::disk_type`].
+    pub async fn restore_as_receiver(
+        &self,
+        receiver: &Client,
+        request: &Restore,
+        dry_run: bool,
+    ) -> Result<RestoreReport, Error> {
+        let run = self.start(receiver).await?;
+        Ok(restore::restore(&run, &self.policy, request, dry_run, true).await)
+    }
+
+    /// Removes, in `region`, every disk the restore run `run` made (those tagged with
+    /// it in [`RUN_TAG`], detached first if attached) and no other disk.
+    pub async fn clean_up_restore(&self, region: &str, run: &str) -> Result<CleanupReport, Error> {
+        let start = self.start(&self.client).await?;
+        Ok(restore::clean_up(&start, region, run).await)
+    }
+
+    /// [`clean_up_restore`](Self::clean_up_restore) in the account of `receiver`.
+    pub async fn clean_up_restore_as_receiver(
+        &self,
+        receiver: &Client,
+        region: &str,
+        run: &str,
+    ) -> Result<CleanupReport, Error> {
+        let start = self.start(receiver).await?;
+        Ok(restore::clean_up(&start, region, run).await)
+    }
+
     /// A run with `client`, whose credentials are fetched first: a missing profile or
     /// an unreachable credential source fails the whole run at once with its own
     /// error, instead of every region failing with it.
@@ -403,6 +476,8 @@ fn _assert_send(replication: &Replication) {
     send(replication.plan());
     send(replication.check(Duration::ZERO));
     send(replication.drill("", false));
+    let request = Restore::new("ap-beijing", "r").unwrap();
+    send(replication.restore(&request));
 }
 
 /// The README's code, compiled as a doctest so it cannot rot.

@@ -117,6 +117,48 @@ pub(crate) fn parse_stamp(stamp: &str) -> Option<i64> {
         .map(|t| t + tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS)
 }
 
+/// An RFC 3339 time with its offset (`2026-12-07T12:30:00Z`,
+/// `2026-12-07T20:30:00+08:00`; a fraction of a second is dropped) as Unix seconds;
+/// `None` for anything else, a time without an offset included (which zone it meant
+/// cannot be told).
+///
+/// ```
+/// assert_eq!(cbs_dr::parse_time("2026-12-07T12:30:00Z"), Some(1_796_646_600));
+/// assert_eq!(cbs_dr::parse_time("2026-12-07T20:30:00.5+08:00"), Some(1_796_646_600));
+/// assert_eq!(cbs_dr::parse_time("2026-12-07 12:30:00"), None);
+/// ```
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, time) = text.split_once(['T', 't'])?;
+    let (clock, offset) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (clock, zone) = time.split_at(at);
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        let (hours, minutes) = zone[1..].split_once(':')?;
+        let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+        if hours > 23 || minutes > 59 || zone.len() != 6 {
+            return None;
+        }
+        (clock, sign * (hours * 3600 + minutes * 60))
+    };
+    let clock = clock.split_once('.').map_or(clock, |(whole, fraction)| {
+        if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            ""
+        } else {
+            whole
+        }
+    });
+    if date.len() != 10 || clock.len() != 8 {
+        return None;
+    }
+    // The service's parser reads wall time in UTC+8: read it so, then move it by the
+    // offset the text gives.
+    let wall = tencentcloud_cbs::model::parse_service_time(&format!("{date} {clock}"))?;
+    Some(wall + tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -315,6 +315,23 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a `ClientToken` makes a repeated `CreateDisks` return the disks the
+    /// first one made (emulated time; 24 hours by default). The API reference says a
+    /// token makes a request idempotent and names no window; a window is what a tool
+    /// must not count on beyond, hence this switch.
+    pub fn client_token_window(mut self, window: Duration) -> Self {
+        self.settings.client_token_window_ms = window.as_millis().min(u64::MAX as u128) as u64;
+        self
+    }
+
+    /// Sells `disk_type` out in `zone` from the start: `DescribeDiskConfigQuota` says
+    /// it is not available there and `CreateDisks` refuses it with
+    /// `ResourceInsufficient` (see [`EmulatorHandle::sell_out`]).
+    pub fn sold_out(mut self, zone: impl Into<String>, disk_type: impl Into<String>) -> Self {
+        self.settings.sold_out.push((zone.into(), disk_type.into()));
+        self
+    }
+
     /// Lets a cross-region copy carry its source snapshot's tags. By default it does
     /// not: `CopySnapshotCrossRegions` takes no tags and its reference does not say
     /// that the source's are copied (nor that they are not), so the emulator takes the
@@ -739,6 +756,19 @@ impl EmulatorHandle {
             world.snapshots.insert(id.clone(), copy);
             Some(id)
         })
+    }
+
+    /// Sells `disk_type` out in `zone` from now on (for every account), as a zone
+    /// running out of a type does.
+    pub fn sell_out(&self, zone: &str, disk_type: &str) {
+        self.shared.change_accounts(|accounts| {
+            accounts.for_each_world(|world| {
+                world
+                    .settings
+                    .sold_out
+                    .push((zone.to_owned(), disk_type.to_owned()))
+            })
+        });
     }
 
     /// Binds `tags` to a disk of the default account directly (no API calls, no

@@ -100,6 +100,15 @@ struct Args {
     #[arg(long)]
     copy_tags: bool,
 
+    /// How long a ClientToken makes a repeated CreateDisks return the first one's
+    /// disks, in emulated seconds (default a day; the API reference names no window).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    client_token_window: Option<Duration>,
+
+    /// A disk type sold out in a zone (repeatable), e.g. ap-beijing-3:CLOUD_SSD.
+    #[arg(long, value_name = "ZONE:TYPE", value_parser = parse_sold_out)]
+    sold_out: Vec<(String, String)>,
+
     /// Add an availability zone the built-in table lacks (repeatable), e.g.
     /// ap-guangzhou-8.
     #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
@@ -144,6 +153,15 @@ fn parse_zone(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("expected REGION-N with a known region, e.g. ap-guangzhou-8".into())
+    }
+}
+
+fn parse_sold_out(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((zone, disk_type)) if cbs_emulator::is_zone_name(zone) && !disk_type.is_empty() => {
+            Ok((zone.to_owned(), disk_type.to_owned()))
+        }
+        _ => Err("expected ZONE:TYPE, e.g. ap-beijing-3:CLOUD_SSD".into()),
     }
 }
 
@@ -219,6 +237,12 @@ fn builder(args: &Args) -> Result<EmulatorBuilder, String> {
     }
     builder = builder.delete_shared(args.delete_shared);
     builder = builder.copy_tags(args.copy_tags);
+    if let Some(window) = args.client_token_window {
+        builder = builder.client_token_window(window);
+    }
+    for (zone, disk_type) in &args.sold_out {
+        builder = builder.sold_out(zone.clone(), disk_type.clone());
+    }
     if let Some(duration) = args.copy_duration {
         builder = builder.copy_duration(duration);
     }

@@ -5,6 +5,7 @@ mod drill;
 mod lock;
 mod plan;
 mod report;
+mod restore;
 mod rpo;
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cbs_dr::{ItemFailure, Plan, Policy, Replication};
 
-use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs};
+use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs, RestoreArgs};
 use crate::commands::{exit_for, exit_status};
 use crate::context::Context;
 use crate::failure::Failure;
@@ -58,10 +59,20 @@ fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication 
 /// than a metrics file that could not be written), else 1 when the metrics could not
 /// be written. A failure to write is reported on standard error either way.
 fn emit_metrics(ctx: &Context, path: Option<&std::path::Path>, run: &RunMetrics<'_>) -> u8 {
+    emit(ctx, path, run.exit_status, || metrics::render(run))
+}
+
+/// [`emit_metrics`] for any command's metrics, `text` made only when wanted.
+fn emit(
+    ctx: &Context,
+    path: Option<&std::path::Path>,
+    exit_status: u8,
+    text: impl FnOnce() -> String,
+) -> u8 {
     if ctx.output != Output::Prometheus && path.is_none() {
-        return run.exit_status;
+        return exit_status;
     }
-    let text = metrics::render(run);
+    let text = text();
     if ctx.output == Output::Prometheus {
         print!("{text}");
     }
@@ -69,13 +80,9 @@ fn emit_metrics(ctx: &Context, path: Option<&std::path::Path>, run: &RunMetrics<
         && let Err(e) = metrics::write_atomically(path, &text)
     {
         say!("error: cannot write the metrics to {}: {e}", path.display());
-        return if run.exit_status == 0 {
-            1
-        } else {
-            run.exit_status
-        };
+        return if exit_status == 0 { 1 } else { exit_status };
     }
-    run.exit_status
+    exit_status
 }
 
 fn opt(value: &Option<String>) -> String {
@@ -223,4 +230,132 @@ pub async fn drill(
         return Ok(ExitCode::from(status));
     }
     Ok(exit_for(report.succeeded(), report.items.len()))
+}
+
+pub async fn restore(
+    ctx: &Context,
+    args: RestoreArgs,
+    region: Option<String>,
+) -> Result<ExitCode, Failure> {
+    let policy = load(&args.policy)?;
+    let region = region
+        .ok_or_else(|| Failure::Usage("restore needs --region: the region to restore in".into()))?;
+    let replicating: Vec<&str> = policy
+        .rules()
+        .iter()
+        .filter(|r| r.destinations.contains(&region))
+        .map(|r| r.name.as_str())
+        .collect();
+    if replicating.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no rule of the policy replicates into {region} (its destinations: {})",
+            policy.destinations().join(", ")
+        )));
+    }
+    if let Some(unknown) = args
+        .rules
+        .iter()
+        .find(|r| !replicating.contains(&r.as_str()))
+    {
+        return Err(Failure::Usage(format!(
+            "--rule {unknown}: no such rule replicates into {region}"
+        )));
+    }
+    let replication = replication(ctx, policy, &args.policy);
+    let receiver = match &args.as_profile {
+        Some(profile) => Some(ctx.receiver(profile)?),
+        None => None,
+    };
+    if let Some(run) = &args.cleanup {
+        let report = match &receiver {
+            Some(receiver) => {
+                replication
+                    .clean_up_restore_as_receiver(receiver, &region, run)
+                    .await?
+            }
+            None => replication.clean_up_restore(&region, run).await?,
+        };
+        restore::print_cleanup(ctx.output, &report);
+        if report.failure.is_some() {
+            return Ok(ExitCode::FAILURE);
+        }
+        let removed = report.items.iter().filter(|i| i.deleted).count();
+        return Ok(if removed == report.items.len() {
+            ExitCode::SUCCESS
+        } else {
+            exit_for(removed, report.items.len())
+        });
+    }
+    let run = args.run.clone().unwrap_or_else(default_run_name);
+    let mut request = cbs_dr::Restore::new(region.clone(), run)
+        .map_err(|e| Failure::Usage(format!("--run: {e}")))?
+        .rules(args.rules.iter().cloned())
+        .disks(args.disks.iter().cloned())
+        .consistency_window(args.consistency_window);
+    if let Some(at) = &args.at {
+        request = request.at(parse_at(at)?);
+    }
+    if let Some(disk_type) = &args.disk_type {
+        request = request.disk_type(disk_type.clone());
+    }
+    for (from, to) in &args.zones {
+        request = request.zone(from.clone(), to.clone());
+    }
+    if args.run.is_none() && !args.dry_run {
+        say!(
+            "run {}: run the same command again to finish it; --run NAME makes another set",
+            request.run()
+        );
+    }
+    let report = match (&receiver, args.dry_run) {
+        (Some(receiver), dry_run) => {
+            replication
+                .restore_as_receiver(receiver, &request, dry_run)
+                .await?
+        }
+        (None, true) => replication.restore_plan(&request).await?,
+        (None, false) => replication.restore(&request).await?,
+    };
+    if ctx.output != Output::Prometheus {
+        restore::print(ctx.output, &report);
+    }
+    let status = exit_status(report.succeeded(), report.items.len());
+    Ok(ExitCode::from(emit(
+        ctx,
+        args.metrics_file.as_deref(),
+        status,
+        || metrics::render_restore(&report, status),
+    )))
+}
+
+/// `restore-<UTC date>`: the same all day, so running the command again finishes the
+/// day's run rather than making a second set.
+fn default_run_name() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let day = tencentcloud_cbs::model::format_service_time(
+        now - tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS,
+    );
+    let digits: String = day.chars().filter(char::is_ascii_digit).take(8).collect();
+    format!("restore-{digits}")
+}
+
+/// `--at`: an RFC 3339 time with its offset, or a duration ago (`6h`).
+fn parse_at(text: &str) -> Result<i64, Failure> {
+    if let Some(unix) = cbs_dr::parse_time(text) {
+        return Ok(unix);
+    }
+    let ago = crate::cli::parse_duration(text).map_err(|_| {
+        Failure::Usage(format!(
+            "--at `{}`: give a time with its offset (2026-12-07T12:30:00Z, 2026-12-07T20:30:00+08:00) or how long ago (6h, 2d)",
+            crate::table::terminal_safe(text)
+        ))
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Ok(now - ago.as_secs() as i64)
 }

@@ -56,7 +56,7 @@ pub(super) fn create(
     if let Some(ids) = request
         .client_token
         .as_ref()
-        .and_then(|token| world.client_tokens.get(token))
+        .and_then(|token| world.token_result(token))
     {
         // The service runs a request once per token: a repeat answers as the first did.
         let mut response = CreateDisksResponse::default();
@@ -109,6 +109,15 @@ pub(super) fn create(
         }
     };
     check_size(size)?;
+    if world.is_sold_out(&zone, request.disk_type.as_str()) {
+        return Err(ApiFailure::new(
+            "ResourceInsufficient",
+            format!(
+                "{} disks are sold out in {zone}.",
+                request.disk_type.as_str()
+            ),
+        ));
+    }
     let count = request.disk_count.unwrap_or(1);
     if !(1..=50).contains(&count) {
         return Err(ApiFailure::invalid("DiskCount must be between 1 and 50."));
@@ -161,7 +170,7 @@ pub(super) fn create(
         }
     }
     if let Some(token) = request.client_token.filter(|t| !t.is_empty()) {
-        world.client_tokens.insert(token, ids.clone());
+        world.remember_token(token, ids.clone());
     }
     let mut response = CreateDisksResponse::default();
     response.disk_id_set = Some(ids);

@@ -256,7 +256,7 @@ pub(super) fn config_quota(
         for disk_type in &types {
             for usage in &usages {
                 let mut config = DiskConfig::default();
-                config.available = Some(true);
+                config.available = Some(!world.is_sold_out(zone, disk_type.as_str()));
                 config.zone = Some(zone.clone());
                 config.disk_type = Some(disk_type.clone());
                 config.disk_usage = Some(usage.clone());

@@ -66,6 +66,11 @@ impl Accounts {
         self.worlds.get(uin)
     }
 
+    /// Runs `f` on every account's world.
+    pub(crate) fn for_each_world(&mut self, mut f: impl FnMut(&mut World)) {
+        self.worlds.values_mut().for_each(&mut f);
+    }
+
     /// Every account other than the default, for the state file.
     pub(crate) fn others(&self) -> impl Iterator<Item = (&String, &World)> {
         self.worlds.iter().filter(|(uin, _)| **uin != self.default)

@@ -47,6 +47,10 @@ pub(crate) struct Settings {
     pub delete_shared: bool,
     /// Whether a cross-region copy carries its source's tags; by default it does not.
     pub copy_tags: bool,
+    /// How long a `ClientToken` makes a repeat return what the first request made.
+    pub client_token_window_ms: u64,
+    /// `(zone, disk type)` pairs sold out: not offered, not created.
+    pub sold_out: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -60,6 +64,8 @@ impl Default for Settings {
             extra_zones: Vec::new(),
             delete_shared: false,
             copy_tags: false,
+            client_token_window_ms: 24 * 3_600_000,
+            sold_out: Vec::new(),
         }
     }
 }
@@ -79,6 +85,10 @@ pub(crate) struct World {
     pub remote_disks: BTreeMap<String, RemoteDisk>,
     /// What each `ClientToken` already created: a repeat returns it again.
     pub client_tokens: BTreeMap<String, Vec<String>>,
+    /// When each `ClientToken` was first used (emulated ms); a token without a time
+    /// (from a state file of before) never expires.
+    #[serde(default)]
+    pub client_token_times: BTreeMap<String, u64>,
     #[serde(skip)]
     pub settings: Settings,
 }
@@ -92,6 +102,31 @@ impl World {
             settings,
             ..World::default()
         }
+    }
+
+    /// What an earlier request with `token` made, while the token holds.
+    pub(crate) fn token_result(&self, token: &str) -> Option<&Vec<String>> {
+        let made = self.client_tokens.get(token)?;
+        match self.client_token_times.get(token) {
+            Some(at) if self.now_ms.saturating_sub(*at) > self.settings.client_token_window_ms => {
+                None
+            }
+            _ => Some(made),
+        }
+    }
+
+    /// Remembers what a request with `token` made.
+    pub(crate) fn remember_token(&mut self, token: String, made: Vec<String>) {
+        self.client_token_times.insert(token.clone(), self.now_ms);
+        self.client_tokens.insert(token, made);
+    }
+
+    /// Whether `disk_type` is sold out in `zone`.
+    pub(crate) fn is_sold_out(&self, zone: &str, disk_type: &str) -> bool {
+        self.settings
+            .sold_out
+            .iter()
+            .any(|(z, t)| z == zone && t == disk_type)
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {

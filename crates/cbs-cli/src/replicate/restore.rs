@@ -1,0 +1,185 @@
+//! `replicate restore`'s output: a line per disk (what it was, the recovery point it
+//! gets, where it goes, what became of it), the instances and how consistent their
+//! disks' times are, notes and failures, and the recovery time; or the engine's JSON.
+
+use cbs_dr::{CleanupReport, RestoreOutcome, RestoreReport};
+use serde_json::Value;
+
+use super::{failure_text, opt};
+use crate::cli::Output;
+use crate::commands::print_json;
+use crate::table;
+use crate::table::say;
+
+/// `1h02m`, `45m`, `30s`: a short duration for a table.
+fn short(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m", secs / 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+pub fn print(output: Output, report: &RestoreReport) {
+    if output == Output::Json {
+        print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
+        return;
+    }
+    let mut headers = vec![
+        "RESULT",
+        "DISK",
+        "NAME",
+        "INSTANCE",
+        "REPLICA",
+        "DATA_AGE",
+        "TYPE",
+        "SIZE_GB",
+        "ZONE",
+        "RESTORED_DISK",
+        "TO_USABLE",
+    ];
+    if report.dry_run {
+        headers.push("PRICE/H");
+    }
+    let rows: Vec<Vec<String>> = report
+        .items
+        .iter()
+        .map(|i| {
+            let mut row = vec![
+                i.outcome.as_str().to_owned(),
+                i.disk_id.clone(),
+                opt(&i.name),
+                match (&i.instance, i.order) {
+                    (Some(instance), Some(order)) => format!("{instance}/{order}"),
+                    (Some(instance), None) => instance.clone(),
+                    _ => "-".to_owned(),
+                },
+                opt(&i.replica_id),
+                i.data_age.map(short).unwrap_or_else(|| "-".into()),
+                opt(&i.disk_type),
+                i.size_gb.to_string(),
+                opt(&i.zone),
+                opt(&i.restored_disk_id),
+                i.time_to_usable
+                    .map(|t| format!("{:.0}s", t.as_secs_f64()))
+                    .unwrap_or_else(|| "-".into()),
+            ];
+            if report.dry_run {
+                row.push(
+                    i.hourly_price
+                        .map(|p| format!("{p:.4}"))
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+            row
+        })
+        .collect();
+    table::print(&headers, &rows);
+    for group in &report.groups {
+        let spread = group.spread.map(short).unwrap_or_else(|| "-".into());
+        if group.consistent {
+            say!(
+                "instance {}: {} disks from one moment (within {spread})",
+                group.instance,
+                group.disks.len()
+            );
+        } else {
+            say!(
+                "instance {}: INCONSISTENT: no moment all {} disks have a replica of; the closest set spans {spread}",
+                group.instance,
+                group.disks.len()
+            );
+        }
+    }
+    for offer in report.offers.iter().filter(|o| !o.available) {
+        say!("zone {}: {} not sold now", offer.zone, offer.disk_type);
+    }
+    for item in &report.items {
+        for note in &item.notes {
+            say!("note: {}: {note}", item.disk_id);
+        }
+        if let Some(f) = &item.failure {
+            say!("failed: {}: {}", item.disk_id, failure_text(f));
+        }
+    }
+    let count =
+        |outcome: RestoreOutcome| report.items.iter().filter(|i| i.outcome == outcome).count();
+    if report.dry_run {
+        let gb: u64 = report
+            .items
+            .iter()
+            .filter(|i| i.outcome == RestoreOutcome::WouldCreate)
+            .map(|i| i.size_gb)
+            .sum();
+        println!(
+            "\nrun {}: {} disks to make ({gb} GB, {} an hour), {} made already, {} need an image, {} cannot be restored",
+            report.run,
+            count(RestoreOutcome::WouldCreate),
+            report
+                .hourly_price()
+                .map(|p| format!("{p:.2}"))
+                .unwrap_or_else(|| "price unknown".into()),
+            count(RestoreOutcome::WouldAdopt),
+            count(RestoreOutcome::NeedsImage),
+            count(RestoreOutcome::Failed)
+        );
+    } else {
+        println!(
+            "\nrun {}: {} of {} disks restored ({} made, {} adopted), {} need an image, {} failed; recovery time {}",
+            report.run,
+            report.succeeded(),
+            report.items.len(),
+            count(RestoreOutcome::Created),
+            count(RestoreOutcome::Adopted),
+            count(RestoreOutcome::NeedsImage),
+            count(RestoreOutcome::Failed),
+            report.rto.map(short).unwrap_or_else(|| "-".into())
+        );
+    }
+}
+
+pub fn print_cleanup(output: Output, report: &CleanupReport) {
+    if output == Output::Json {
+        print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
+        return;
+    }
+    if let Some(f) = &report.failure {
+        say!(
+            "failed: the disks of run {} in {} could not be listed: {}",
+            report.run,
+            report.region,
+            failure_text(f)
+        );
+        return;
+    }
+    let rows: Vec<Vec<String>> = report
+        .items
+        .iter()
+        .map(|i| {
+            vec![
+                if i.deleted { "deleted" } else { "FAILED" }.to_owned(),
+                i.disk_id.clone(),
+                opt(&i.name),
+                if i.detached { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
+    table::print(&["RESULT", "DISK", "NAME", "DETACHED"], &rows);
+    for item in &report.items {
+        if let (Some(f), Some(command)) = (&item.failure, &item.left_behind) {
+            say!(
+                "left: {}: {}; delete it with: {command}",
+                item.disk_id,
+                failure_text(f)
+            );
+        }
+    }
+    let deleted = report.items.iter().filter(|i| i.deleted).count();
+    println!(
+        "\nrun {} in {}: {deleted} of {} disks removed",
+        report.run,
+        report.region,
+        report.items.len()
+    );
+}

@@ -1,0 +1,538 @@
+//! The recovery day against the emulator, under paused time: the fleet rebuilt in the
+//! destination from its replicas with the source region dark, exactly once across lost
+//! answers, throttling and kills, to a point in time, instance by instance, around a
+//! sold-out zone, and cleaned up.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cbs_dr::{Policy, Replication, Restore, RestoreOutcome, Rule, Selection};
+use cbs_e2e::*;
+use cbs_emulator::{Emulator, EmulatorHandle, Fault, FaultKind};
+use cbs_transport::{BoxFuture, HttpRequest, HttpResponse, Transport, TransportError};
+use tencentcloud_cbs::Client;
+
+const SOURCE: &str = "ap-guangzhou";
+const DR: &str = "ap-beijing";
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .credential(SECRET_ID, SECRET_KEY)
+        .seed_demo(true)
+        .rate_limit(0)
+        .copy_duration(Duration::from_secs(60))
+        .restore_duration(Duration::from_secs(300))
+        .start_in_process()
+        .expect("emulator starts")
+}
+
+fn replication(client: &Client, policy: Policy) -> Replication {
+    Replication::new(client, policy)
+        .poll_interval(Duration::from_secs(5), Duration::from_secs(30))
+        .clock(TokioClock::new())
+}
+
+/// The production fleet into Beijing: the newest snapshot, or all of the last week's.
+fn policy(selection: Selection) -> Policy {
+    Policy::new(vec![
+        Rule::new("prod", SOURCE, [DR])
+            .disk_name_pattern("prod-*")
+            .snapshots(selection)
+            .max_snapshot_age(7 * DAY)
+            .keep(10),
+    ])
+    .unwrap()
+}
+
+/// The time now, as the emulator and the runs see it (Unix seconds).
+fn now_unix() -> i64 {
+    tencentcloud_cbs::Clock::now(&TokioClock::new())
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// prod-db-1 and prod-db-2 on one instance (in that order), prod-web-1 on none.
+async fn attach_databases(emulator: &EmulatorHandle, client: &Client) {
+    emulator.add_instance(SOURCE, "ap-guangzhou-1", "ins-db000001");
+    client
+        .attach_disks()
+        .region(SOURCE)
+        .instance_id("ins-db000001")
+        .disk_ids(["disk-prod0001", "disk-prod0002"])
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The source region refuses every call from now on, for every service.
+fn source_goes_dark(emulator: &EmulatorHandle) {
+    emulator.inject(
+        Fault::new(FaultKind::Error {
+            code: "InternalError".into(),
+            message: "the region is down".into(),
+        })
+        .region(SOURCE),
+    );
+}
+
+/// Disks of `region` tagged with the restore run `run`, by source disk.
+fn restored(emulator: &EmulatorHandle, region: &str, run: &str) -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    for disk in emulator.disks(region) {
+        let tag = |key: &str| {
+            disk.tags
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        if tag(cbs_dr::RUN_TAG).as_deref() != Some(run) {
+            continue;
+        }
+        let source = tag("tccbs:source").expect("lineage tag");
+        let disk_id = source.split('/').nth(1).unwrap().to_owned();
+        *found.entry(disk_id).or_default() += 1;
+    }
+    found
+}
+
+/// A transport that notes the region of every request.
+#[derive(Clone, Debug)]
+struct Regions<T> {
+    inner: T,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl<T: Transport> Transport for Regions<T> {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let entry = (header("x-tc-action"), header("x-tc-region"));
+        self.seen.lock().unwrap().push(entry);
+        self.inner.send(request)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_fleet_is_rebuilt_from_its_replicas_with_the_source_region_dark() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    attach_databases(&emulator, &owner).await;
+    let replicated = replication(&owner, policy(Selection::Latest))
+        .apply()
+        .await
+        .unwrap();
+    assert!(replicated.converged, "{replicated:#?}");
+    source_goes_dark(&emulator);
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let client = client_builder(&emulator)
+        .transport(Regions {
+            inner: emulator.transport(),
+            seen: seen.clone(),
+        })
+        .build()
+        .unwrap();
+    let dr = replication(&client, policy(Selection::Latest));
+    let request = Restore::new(DR, "dr-1").unwrap();
+
+    // The plan: what, from which replica, where, at what price; nothing made.
+    let plan = dr.restore_plan(&request).await.unwrap();
+    assert_eq!(plan.items.len(), 3, "{plan:#?}");
+    assert!(
+        plan.items
+            .iter()
+            .all(|i| i.outcome == RestoreOutcome::WouldCreate && i.hourly_price.is_some()),
+        "{plan:#?}"
+    );
+    assert!(plan.hourly_price().unwrap() > 0.0);
+    assert!(plan.offers.iter().any(|o| o.available));
+    assert!(restored(&emulator, DR, "dr-1").is_empty());
+    let db1 = plan
+        .items
+        .iter()
+        .find(|i| i.disk_id == "disk-prod0001")
+        .unwrap();
+    assert_eq!(db1.name.as_deref(), Some("prod-db-1"));
+    assert_eq!(db1.disk_type.as_deref(), Some("CLOUD_SSD"));
+    assert_eq!(db1.size_gb, 200);
+    assert_eq!(db1.zone.as_deref(), Some("ap-beijing-1"));
+    assert_eq!(
+        (db1.instance.as_deref(), db1.order),
+        (Some("ins-db000001"), Some(0))
+    );
+    // Their newest snapshots are an hour apart: one instance, not one moment.
+    let group = &plan.groups[0];
+    assert_eq!(group.disks, ["disk-prod0001", "disk-prod0002"]);
+    assert!(!group.consistent);
+    assert_eq!(group.spread, Some(Duration::from_secs(3600)));
+
+    let report = dr.restore(&request).await.unwrap();
+    assert_eq!(report.succeeded(), 3, "{report:#?}");
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|i| i.outcome == RestoreOutcome::Created && i.time_to_usable.is_some())
+    );
+    // Disks from snapshots load for five emulated minutes: that is the RTO's floor.
+    let rto = report.rto.unwrap();
+    assert!(rto >= Duration::from_secs(300), "{rto:?}");
+    assert_eq!(
+        restored(&emulator, DR, "dr-1"),
+        BTreeMap::from([
+            ("disk-prod0001".into(), 1),
+            ("disk-prod0002".into(), 1),
+            ("disk-prod0003".into(), 1)
+        ])
+    );
+    let disks = emulator.disks(DR);
+    let web = disks.iter().find(|d| d.name == "prod-web-1").unwrap();
+    assert_eq!(web.size_gb, 50);
+    assert!(web.tags.iter().any(|(k, _)| k == cbs_dr::RESTORED_FROM_TAG));
+    // Nothing was asked of the source region.
+    let asked: Vec<(String, String)> = seen.lock().unwrap().clone();
+    assert!(
+        asked.iter().all(|(_, region)| region != SOURCE),
+        "{asked:?}"
+    );
+
+    // The same run again adopts every disk; another run makes another set.
+    let from = seen.lock().unwrap().len();
+    let again = dr.restore(&request).await.unwrap();
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|i| i.outcome == RestoreOutcome::Adopted),
+        "{again:#?}"
+    );
+    let rerun: Vec<String> = seen.lock().unwrap()[from..]
+        .iter()
+        .map(|(a, _)| a.clone())
+        .collect();
+    assert!(!rerun.contains(&"CreateDisks".to_owned()), "{rerun:?}");
+    let second = dr
+        .restore(&Restore::new(DR, "dr-2").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.succeeded(), 3);
+    assert_eq!(restored(&emulator, DR, "dr-1").len(), 3);
+    assert_eq!(restored(&emulator, DR, "dr-2").len(), 3);
+
+    // Clean-up removes one run's disks and nothing else.
+    let before = emulator.disks(DR).len();
+    let cleaned = dr.clean_up_restore(DR, "dr-2").await.unwrap();
+    assert_eq!(cleaned.items.len(), 3, "{cleaned:#?}");
+    assert!(cleaned.items.iter().all(|i| i.deleted));
+    assert_eq!(emulator.disks(DR).len(), before - 3);
+    assert!(restored(&emulator, DR, "dr-2").is_empty());
+    assert_eq!(restored(&emulator, DR, "dr-1").len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_point_in_time_restores_each_instance_from_one_moment() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    attach_databases(&emulator, &owner).await;
+    let policy = policy(Selection::All);
+    let replicated = replication(&owner, policy.clone()).apply().await.unwrap();
+    assert!(replicated.converged, "{replicated:#?}");
+    source_goes_dark(&emulator);
+    let dr = replication(&owner, policy);
+    let now = now_unix();
+    // Snapshots were taken 72, 48, 24 and 2 hours ago (prod-db-1), 48, 24 and 3
+    // (prod-db-2), 30 and 6 (prod-web-1). Before the damage 25 hours ago:
+    let plan = dr
+        .restore_plan(&Restore::new(DR, "pit").unwrap().at(now - 25 * 3600))
+        .await
+        .unwrap();
+    let age = |disk: &str| {
+        let item = plan.items.iter().find(|i| i.disk_id == disk).unwrap();
+        (now - item.data_time.unwrap() + 1800) / 3600
+    };
+    assert_eq!((age("disk-prod0001"), age("disk-prod0002")), (48, 48));
+    assert_eq!(age("disk-prod0003"), 30);
+    let group = &plan.groups[0];
+    assert!(group.consistent, "{group:?}");
+    assert_eq!(group.spread, Some(Duration::ZERO));
+    // Between the 3 h and the 2 h snapshots: the newest common moment is a day ago,
+    // not the newest of each disk (2 h and 3 h apart by an hour).
+    let plan = dr
+        .restore_plan(
+            &Restore::new(DR, "pit")
+                .unwrap()
+                .at(now - 2 * 3600 - 600)
+                .consistency_window(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert!(plan.groups[0].consistent);
+    assert_eq!(
+        age("disk-prod0001"),
+        48,
+        "the first plan is still what it was"
+    );
+    let by_disk: BTreeMap<&str, i64> = plan
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.disk_id.as_str(),
+                (now - i.data_time.unwrap() + 1800) / 3600,
+            )
+        })
+        .collect();
+    assert_eq!(by_disk["disk-prod0001"], 24);
+    assert_eq!(by_disk["disk-prod0002"], 24);
+    // Before anything was taken: nothing to restore, said per disk.
+    let empty = dr
+        .restore_plan(&Restore::new(DR, "pit").unwrap().at(now - 100 * 3600))
+        .await
+        .unwrap();
+    assert!(
+        empty
+            .items
+            .iter()
+            .all(|i| i.failure.as_ref().is_some_and(|f| f.code == "NoReplica")),
+        "{empty:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instance_whose_disks_share_no_moment_takes_the_closest_set() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    attach_databases(&emulator, &owner).await;
+    let policy = policy(Selection::All);
+    replication(&owner, policy.clone()).apply().await.unwrap();
+    let dr = replication(&owner, policy);
+    // Newest of each (2 h and 3 h ago): an hour apart, with a window of a minute.
+    let plan = dr
+        .restore_plan(
+            &Restore::new(DR, "closest")
+                .unwrap()
+                .consistency_window(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    let group = &plan.groups[0];
+    // 48 h and 24 h ago both disks were taken at once: the newest such set wins.
+    assert!(group.consistent, "{group:?}");
+    let now = now_unix();
+    assert_eq!((now - group.data_time.unwrap() + 1800) / 3600, 24);
+    // Only the newest replicas kept: no common moment, the closest set (an hour).
+    let latest = policy_latest_only(&emulator, &owner).await;
+    let plan = replication(&owner, latest)
+        .restore_plan(
+            &Restore::new(DR, "closest")
+                .unwrap()
+                .consistency_window(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert!(!plan.groups[0].consistent);
+    assert_eq!(plan.groups[0].spread, Some(Duration::from_secs(3600)));
+}
+
+/// Prunes Beijing down to the newest replica of each disk; the policy that keeps it so.
+async fn policy_latest_only(emulator: &EmulatorHandle, owner: &Client) -> Policy {
+    let latest = Policy::new(vec![
+        Rule::new("prod", SOURCE, [DR])
+            .disk_name_pattern("prod-*")
+            .keep(1),
+    ])
+    .unwrap();
+    let pruned = replication(owner, latest.clone())
+        .prune(true)
+        .apply()
+        .await
+        .unwrap();
+    assert!(pruned.converged, "{pruned:#?}");
+    let _ = emulator;
+    latest
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_answers_throttling_and_kills_make_one_disk_per_source() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let fleet = emulator.add_fleet(SOURCE, "prod-batch", 12, 50);
+    assert_eq!(fleet.len(), 12);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    // Half the creations run but their answers are lost; bursts of throttling.
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("CreateDisks")
+            .probability(0.5),
+    );
+    emulator.inject(
+        Fault::new(FaultKind::Error {
+            code: "RequestLimitExceeded".into(),
+            message: String::new(),
+        })
+        .probability(0.2),
+    );
+    let dr = replication(&owner, policy);
+    let request = Restore::new(DR, "killed").unwrap();
+    let killed = runs_killed_at_random(30, Duration::from_secs(120), 0x007e_570e, || {
+        dr.restore(&request)
+    })
+    .await;
+    assert!(killed >= 10, "only {killed} runs were killed");
+    let last = dr.restore(&request).await.unwrap();
+    assert_eq!(last.succeeded(), 15, "{last:#?}");
+    let made = restored(&emulator, DR, "killed");
+    assert_eq!(made.len(), 15, "{made:?}");
+    assert!(made.values().all(|n| *n == 1), "{made:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sold_out_zone_is_avoided_and_a_sold_out_region_fails_its_disks_alone() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    // One disk of another type, beside the CLOUD_SSD production disks.
+    let premium = emulator.add_snapshots(SOURCE, 1);
+    let bulk = emulator
+        .snapshots(SOURCE)
+        .into_iter()
+        .find(|s| s.id == premium[0])
+        .unwrap()
+        .disk_id;
+    let policy = Policy::new(vec![
+        Rule::new("prod", SOURCE, [DR])
+            .disk_name_pattern("prod-*")
+            .disk_ids([bulk.clone()]),
+    ])
+    .unwrap();
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    let dr = replication(&owner, policy);
+    // The replicas' zone sells no CLOUD_SSD: another zone does.
+    emulator.sell_out("ap-beijing-1", "CLOUD_SSD");
+    let plan = dr
+        .restore_plan(&Restore::new(DR, "zones").unwrap())
+        .await
+        .unwrap();
+    let db = plan
+        .items
+        .iter()
+        .find(|i| i.disk_id == "disk-prod0001")
+        .unwrap();
+    assert_eq!(db.zone.as_deref(), Some("ap-beijing-2"), "{db:?}");
+    assert!(db.notes.iter().any(|n| n.contains("not sold")), "{db:?}");
+    // No zone sells it: those disks fail, the CLOUD_PREMIUM one is restored.
+    for n in 2..=7 {
+        emulator.sell_out(&format!("ap-beijing-{n}"), "CLOUD_SSD");
+    }
+    let report = dr
+        .restore(&Restore::new(DR, "zones").unwrap())
+        .await
+        .unwrap();
+    let outcome = |disk: &str| {
+        report
+            .items
+            .iter()
+            .find(|i| i.disk_id == disk)
+            .map(|i| (i.outcome, i.failure.as_ref().map(|f| f.code.clone())))
+            .unwrap()
+    };
+    assert_eq!(
+        outcome("disk-prod0001"),
+        (
+            RestoreOutcome::Failed,
+            Some("ResourceInsufficient".to_owned())
+        )
+    );
+    assert_eq!(outcome(&bulk), (RestoreOutcome::Created, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn replicas_without_inventory_need_a_type_and_system_disks_an_image() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let system = emulator.add_system_disk(SOURCE, "prod-boot", 50);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    // prod-web-1's replica as a version before tags left it.
+    let web = emulator
+        .snapshots(DR)
+        .into_iter()
+        .find(|s| s.disk_id == "disk-prod0003")
+        .unwrap();
+    owner
+        .untag_resources()
+        .resources([tencentcloud_cbs::tag::snapshot_resource(DR, &web.id)])
+        .keys(web.tags.iter().map(|(k, _)| k.clone()))
+        .send()
+        .await
+        .unwrap();
+    let dr = Replication::new(
+        &owner,
+        Policy::new(vec![
+            Rule::new("prod", SOURCE, [DR])
+                .disk_name_pattern("prod-*")
+                .disk_ids(["disk-prod0003"]),
+        ])
+        .unwrap(),
+    );
+    let plan = dr
+        .restore_plan(&Restore::new(DR, "bare").unwrap())
+        .await
+        .unwrap();
+    let item = |report: &cbs_dr::RestoreReport, disk: &str| {
+        report
+            .items
+            .iter()
+            .find(|i| i.disk_id == disk)
+            .cloned()
+            .unwrap()
+    };
+    let bare = item(&plan, "disk-prod0003");
+    assert_eq!(bare.failure.unwrap().code, "NoDiskType");
+    let boot = item(&plan, &system);
+    assert_eq!(boot.outcome, RestoreOutcome::NeedsImage);
+    assert!(
+        boot.notes.iter().any(|n| n.contains("CreateImage")),
+        "{boot:?}"
+    );
+    let plan = dr
+        .restore_plan(&Restore::new(DR, "bare").unwrap().disk_type("CLOUD_PREMIUM"))
+        .await
+        .unwrap();
+    let bare = item(&plan, "disk-prod0003");
+    assert_eq!(bare.outcome, RestoreOutcome::WouldCreate);
+    assert_eq!(bare.disk_type.as_deref(), Some("CLOUD_PREMIUM"));
+    assert_eq!(bare.size_gb, 50);
+    assert!(
+        bare.notes.iter().any(|n| n.contains("no inventory")),
+        "{bare:?}"
+    );
+}
