@@ -15,7 +15,12 @@
 //!    (counted by the emulator), replicas in the healthy destination, items failed.
 //! 3. **memory**: 10,000 disks to 2 regions without rate limits: peak memory (maximum
 //!    resident set) of the client process.
-//! 4. **backfill**: the same fleet already replicated by a version that did not tag
+//! 4. **restore**: the 1,000 disks restored in one destination from their replicas
+//!    (replicas made directly, tagged as `apply` tags them), disks taking 5
+//!    emulated minutes to become usable, the service's limits: wall time against the
+//!    floor (1,000 `CreateDisks` at 20/s plus one load time), `DescribeDisks` per disk
+//!    per poll round, peak memory.
+//! 5. **backfill**: the same fleet already replicated by a version that did not tag
 //!    (the replicas there, untagged): the first run after an upgrade tags all 20,000;
 //!    its peak memory and calls (`-- backfill`; not run by default).
 //!
@@ -54,12 +59,15 @@ const REFUSING: &str = "ap-tokyo";
 const TIME_SCALE: f64 = 60.0;
 /// How long, in emulated time, the emulator takes to copy one 100 GB snapshot.
 const COPY: Duration = Duration::from_secs(600);
+/// How long, in emulated time, a 100 GB disk made from a snapshot takes to load.
+const LOAD: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Scenario {
     Clean,
     BadDay,
     Memory,
+    Restore,
     Backfill,
 }
 
@@ -69,6 +77,7 @@ impl Scenario {
             Scenario::Clean => "clean",
             Scenario::BadDay => "bad-day",
             Scenario::Memory => "memory",
+            Scenario::Restore => "restore",
             Scenario::Backfill => "backfill",
         }
     }
@@ -78,12 +87,13 @@ impl Scenario {
             Ok("bad-day") => Scenario::BadDay,
             Ok("memory") => Scenario::Memory,
             Ok("backfill") => Scenario::Backfill,
+            Ok("restore") => Scenario::Restore,
             _ => Scenario::Clean,
         }
     }
 
     fn limited(self) -> bool {
-        matches!(self, Scenario::Clean | Scenario::BadDay)
+        matches!(self, Scenario::Clean | Scenario::BadDay | Scenario::Restore)
     }
 }
 
@@ -102,6 +112,7 @@ fn main() {
         (Scenario::Clean, small),
         (Scenario::BadDay, small),
         (Scenario::Memory, large),
+        (Scenario::Restore, small),
         (Scenario::Backfill, large),
     ] {
         let asked = match only.as_deref() {
@@ -165,11 +176,12 @@ fn emulator() {
             .snapshot_quota(1_000_000)
             .time_scale(TIME_SCALE)
             .copy_duration(COPY)
+            .restore_duration(LOAD)
             .start()
             .await
             .unwrap();
         handle.add_fleet(SOURCE, "fleet", disks(), 100);
-        if scenario == Scenario::Backfill {
+        if matches!(scenario, Scenario::Backfill | Scenario::Restore) {
             let taken = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
@@ -177,7 +189,10 @@ fn emulator() {
             for snapshot in handle.snapshots(SOURCE) {
                 let name = ReplicaName::new(&snapshot.id, SOURCE, taken).to_string();
                 for region in DESTINATIONS {
-                    handle.add_copy(&snapshot.id, region, &name).unwrap();
+                    let copy = handle.add_copy(&snapshot.id, region, &name).unwrap();
+                    if scenario == Scenario::Restore {
+                        handle.set_snapshot_tags(&copy, inventory(&snapshot, taken));
+                    }
                 }
             }
         }
@@ -214,6 +229,106 @@ fn emulator() {
         }
         handle.shutdown().await;
     });
+}
+
+/// A replica's inventory tags as `apply` binds them (the format documented on
+/// `cbs_dr::Inventory`): four disks to an instance, all in the source's first zone.
+fn inventory(snapshot: &cbs_emulator::SnapshotInfo, taken: i64) -> Vec<(String, String)> {
+    let number: usize = snapshot
+        .name
+        .trim_start_matches("fleet-")
+        .trim_end_matches(" nightly")
+        .parse()
+        .unwrap();
+    let time = cbs_dr::format_time(taken);
+    [
+        (
+            "tccbs:source",
+            format!("{SOURCE}/{}/{}", snapshot.disk_id, snapshot.id),
+        ),
+        ("tccbs:taken", time),
+        ("tccbs:rule", "fleet".to_owned()),
+        ("tccbs:disk", format!("CLOUD_SSD/100/{SOURCE}-1/data")),
+        ("tccbs:name", format!("fleet-{number:04}")),
+        (
+            "tccbs:instance",
+            format!("ins-{:08}/{}", number / 4, number % 4),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The restore scenario's client: one restore of the whole fleet into the first
+/// destination, measured.
+async fn restore_run(client: &Client, counting: Counting, policy: Policy, disks: usize) {
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let counter = rounds.clone();
+    let replication = Replication::new(client, policy)
+        .poll_interval(
+            Duration::from_secs(5).div_f64(TIME_SCALE),
+            Duration::from_secs(60).div_f64(TIME_SCALE),
+        )
+        .on_event(move |event| {
+            if let ReplicationEvent::RestoreProgress { .. } = event {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    let request = cbs_dr::Restore::new(DESTINATIONS[0], "bench").unwrap();
+    let started = Instant::now();
+    let report = replication
+        .restore(&request)
+        .await
+        .expect("the restore runs");
+    let wall = started.elapsed().as_secs_f64();
+    let load_real = LOAD.as_secs_f64() / TIME_SCALE;
+    let floor = disks as f64 / 20.0 + load_real;
+    let counts = counting.counts.lock().unwrap().clone();
+    println!(
+        "\n[restore] {disks} disks into {}, rate limits on (20/s per action), disks load in {} emulated s (×{TIME_SCALE})",
+        DESTINATIONS[0],
+        LOAD.as_secs()
+    );
+    println!(
+        "  wall time            {wall:.1} s (recovery time reported {:.1} s)",
+        report.rto.unwrap_or_default().as_secs_f64()
+    );
+    println!(
+        "  floor                {floor:.1} s ({disks} CreateDisks at 20/s + {load_real:.0} s load)"
+    );
+    println!("  wall / floor         {:.3}", wall / floor);
+    println!(
+        "  items                {} restored, {} failed",
+        report.succeeded(),
+        report.failed()
+    );
+    let total: usize = counts.values().sum();
+    println!("  calls per disk by action ({total} calls):");
+    for (action, n) in &counts {
+        println!(
+            "    {action:<28} {n:>6}  {:.4}",
+            *n as f64 / disks.max(1) as f64
+        );
+    }
+    // The first report comes before the first poll; each later one after a round.
+    let poll_rounds = rounds.load(Ordering::Relaxed).saturating_sub(1).max(1);
+    // Besides the polls: the run's disks looked up once before creating.
+    let polling = counts
+        .get("DescribeDisks")
+        .copied()
+        .unwrap_or(0)
+        .saturating_sub(1);
+    println!("  poll rounds          {poll_rounds}");
+    println!(
+        "  DescribeDisks per disk per poll round  {:.4}",
+        polling as f64 / (disks as f64 * poll_rounds as f64)
+    );
+    println!(
+        "  peak memory (max RSS of the client process)  {:.1} MiB",
+        max_rss_mib()
+    );
+    assert_eq!(report.succeeded(), disks, "every disk is restored");
 }
 
 /// Counts requests per action.
@@ -300,6 +415,9 @@ fn client() {
             Duration::from_secs(5).div_f64(TIME_SCALE),
             Duration::from_secs(60).div_f64(TIME_SCALE),
         );
+        if scenario == Scenario::Restore {
+            return restore_run(&client, counting, policy, disks).await;
+        }
         let replication = Replication::new(&client, policy)
             .poll_interval(poll_min, poll_max)
             .on_event(move |event| {

@@ -182,7 +182,10 @@ impl Book {
                     name.source_region, name.source_snapshot_id
                 ),
             ),
-            (TAKEN.to_owned(), utc(name.source_created_unix)),
+            (
+                TAKEN.to_owned(),
+                crate::name::format_time(name.source_created_unix),
+            ),
             (RULE.to_owned(), rule.to_owned()),
         ];
         let mut fields = vec![
@@ -266,20 +269,6 @@ fn tag_value(text: &str) -> (String, bool) {
     let value = mapped.trim().to_owned();
     let changed = value != text;
     (value, changed)
-}
-
-/// Unix seconds as `2026-12-01T08:30:00Z`.
-pub(crate) fn utc(unix: i64) -> String {
-    let stamp = crate::name::stamp(unix);
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &stamp[0..4],
-        &stamp[4..6],
-        &stamp[6..8],
-        &stamp[8..10],
-        &stamp[10..12],
-        &stamp[12..14]
-    )
 }
 
 /// `2026-12-01T08:30:00Z` as Unix seconds.

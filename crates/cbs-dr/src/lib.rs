@@ -118,7 +118,9 @@ use std::time::Duration;
 
 pub use drill::{DrillItem, DrillReport, INTERRUPTED_CLEANUP_BUDGET};
 pub use inventory::{Inventory, TAG_PREFIX};
-pub use name::{MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName, parse_time};
+pub use name::{
+    MAX_SNAPSHOT_NAME_CHARS, REPLICA_NAME_PREFIX, ReplicaName, format_time, parse_time,
+};
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };

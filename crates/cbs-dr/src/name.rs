@@ -117,6 +117,26 @@ pub(crate) fn parse_stamp(stamp: &str) -> Option<i64> {
         .map(|t| t + tencentcloud_cbs::model::SERVICE_UTC_OFFSET_SECS)
 }
 
+/// Unix seconds as an RFC 3339 time in UTC (`2026-12-01T08:30:00Z`), the form the
+/// replicas' `tccbs:taken` tag and the reports use; [`parse_time`] reads it back.
+///
+/// ```
+/// assert_eq!(cbs_dr::format_time(1_796_646_600), "2026-12-07T12:30:00Z");
+/// assert_eq!(cbs_dr::parse_time(&cbs_dr::format_time(1_796_646_600)), Some(1_796_646_600));
+/// ```
+pub fn format_time(unix: i64) -> String {
+    let stamp = stamp(unix);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[8..10],
+        &stamp[10..12],
+        &stamp[12..14]
+    )
+}
+
 /// An RFC 3339 time with its offset (`2026-12-07T12:30:00Z`,
 /// `2026-12-07T20:30:00+08:00`; a fraction of a second is dropped) as Unix seconds;
 /// `None` for anything else, a time without an offset included (which zone it meant

@@ -24,12 +24,12 @@ use tencentcloud_cbs::model::{
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::inventory::{Inventory, TAG_PREFIX, utc};
-use crate::name::ReplicaName;
+use crate::inventory::{Inventory, TAG_PREFIX};
+use crate::name::{ReplicaName, format_time};
 use crate::observe::{self, IDS_PER_CALL};
 use crate::policy::{Policy, Rule, glob_match};
 use crate::report::ItemFailure;
-use crate::run::Run;
+use crate::run::{ReplicationEvent, Run};
 
 /// The tag naming the restore run a disk was made by.
 pub const RUN_TAG: &str = "tccbs:run";
@@ -787,7 +787,7 @@ fn choose<'a>(
                 let what = match (replicas.is_empty(), at) {
                     (true, _) => "no NORMAL replica".to_owned(),
                     (false, Some(at)) => {
-                        format!("no NORMAL replica taken at or before {}", utc(at))
+                        format!("no NORMAL replica taken at or before {}", format_time(at))
                     }
                     (false, None) => "no NORMAL replica".to_owned(),
                 };
@@ -968,7 +968,10 @@ fn spec(
                 pick.name.source_region, pick.disk_id, pick.name.source_snapshot_id
             ),
         ),
-        ("tccbs:taken".to_owned(), utc(pick.name.source_created_unix)),
+        (
+            "tccbs:taken".to_owned(),
+            format_time(pick.name.source_created_unix),
+        ),
     ];
     let room = MAX_TAGS - tags.len();
     if pick.own_tags.len() > room {
@@ -1198,6 +1201,17 @@ async fn wait_usable(
             waiting.insert(disk.disk_id.clone(), index);
         }
     }
+    let total = items.len();
+    let progress = |waiting: usize, items: &[RestoreItem]| {
+        if run.is_heard() {
+            run.emit(ReplicationEvent::RestoreProgress {
+                usable: items.iter().filter(|i| i.time_to_usable.is_some()).count(),
+                waiting,
+                total,
+            });
+        }
+    };
+    progress(waiting.len(), items);
     let (mut interval, poll_max) = run.poll;
     while !waiting.is_empty() {
         if run.is_over() {
@@ -1251,6 +1265,7 @@ async fn wait_usable(
                 }
             }
         }
+        progress(waiting.len(), items);
     }
 }
 

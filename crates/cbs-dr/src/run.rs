@@ -64,6 +64,15 @@ pub enum ReplicationEvent {
     },
     /// An item is final (so far: sharing and pruning).
     Finished(ReportItem),
+    /// Where a restore stands, after each look at its disks.
+    RestoreProgress {
+        /// Disks usable.
+        usable: usize,
+        /// Disks made and not usable yet.
+        waiting: usize,
+        /// Disks in all.
+        total: usize,
+    },
 }
 
 /// Who hears a run's events.

@@ -784,6 +784,19 @@ impl EmulatorHandle {
             })
     }
 
+    /// Binds `tags` to a snapshot of the default account directly (no API calls, no
+    /// limits checked), replacing what it had; `false` when there is no such snapshot.
+    pub fn set_snapshot_tags(&self, snapshot_id: &str, tags: Vec<(String, String)>) -> bool {
+        self.shared
+            .change(|world| match world.snapshots.get_mut(snapshot_id) {
+                Some(snapshot) => {
+                    snapshot.tags = tags;
+                    true
+                }
+                None => false,
+            })
+    }
+
     /// Removes a snapshot directly, as if someone deleted it elsewhere; `false` when
     /// there was none.
     pub fn remove_snapshot(&self, snapshot_id: &str) -> bool {

@@ -261,7 +261,10 @@ pub async fn restore(
             "--rule {unknown}: no such rule replicates into {region}"
         )));
     }
-    let replication = replication(ctx, policy, &args.policy);
+    let progress = Arc::new(report::progress(ctx.output != Output::Table));
+    let events = progress.clone();
+    let replication =
+        replication(ctx, policy, &args.policy).on_event(move |event| report::show(&events, event));
     let receiver = match &args.as_profile {
         Some(profile) => Some(ctx.receiver(profile)?),
         None => None,
@@ -311,11 +314,13 @@ pub async fn restore(
         (Some(receiver), dry_run) => {
             replication
                 .restore_as_receiver(receiver, &request, dry_run)
-                .await?
+                .await
         }
-        (None, true) => replication.restore_plan(&request).await?,
-        (None, false) => replication.restore(&request).await?,
+        (None, true) => replication.restore_plan(&request).await,
+        (None, false) => replication.restore(&request).await,
     };
+    progress.finish();
+    let report = report?;
     if ctx.output != Output::Prometheus {
         restore::print(ctx.output, &report);
     }

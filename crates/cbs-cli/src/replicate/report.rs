@@ -180,6 +180,18 @@ pub fn show(progress: &Progress, event: &ReplicationEvent) {
             ),
             milestone: None,
         }),
+        ReplicationEvent::RestoreProgress {
+            usable,
+            waiting,
+            total,
+        } => progress.show(Update {
+            key: "restore",
+            position: *usable as u64,
+            length: *total as u64,
+            message: format!("{waiting} loading"),
+            line: format!("restore          {usable}/{total} usable, {waiting} loading"),
+            milestone: None,
+        }),
         _ => {}
     }
 }
