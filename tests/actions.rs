@@ -105,6 +105,18 @@ async fn a_runbook_through_every_action() {
     let (d1, d2) = (ids[0].as_str(), ids[1].as_str());
 
     // Attach, rename, resize, tune.
+    let attached_count = || async {
+        client
+            .describe_instances_disk_num()
+            .instance_ids([INSTANCE])
+            .send()
+            .await
+            .unwrap()
+            .attach_detail
+            .unwrap()[0]
+            .attached_disk_count
+    };
+    let before = attached_count().await.unwrap();
     client
         .attach_disks()
         .instance_id(INSTANCE)
@@ -116,15 +128,7 @@ async fn a_runbook_through_every_action() {
         disk(&client, d1).await.instance_id.as_deref(),
         Some(INSTANCE)
     );
-    let attached = client
-        .describe_instances_disk_num()
-        .instance_ids([INSTANCE])
-        .send()
-        .await
-        .unwrap()
-        .attach_detail
-        .unwrap();
-    assert_eq!(attached[0].attached_disk_count, Some(1));
+    assert_eq!(attached_count().await, Some(before + 1));
     client
         .modify_disk_attributes()
         .disk_ids([d1])

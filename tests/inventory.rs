@@ -120,6 +120,13 @@ async fn replicas_carry_the_source_inventory_and_a_second_run_binds_nothing() {
     // Two of the disks on one instance; the owner's tags on a disk and on a snapshot.
     emulator.add_instance(SOURCE, "ap-guangzhou-1", "ins-prod0001");
     client
+        .detach_disks()
+        .region(SOURCE)
+        .disk_ids(["disk-prod0001", "disk-prod0002", "disk-prod0003"])
+        .send()
+        .await
+        .unwrap();
+    client
         .attach_disks()
         .region(SOURCE)
         .instance_id("ins-prod0001")
@@ -305,7 +312,7 @@ async fn replicas_without_their_tags_are_tagged_by_the_next_apply() {
 async fn a_source_with_fifty_tags_of_its_own_keeps_the_inventory_and_says_what_was_left_out() {
     let emulator = emulator(Duration::from_secs(60));
     // The most a disk may carry, one of them under this tool's prefix. The disk is
-    // attached to no instance, so five tags are ours: 45 of its own fit.
+    // attached to an instance, so six tags are ours: 44 of its own fit.
     let mut tags: Vec<(String, String)> = (0..49)
         .map(|i| (format!("owner-{i:02}"), format!("value {i}")))
         .collect();
@@ -332,7 +339,7 @@ async fn a_source_with_fifty_tags_of_its_own_keeps_the_inventory_and_says_what_w
         let warning = item.warning.as_deref().unwrap();
         assert!(warning.contains("\"tccbs:name\" collides"), "{warning}");
         assert!(
-            warning.contains("at most 50 tags: 4 of the source's own are not copied"),
+            warning.contains("at most 50 tags: 5 of the source's own are not copied"),
             "{warning}"
         );
     }

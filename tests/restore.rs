@@ -54,9 +54,17 @@ fn now_unix() -> i64 {
         .as_secs() as i64
 }
 
-/// prod-db-1 and prod-db-2 on one instance (in that order), prod-web-1 on none.
+/// prod-db-1 and prod-db-2 on one instance (in that order), prod-web-1 on none (the
+/// demo has them on two instances).
 async fn attach_databases(emulator: &EmulatorHandle, client: &Client) {
     emulator.add_instance(SOURCE, "ap-guangzhou-1", "ins-db000001");
+    client
+        .detach_disks()
+        .region(SOURCE)
+        .disk_ids(["disk-prod0001", "disk-prod0002", "disk-prod0003"])
+        .send()
+        .await
+        .unwrap();
     client
         .attach_disks()
         .region(SOURCE)
@@ -535,4 +543,308 @@ async fn replicas_without_inventory_need_a_type_and_system_disks_an_image() {
         bare.notes.iter().any(|n| n.contains("no inventory")),
         "{bare:?}"
     );
+}
+
+/// A transport that keeps the `DiskIds` of every `AttachDisks` call, in order.
+#[derive(Clone, Debug)]
+struct Attaches<T> {
+    inner: T,
+    calls: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+impl<T: Transport> Transport for Attaches<T> {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let action = request
+            .headers()
+            .get("x-tc-action")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if action == "AttachDisks" {
+            let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+            let ids = body["DiskIds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            self.calls.lock().unwrap().push(ids);
+        }
+        self.inner.send(request)
+    }
+}
+
+/// A standby instance in `zone` of the DR region, with a disk of its own so that the
+/// region shows its zone (as a real instance's system disk does).
+async fn standby(emulator: &EmulatorHandle, client: &Client, zone: &str, id: &str) {
+    emulator.add_instance(DR, zone, id);
+    let made = client
+        .create_disks()
+        .region(DR)
+        .placement(tencentcloud_cbs::model::Placement::new(zone))
+        .disk_charge_type("POSTPAID_BY_HOUR")
+        .disk_type("CLOUD_PREMIUM")
+        .disk_size(50)
+        .disk_name(format!("{id}-own"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .attach_disks()
+        .region(DR)
+        .instance_id(id)
+        .disk_ids(made.disk_id_set.unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The restored disks of the run by name, with the instance each is on and its zone.
+fn placed(emulator: &EmulatorHandle, run: &str) -> BTreeMap<String, (Option<String>, String)> {
+    emulator
+        .disks(DR)
+        .into_iter()
+        .filter(|d| d.tags.iter().any(|(k, v)| k == cbs_dr::RUN_TAG && v == run))
+        .map(|d| (d.name, (d.instance_id, d.zone)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instance_of_twelve_disks_is_rebuilt_on_its_standby_in_order_through_lost_answers() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    // Twelve data disks on one source instance, attached in two calls (ten at most).
+    let fleet = emulator.add_fleet(SOURCE, "app", 12, 50);
+    emulator.add_instance(SOURCE, "ap-guangzhou-1", "ins-app00001");
+    for chunk in fleet.chunks(10) {
+        owner
+            .attach_disks()
+            .region(SOURCE)
+            .instance_id("ins-app00001")
+            .disk_ids(chunk.iter().cloned())
+            .send()
+            .await
+            .unwrap();
+    }
+    let policy = Policy::new(vec![
+        Rule::new("app", SOURCE, [DR]).disk_name_pattern("app-*"),
+    ])
+    .unwrap();
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    // The standby sits in another zone than the replicas (ap-beijing-1).
+    standby(&emulator, &owner, "ap-beijing-3", "ins-stby0001").await;
+    // Every attach runs but its answer is lost, the first time.
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("AttachDisks")
+            .times(2),
+    );
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let client = client_builder(&emulator)
+        .transport(Attaches {
+            inner: emulator.transport(),
+            calls: calls.clone(),
+        })
+        .build()
+        .unwrap();
+    let request = Restore::new(DR, "standby")
+        .unwrap()
+        .standby("ins-app00001", "ins-stby0001");
+    let plan = replication(&client, policy.clone())
+        .restore_plan(&request)
+        .await
+        .unwrap();
+    assert!(
+        plan.items
+            .iter()
+            .all(|i| i.zone.as_deref() == Some("ap-beijing-3")
+                && i.standby.as_deref() == Some("ins-stby0001")),
+        "{plan:#?}"
+    );
+    let report = replication(&client, policy.clone())
+        .restore(&request)
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded(), 12, "{report:#?}");
+    assert!(report.items.iter().all(|i| i.attached), "{report:#?}");
+    let placed = placed(&emulator, "standby");
+    assert_eq!(placed.len(), 12, "one disk per source disk: {placed:?}");
+    assert!(
+        placed
+            .values()
+            .all(|(on, zone)| on.as_deref() == Some("ins-stby0001") && zone == "ap-beijing-3"),
+        "{placed:?}"
+    );
+    // Ten a call at most, in the source's order, none attached twice: the lost answers
+    // were settled by looking, not by sending again.
+    let sent = calls.clone();
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|c| c.len() <= 10), "{calls:?}");
+    let by_id: BTreeMap<String, String> = emulator
+        .disks(DR)
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let names: Vec<&str> = calls
+        .iter()
+        .flatten()
+        .map(|id| by_id[id].as_str())
+        .collect();
+    // The source's order: made at one moment, so by disk id (the inventory's rule:
+    // system disk first, then by creation time, then by id).
+    let mut source_order = fleet.clone();
+    source_order.sort();
+    let expected: Vec<String> = source_order
+        .iter()
+        .map(|id| format!("app-{:04}", fleet.iter().position(|f| f == id).unwrap()))
+        .collect();
+    assert_eq!(names, expected);
+
+    // Again: nothing made, nothing attached again.
+    let before = calls.len();
+    let again = replication(&client, policy)
+        .restore(&request)
+        .await
+        .unwrap();
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|i| i.outcome == RestoreOutcome::Adopted && i.attached),
+        "{again:#?}"
+    );
+    assert_eq!(sent.lock().unwrap().len(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_group_stops_the_next_ones_unless_it_is_optional() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    standby(&emulator, &owner, "ap-beijing-1", "ins-web-dr01").await;
+    // The databases' standby does not exist in the region.
+    let waves = |optional: bool| {
+        vec![
+            cbs_dr::Wave::new("databases", ["ins-guan0001"]).optional(optional),
+            cbs_dr::Wave::new("web", ["ins-guan0002"]),
+        ]
+    };
+    let request = |run: &str, optional: bool| {
+        Restore::new(DR, run)
+            .unwrap()
+            .standby("ins-guan0001", "ins-gone0001")
+            .standby("ins-guan0002", "ins-web-dr01")
+            .order(waves(optional))
+    };
+    let dr = replication(&owner, policy);
+    let stopped = dr.restore(&request("stopped", false)).await.unwrap();
+    let outcome = |report: &cbs_dr::RestoreReport, disk: &str| {
+        let item = report.items.iter().find(|i| i.disk_id == disk).unwrap();
+        (item.outcome, item.failure.as_ref().map(|f| f.code.clone()))
+    };
+    assert_eq!(
+        outcome(&stopped, "disk-prod0001"),
+        (
+            RestoreOutcome::Failed,
+            Some("InvalidInstanceId.NotFound".to_owned())
+        )
+    );
+    assert_eq!(
+        outcome(&stopped, "disk-prod0003"),
+        (RestoreOutcome::Failed, Some("NotStarted".to_owned()))
+    );
+    let waves_seen: Vec<cbs_dr::WaveOutcome> = stopped.waves.iter().map(|w| w.outcome).collect();
+    assert_eq!(
+        waves_seen,
+        [cbs_dr::WaveOutcome::Failed, cbs_dr::WaveOutcome::NotStarted]
+    );
+    // Nothing was made for a standby that cannot take it, nor for the group not run.
+    assert!(placed(&emulator, "stopped").is_empty());
+
+    let went_on = dr.restore(&request("went-on", true)).await.unwrap();
+    assert_eq!(
+        outcome(&went_on, "disk-prod0003"),
+        (RestoreOutcome::Created, None)
+    );
+    let placed = placed(&emulator, "went-on");
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    assert_eq!(
+        placed["prod-web-1"].0.as_deref(),
+        Some("ins-web-dr01"),
+        "{placed:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_after_killed_runs_removes_every_disk_they_made_and_nothing_else() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    emulator.add_fleet(SOURCE, "prod-batch", 8, 50);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    standby(&emulator, &owner, "ap-beijing-1", "ins-dbdr0001").await;
+    let dr = replication(&owner, policy);
+    // A finished run of another name, which the clean-up must leave alone.
+    let kept = dr
+        .restore(&Restore::new(DR, "kept").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept.failed(), 0, "{kept:#?}");
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("CreateDisks")
+            .probability(0.3),
+    );
+    let request = Restore::new(DR, "partial")
+        .unwrap()
+        .standby("ins-guan0001", "ins-dbdr0001");
+    let killed = runs_killed_at_random(12, Duration::from_secs(200), 0x00c1_ea50, || {
+        dr.restore(&request)
+    })
+    .await;
+    assert!(killed >= 4, "only {killed} runs were killed");
+    let left = placed(&emulator, "partial");
+    assert!(!left.is_empty(), "the killed runs made nothing");
+    assert!(left.len() <= 11, "{left:?}");
+    emulator.clear_faults();
+    source_goes_dark(&emulator);
+    let others: Vec<String> = emulator
+        .disks(DR)
+        .into_iter()
+        .filter(|d| !left.contains_key(&d.name) || !d.tags.iter().any(|(_, v)| v == "partial"))
+        .map(|d| d.id)
+        .collect();
+    let cleaned = dr.clean_up_restore(DR, "partial").await.unwrap();
+    assert_eq!(cleaned.items.len(), left.len(), "{cleaned:#?}");
+    assert!(cleaned.items.iter().all(|i| i.deleted), "{cleaned:#?}");
+    assert!(placed(&emulator, "partial").is_empty());
+    // Everything else is still there: the other run's disks, the standby's own.
+    let now: Vec<String> = emulator.disks(DR).into_iter().map(|d| d.id).collect();
+    assert!(
+        others.iter().all(|d| now.contains(d)),
+        "{others:?} vs {now:?}"
+    );
+    assert_eq!(placed(&emulator, "kept").len(), 11);
 }

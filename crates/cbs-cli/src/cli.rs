@@ -231,7 +231,7 @@ pub enum ReplicateCommand {
     /// wait until each is usable and report the recovery time. Safe to run again with
     /// the same --run (nothing is made twice). --dry-run shows the plan; --cleanup RUN
     /// removes a run's disks. Exit status 0 all restored, 1 none, 3 some.
-    Restore(RestoreArgs),
+    Restore(Box<RestoreArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -348,8 +348,21 @@ pub struct RestoreArgs {
     /// as one consistent set.
     #[arg(long, value_parser = parse_duration, default_value = "10m")]
     pub consistency_window: Duration,
+    /// Attach the restored disks of each source instance to a standby instance of
+    /// --region, in their source order: a TOML file of lines `"ins-source" =
+    /// "ins-standby"` (instead of the policy's [standby] table).
+    #[arg(long, value_name = "FILE")]
+    pub attach: Option<PathBuf>,
+    /// Restore in groups, one after another: a TOML file of [[restore_order]] groups
+    /// (name, instances, optional), instead of the policy's.
+    #[arg(long, value_name = "FILE")]
+    pub order: Option<PathBuf>,
+    /// Also write the run as a self-contained HTML page (recovery point and time to
+    /// usable per disk, the timeline as a chart).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Remove every disk the run NAME made in --region (detached first) and nothing else.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["dry_run", "at", "run"])]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["dry_run", "at", "run", "attach", "order", "report"])]
     pub cleanup: Option<String>,
     /// Restore into the receiving account, with this profile's credentials only, from
     /// the replicas shared with it (give --disk-type). With --local, the emulator's

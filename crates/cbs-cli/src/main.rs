@@ -114,7 +114,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             replicate::drill(&ctx, args, explicit_region).await
         }
         Command::Replicate(ReplicateCommand::Restore(args)) => {
-            replicate::restore(&ctx, args, explicit_region).await
+            replicate::restore(&ctx, *args, explicit_region).await
         }
         Command::Call(args) => commands::call(&ctx, args).await,
         _ => unreachable!("handled above"),

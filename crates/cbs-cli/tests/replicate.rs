@@ -1179,3 +1179,227 @@ fn restore_plans_rebuilds_adopts_and_cleans_up_a_run() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The examples the README's recovery day uses.
+const STANDBY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/standby-beijing.toml"
+);
+const ORDER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/restore-order.toml"
+);
+
+/// Chromium, where installed (CI installs it and sets `TCCBS_REQUIRE_CHROMIUM=1`, so
+/// there the page is always rendered).
+fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    assert!(
+        found.is_some() || std::env::var("TCCBS_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+        "chromium is required (TCCBS_REQUIRE_CHROMIUM=1) but not installed"
+    );
+    found
+}
+
+/// Headless Chromium on `page` with `extra` (`--dump-dom`, `--screenshot=…`), its
+/// network cut off so that a fetch would show as a missing part, not load.
+fn render(chromium: &str, profile: &Path, page: &Path, extra: &str) -> Output {
+    Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--proxy-server=127.0.0.1:9",
+            "--window-size=1100,1300",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn restore_attaches_to_standbys_group_by_group_and_writes_a_page_chromium_renders() {
+    let dir = scratch("replicate-restore-attach");
+    let state = dir.join("state.json");
+    let applied = tccbs(&state, &["replicate", "apply", "--policy", POLICY]);
+    assert_eq!(status(&applied), 0, "{}", stderr(&applied));
+    let page = dir.join("day2.html");
+    let restore = |extra: &[&str]| {
+        let mut args = vec![
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "replicate",
+            "restore",
+            "--policy",
+            POLICY,
+            "--run",
+            "day2",
+            "--attach",
+            STANDBY,
+            "--order",
+            ORDER,
+        ];
+        args.extend_from_slice(extra);
+        tccbs(&state, &args)
+    };
+
+    let plan = restore(&["--dry-run"]);
+    assert_eq!(status(&plan), 0, "{}", stderr(&plan));
+    let plan = json(&plan);
+    let standby: BTreeMap<&str, &str> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["disk_id"].as_str().unwrap(),
+                i["standby"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(standby["disk-prod0001"], "ins-beij0001");
+    assert_eq!(standby["disk-prod0002"], "ins-beij0001");
+    assert_eq!(standby["disk-prod0003"], "ins-beij0002");
+    assert!(
+        plan["waves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["outcome"] == "planned")
+    );
+
+    let done = restore(&["--report", page.to_str().unwrap()]);
+    assert_eq!(status(&done), 0, "{}", stderr(&done));
+    let done = json(&done);
+    for item in done["items"].as_array().unwrap() {
+        assert_eq!(item["action"], "created", "{item}");
+        assert_eq!(item["attached"], true, "{item}");
+        assert!(
+            item["seconds_to_attached"].as_f64().unwrap()
+                >= item["seconds_to_usable"].as_f64().unwrap()
+        );
+    }
+    let waves = done["waves"].as_array().unwrap();
+    assert_eq!(waves.len(), 2, "{waves:?}");
+    assert_eq!(
+        (waves[0]["name"].as_str(), waves[1]["name"].as_str()),
+        (Some("databases"), Some("web"))
+    );
+    assert!(waves.iter().all(|w| w["outcome"] == "done"));
+    // The web group starts once the databases are usable and attached.
+    assert!(waves[1]["started_after_secs"].as_f64() >= waves[0]["finished_after_secs"].as_f64());
+    let rto = done["rto_secs"].as_f64().unwrap();
+    assert!(rto >= waves[1]["finished_after_secs"].as_f64().unwrap());
+
+    // The standbys hold the disks, as the region says.
+    let listed = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "cbs",
+            "DescribeDisks",
+        ],
+    );
+    let listed = json(&listed);
+    let on: BTreeMap<String, String> = listed["DiskSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["DiskName"].as_str().unwrap().to_owned(),
+                d["InstanceId"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(on["prod-db-1"], "ins-beij0001");
+    assert_eq!(on["prod-db-2"], "ins-beij0001");
+    assert_eq!(on["prod-web-1"], "ins-beij0002");
+
+    // The page stands alone: nothing it would fetch.
+    let html = std::fs::read_to_string(&page).unwrap();
+    for outside in ["src=", "href=", "url(", "@import", "<script", "<link"] {
+        assert!(
+            !html.contains(outside),
+            "the page refers to something outside: {outside}"
+        );
+    }
+    assert!(html.contains("Restore day2 into ap-beijing") && html.contains("<svg"));
+    if let Some(chromium) = chromium() {
+        let profile = dir.join("chromium-profile");
+        let dom = render(chromium, &profile, &page, "--dump-dom");
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        // What the browser made of it: the heading, one row per disk, the chart's bars.
+        assert!(
+            dom.contains("<h1>Restore day2 into ap-beijing</h1>"),
+            "{dom}"
+        );
+        assert_eq!(
+            dom.matches("<td class=\"ok\">created</td>").count(),
+            3,
+            "{dom}"
+        );
+        assert!(dom.matches("<rect").count() >= 3, "{dom}");
+        let shot = dir.join("day2.png");
+        let out = render(
+            chromium,
+            &profile,
+            &page,
+            &format!("--screenshot={}", shot.display()),
+        );
+        let png = std::fs::read(&shot).unwrap_or_else(|e| {
+            panic!(
+                "no screenshot ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(&png[1..4], b"PNG");
+        // A blank page compresses to a few KB; text, tables and a chart do not.
+        assert!(png.len() > 30_000, "{} bytes", png.len());
+        eprintln!("the page as Chromium draws it: {}", shot.display());
+    }
+
+    // The clean-up detaches them first, and removes only the run's disks.
+    let cleaned = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "replicate",
+            "restore",
+            "--policy",
+            POLICY,
+            "--cleanup",
+            "day2",
+        ],
+    );
+    assert_eq!(status(&cleaned), 0, "{}", stderr(&cleaned));
+    let cleaned = json(&cleaned);
+    let items = cleaned["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["detached"] == true && i["deleted"] == true),
+        "{items:?}"
+    );
+    if std::env::var_os("TCCBS_KEEP_SCRATCH").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

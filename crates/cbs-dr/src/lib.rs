@@ -124,15 +124,22 @@ pub use name::{
 pub use plan::{
     DestinationPlan, Plan, PlanAction, PlanItem, PruneReason, QuotaSource, estimated_snapshot_quota,
 };
-pub use policy::{MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection};
+pub use policy::{
+    MAX_RULE_NAME_CHARS, MAX_SHARE_ACCOUNTS, Policy, PolicyError, Rule, Selection, Wave,
+};
 pub use report::{
     ItemFailure, LeftoverDisk, Outcome, PlanTotals, Report, ReportItem, RpoItem, RpoReport,
 };
 pub use restore::{
     CleanupItem, CleanupReport, DEFAULT_CONSISTENCY_WINDOW, InstanceGroup, MAX_RUN_NAME_CHARS,
-    RESTORED_FROM_TAG, RUN_TAG, Restore, RestoreItem, RestoreOutcome, RestoreReport, ZoneOffer,
+    RESTORED_FROM_TAG, RUN_TAG, Restore, RestoreItem, RestoreOutcome, RestoreReport, WaveOutcome,
+    WaveReport, ZoneOffer,
 };
 pub use run::{DEFAULT_DEADLINE, ReplicationEvent};
+
+#[cfg(feature = "policy-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "policy-file")))]
+pub use policy_file::{restore_order_from_toml, standby_from_toml};
 
 /// How long a look at a destination vouches for a replica not being there, unless
 /// [`Replication::look_again_after`] says otherwise: shorter than a cross-region copy

@@ -1,6 +1,7 @@
 //! What to replicate: rules naming source disks, destinations and retention, checked
 //! before anything is called.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -282,6 +283,54 @@ impl Rule {
 pub struct Policy {
     rules: Vec<Rule>,
     max_in_flight_per_region: Option<u32>,
+    standby: BTreeMap<String, String>,
+    restore_order: Vec<Wave>,
+}
+
+/// One group of a restore's order: the disks of these source instances are restored
+/// (and attached) together, after the groups before it.
+///
+/// ```
+/// use cbs_dr::Wave;
+/// let databases = Wave::new("databases", ["ins-db000001", "ins-db000002"]);
+/// let web = Wave::new("web", ["ins-web00001"]).optional(true);
+/// assert!(!databases.is_optional() && web.is_optional());
+/// ```
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Wave {
+    /// Its name, as reports show it.
+    pub name: String,
+    /// The source instances whose disks it restores.
+    pub instances: Vec<String>,
+    /// Whether the groups after it go on when it fails.
+    pub optional: bool,
+}
+
+impl Wave {
+    /// A group named `name` of the disks of `instances` (source instance ids).
+    pub fn new(
+        name: impl Into<String>,
+        instances: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Wave {
+            name: name.into(),
+            instances: instances.into_iter().map(Into::into).collect(),
+            optional: false,
+        }
+    }
+
+    /// Marks it optional: when it fails, the next groups still run.
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
+    }
+
+    /// Whether the next groups run when it fails.
+    pub fn is_optional(&self) -> bool {
+        self.optional
+    }
 }
 
 impl Policy {
@@ -291,6 +340,8 @@ impl Policy {
         let policy = Policy {
             rules,
             max_in_flight_per_region: None,
+            standby: BTreeMap::new(),
+            restore_order: Vec::new(),
         };
         policy.check(|_, _| None)?;
         Ok(policy)
@@ -302,6 +353,8 @@ impl Policy {
         Policy {
             rules,
             max_in_flight_per_region: None,
+            standby: BTreeMap::new(),
+            restore_order: Vec::new(),
         }
     }
 
@@ -325,6 +378,26 @@ impl Policy {
                     line(i, "name"),
                     format!("two rules are named {}", shown(&rule.name)),
                 ));
+            }
+        }
+        let mut grouped = BTreeSet::new();
+        for wave in &self.restore_order {
+            if wave.name.is_empty() || wave.instances.is_empty() {
+                return Err(PolicyError::new(
+                    None,
+                    "a restore_order group needs a name and at least one instance",
+                ));
+            }
+            for instance in &wave.instances {
+                if !grouped.insert(instance.as_str()) {
+                    return Err(PolicyError::new(
+                        None,
+                        format!(
+                            "restore_order: the instance {} is in two groups",
+                            shown(instance)
+                        ),
+                    ));
+                }
             }
         }
         if self.max_in_flight_per_region == Some(0) {
@@ -354,6 +427,30 @@ impl Policy {
     pub fn with_max_in_flight_per_region(mut self, max: u32) -> Self {
         self.max_in_flight_per_region = Some(max.max(1));
         self
+    }
+
+    /// Attach, on the recovery day, the disks of the source instance `source` to the
+    /// standby instance `standby` (an instance in the region restored into).
+    pub fn with_standby(mut self, source: impl Into<String>, standby: impl Into<String>) -> Self {
+        self.standby.insert(source.into(), standby.into());
+        self
+    }
+
+    /// Source instance → standby instance, for restores (empty unless set).
+    pub fn standby(&self) -> &BTreeMap<String, String> {
+        &self.standby
+    }
+
+    /// The groups a restore runs one after another (see [`Wave`]); disks of instances
+    /// in none of them come last.
+    pub fn with_restore_order(mut self, waves: Vec<Wave>) -> Self {
+        self.restore_order = waves;
+        self
+    }
+
+    /// The restore order (empty unless set: every disk at once).
+    pub fn restore_order(&self) -> &[Wave] {
+        &self.restore_order
     }
 
     /// Every destination region of the policy, sorted, once each.

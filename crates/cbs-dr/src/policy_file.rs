@@ -15,16 +15,24 @@
 //! max_replica_age = "30d"            # optional
 //! prune = false                      # optional: prune on every apply
 //! share_with = ["100001122000"]      # optional: accounts each kept replica is shared with
+//!
+//! [standby]                          # optional: for `replicate restore`, attach the disks
+//! "ins-src00001" = "ins-dr000001"    # of a source instance to a standby instance
+//!
+//! [[restore_order]]                  # optional: restore groups one after another
+//! name = "databases"
+//! instances = ["ins-src00001"]
+//! optional = false                   # a failed group stops the next ones unless optional
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::policy::{Policy, PolicyError, Rule, Selection};
+use crate::policy::{Policy, PolicyError, Rule, Selection, Wave};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +41,40 @@ struct FileShape {
     max_in_flight_per_region: Option<Spanned<u32>>,
     #[serde(default)]
     rule: Vec<Spanned<RuleShape>>,
+    #[serde(default)]
+    standby: BTreeMap<String, String>,
+    #[serde(default)]
+    restore_order: Vec<WaveShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaveShape {
+    name: String,
+    instances: Vec<String>,
+    #[serde(default)]
+    optional: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderShape {
+    #[serde(default)]
+    restore_order: Vec<WaveShape>,
+}
+
+impl WaveShape {
+    fn wave(self) -> Wave {
+        Wave::new(self.name, self.instances).optional(self.optional)
+    }
+}
+
+/// A TOML text read as `T`, errors naming the line.
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, PolicyError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|span| line_of(text, span.start));
+        PolicyError::new(line, e.message().trim_end().to_owned())
+    })
 }
 
 #[derive(Deserialize)]
@@ -89,10 +131,7 @@ impl Policy {
     /// keys, bad durations, unknown regions, empty destinations and the like are errors
     /// naming the line.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let shape: FileShape = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| line_of(text, span.start));
-            PolicyError::new(line, e.message().trim_end().to_owned())
-        })?;
+        let shape: FileShape = parse(text)?;
         let mut rules = Vec::new();
         // Where each rule's fields are, for errors found after parsing.
         let mut spans: Vec<(Range<usize>, FieldSpans)> = Vec::new();
@@ -157,6 +196,16 @@ impl Policy {
             }
             policy = policy.with_max_in_flight_per_region(*max.get_ref());
         }
+        for (source, standby) in shape.standby {
+            policy = policy.with_standby(source, standby);
+        }
+        policy = policy.with_restore_order(
+            shape
+                .restore_order
+                .into_iter()
+                .map(WaveShape::wave)
+                .collect(),
+        );
         policy.check(|rule, field| {
             let (whole, fields) = spans.get(rule)?;
             let span = fields.get(field).unwrap_or(whole);
@@ -164,6 +213,40 @@ impl Policy {
         })?;
         Ok(policy)
     }
+}
+
+/// A standby table on its own (`tccbs replicate restore --attach FILE`): lines of
+/// `"source instance" = "standby instance"`.
+///
+/// ```
+/// let table = cbs_dr::standby_from_toml("\"ins-src00001\" = \"ins-dr000001\"\n").unwrap();
+/// assert_eq!(table["ins-src00001"], "ins-dr000001");
+/// ```
+pub fn standby_from_toml(text: &str) -> Result<BTreeMap<String, String>, PolicyError> {
+    parse(text)
+}
+
+/// A restore order on its own (`tccbs replicate restore --order FILE`): the
+/// `[[restore_order]]` groups a policy may hold, in the same form.
+///
+/// ```
+/// let text = "[[restore_order]]\nname = \"db\"\ninstances = [\"ins-db000001\"]\n";
+/// let waves = cbs_dr::restore_order_from_toml(text).unwrap();
+/// assert_eq!(waves[0].name, "db");
+/// ```
+pub fn restore_order_from_toml(text: &str) -> Result<Vec<Wave>, PolicyError> {
+    let shape: OrderShape = parse(text)?;
+    let waves: Vec<Wave> = shape
+        .restore_order
+        .into_iter()
+        .map(WaveShape::wave)
+        .collect();
+    // The policy's own checks of groups, on a policy of no consequence.
+    let rule = Rule::new("order", "ap-guangzhou", ["ap-beijing"]).disk_ids(["disk-00000000"]);
+    Policy::new_unchecked(vec![rule])
+        .with_restore_order(waves.clone())
+        .check(|_, _| None)?;
+    Ok(waves)
 }
 
 #[cfg(test)]
@@ -215,6 +298,33 @@ share_with = ["100001122000"]
             policy.destinations(),
             ["ap-beijing", "ap-shanghai", "ap-singapore"]
         );
+    }
+
+    #[test]
+    fn standby_and_restore_order_sit_in_the_policy_or_their_own_files() {
+        let text = format!(
+            "{GOOD}\n[standby]\n\"ins-src00001\" = \"ins-dr000001\"\n\n[[restore_order]]\nname = \"db\"\ninstances = [\"ins-src00001\"]\n\n[[restore_order]]\nname = \"web\"\ninstances = [\"ins-src00002\"]\noptional = true\n"
+        );
+        let policy = Policy::from_toml(&text).unwrap();
+        assert_eq!(policy.standby()["ins-src00001"], "ins-dr000001");
+        let names: Vec<(&str, bool)> = policy
+            .restore_order()
+            .iter()
+            .map(|w| (w.name.as_str(), w.optional))
+            .collect();
+        assert_eq!(names, [("db", false), ("web", true)]);
+        // An instance in two groups, a group of none, a standby that is not text.
+        let twice = "[[restore_order]]\nname = \"a\"\ninstances = [\"ins-1\"]\n[[restore_order]]\nname = \"b\"\ninstances = [\"ins-1\"]\n";
+        assert!(
+            restore_order_from_toml(twice)
+                .unwrap_err()
+                .message()
+                .contains("two groups")
+        );
+        let empty = "[[restore_order]]\nname = \"a\"\ninstances = []\n";
+        assert!(restore_order_from_toml(empty).is_err());
+        let bad = standby_from_toml("\"ins-1\" = 3\n").unwrap_err();
+        assert_eq!(bad.line(), Some(1));
     }
 
     #[test]

@@ -544,6 +544,8 @@ pub struct DiskInfo {
     pub id: String,
     /// Its region.
     pub region: String,
+    /// Its zone.
+    pub zone: String,
     /// Its name.
     pub name: String,
     /// Its size in GB.
@@ -670,6 +672,7 @@ impl EmulatorHandle {
                 .map(|d| DiskInfo {
                     id: d.id.clone(),
                     region: d.region.clone(),
+                    zone: d.zone.clone(),
                     name: d.name.clone(),
                     size_gb: d.size_gb,
                     instance_id: d.instance_id.clone(),

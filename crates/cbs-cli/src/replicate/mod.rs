@@ -2,6 +2,7 @@
 //! is here, top to bottom; how its report is shown is in a module of its own.
 
 mod drill;
+mod html;
 mod lock;
 mod plan;
 mod report;
@@ -30,21 +31,27 @@ const RPO_MISSED: u8 = 4;
 const MAX_POLICY_BYTES: u64 = 1 << 20;
 
 fn load(args: &PolicyArgs) -> Result<Policy, Failure> {
+    let text = read_small(&args.policy, "a policy")?;
+    Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", args.policy.display())))
+}
+
+/// A small TOML file of the user's (a policy, a standby table, a restore order): UTF-8
+/// text of at most 1 MiB, or a usage error saying why not.
+fn read_small(path: &std::path::Path, what: &str) -> Result<String, Failure> {
     use std::io::Read;
-    let path = args.policy.display();
-    let cannot = |why: String| Failure::Usage(format!("cannot read {path}: {why}"));
+    let shown = path.display();
+    let cannot = |why: String| Failure::Usage(format!("cannot read {shown}: {why}"));
     let mut bytes = Vec::new();
-    std::fs::File::open(&args.policy)
+    std::fs::File::open(path)
         .and_then(|file| file.take(MAX_POLICY_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| cannot(e.to_string()))?;
     if bytes.len() as u64 > MAX_POLICY_BYTES {
         return Err(cannot(format!(
-            "larger than {} KiB; a policy is a few KB",
+            "larger than {} KiB; {what} is a few KB",
             MAX_POLICY_BYTES / 1024
         )));
     }
-    let text = String::from_utf8(bytes).map_err(|_| cannot("not UTF-8 text".into()))?;
-    Policy::from_toml(&text).map_err(|e| Failure::Usage(format!("{path}: {e}")))
+    String::from_utf8(bytes).map_err(|_| cannot("not UTF-8 text".into()))
 }
 
 fn replication(ctx: &Context, policy: Policy, args: &PolicyArgs) -> Replication {
@@ -304,6 +311,20 @@ pub async fn restore(
     for (from, to) in &args.zones {
         request = request.zone(from.clone(), to.clone());
     }
+    if let Some(path) = &args.attach {
+        let text = read_small(path, "a standby table")?;
+        let table = cbs_dr::standby_from_toml(&text)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        for (source, standby) in table {
+            request = request.standby(source, standby);
+        }
+    }
+    if let Some(path) = &args.order {
+        let text = read_small(path, "a restore order")?;
+        let waves = cbs_dr::restore_order_from_toml(&text)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        request = request.order(waves);
+    }
     if args.run.is_none() && !args.dry_run {
         say!(
             "run {}: run the same command again to finish it; --run NAME makes another set",
@@ -324,7 +345,16 @@ pub async fn restore(
     if ctx.output != Output::Prometheus {
         restore::print(ctx.output, &report);
     }
-    let status = exit_status(report.succeeded(), report.items.len());
+    let mut status = exit_status(report.succeeded(), report.items.len());
+    if let Some(path) = &args.report
+        && let Err(e) = html::write(path, &report)
+    {
+        say!("cannot write the report {}: {e}", path.display());
+        // As for the metrics file: the run's own status wins.
+        if status == 0 {
+            status = 1;
+        }
+    }
     Ok(ExitCode::from(emit(
         ctx,
         args.metrics_file.as_deref(),

@@ -2,7 +2,7 @@
 //! gets, where it goes, what became of it), the instances and how consistent their
 //! disks' times are, notes and failures, and the recovery time; or the engine's JSON.
 
-use cbs_dr::{CleanupReport, RestoreOutcome, RestoreReport};
+use cbs_dr::{CleanupReport, RestoreOutcome, RestoreReport, WaveOutcome};
 use serde_json::Value;
 
 use super::{failure_text, opt};
@@ -39,6 +39,14 @@ pub fn print(output: Output, report: &RestoreReport) {
         "RESTORED_DISK",
         "TO_USABLE",
     ];
+    let standbys = report.items.iter().any(|i| i.standby.is_some());
+    let waves = report.waves.len() > 1;
+    if standbys {
+        headers.push("STANDBY");
+    }
+    if waves {
+        headers.push("GROUP");
+    }
     if report.dry_run {
         headers.push("PRICE/H");
     }
@@ -65,6 +73,16 @@ pub fn print(output: Output, report: &RestoreReport) {
                     .map(|t| format!("{:.0}s", t.as_secs_f64()))
                     .unwrap_or_else(|| "-".into()),
             ];
+            if standbys {
+                row.push(match (&i.standby, i.attached) {
+                    (Some(s), true) => format!("{s} attached"),
+                    (Some(s), false) => s.clone(),
+                    (None, _) => "-".into(),
+                });
+            }
+            if waves {
+                row.push(i.wave.clone());
+            }
             if report.dry_run {
                 row.push(
                     i.hourly_price
@@ -89,6 +107,28 @@ pub fn print(output: Output, report: &RestoreReport) {
                 "instance {}: INCONSISTENT: no moment all {} disks have a replica of; the closest set spans {spread}",
                 group.instance,
                 group.disks.len()
+            );
+        }
+    }
+    if waves {
+        for (n, wave) in report.waves.iter().enumerate() {
+            let optional = if wave.optional { ", optional" } else { "" };
+            let when = match (wave.started, wave.finished) {
+                (Some(s), Some(f)) => format!(" from {} to {}", short(s), short(f)),
+                _ => String::new(),
+            };
+            let outcome = match wave.outcome {
+                WaveOutcome::Planned => "planned",
+                WaveOutcome::Done => "done",
+                WaveOutcome::Failed => "FAILED",
+                WaveOutcome::NotStarted => "not started",
+                _ => "?",
+            };
+            say!(
+                "group {} {}: {} disks{optional}: {outcome}{when}",
+                n + 1,
+                wave.name,
+                wave.disks
             );
         }
     }
@@ -125,8 +165,15 @@ pub fn print(output: Output, report: &RestoreReport) {
             count(RestoreOutcome::Failed)
         );
     } else {
+        let attached = report.items.iter().filter(|i| i.attached).count();
+        let to_attach = report.items.iter().filter(|i| i.standby.is_some()).count();
+        let attached = if to_attach > 0 {
+            format!(", {attached} of {to_attach} attached")
+        } else {
+            String::new()
+        };
         println!(
-            "\nrun {}: {} of {} disks restored ({} made, {} adopted), {} need an image, {} failed; recovery time {}",
+            "\nrun {}: {} of {} disks restored ({} made, {} adopted{attached}), {} need an image, {} failed; recovery time {}",
             report.run,
             report.succeeded(),
             report.items.len(),

@@ -8,8 +8,12 @@ use super::{
 };
 use crate::state::{Transition, World};
 
-/// The most disks an instance takes.
+/// The most disks an instance takes. The product's usage limits say 20 elastic disks
+/// per instance; the `DescribeInstancesDiskNum` example shows a `MaxAttachCount` of 10
+/// (an older or smaller instance): the emulator answers 20 for every instance.
 const MAX_DISKS_PER_INSTANCE: u64 = 20;
+/// The most disks one `AttachDisks` call takes (the API reference of `DiskIds`).
+const DISKS_PER_ATTACH: usize = 10;
 /// Disk sizes the service accepts, in GB.
 const SIZES: std::ops::RangeInclusive<u64> = 10..=32_000;
 const MONTH_MS: u64 = 30 * 86_400_000;
@@ -251,12 +255,28 @@ pub(super) fn describe(
     Ok(response)
 }
 
+/// The elastic (data) disks attached to `instance`: what its limit counts (the system
+/// disk is not attached by `AttachDisks` and is not among them).
+fn data_disks_on(world: &World, instance: &str) -> u64 {
+    world
+        .disks
+        .values()
+        .filter(|d| d.instance_id.as_deref() == Some(instance) && d.usage != "SYSTEM_DISK")
+        .count() as u64
+}
+
 pub(super) fn attach(
     world: &mut World,
     call: &Call<'_>,
     request: AttachDisksRequest,
 ) -> Answer<AttachDisksResponse> {
     let region = call.region()?;
+    if request.disk_ids.is_empty() || request.disk_ids.len() > DISKS_PER_ATTACH {
+        return Err(ApiFailure::new(
+            "InvalidParameterValue.LimitExceeded",
+            format!("DiskIds takes 1 to {DISKS_PER_ATTACH} disks a call."),
+        ));
+    }
     let instance = world
         .instances
         .get(&request.instance_id)
@@ -269,11 +289,7 @@ pub(super) fn attach(
                 &request.instance_id,
             )
         })?;
-    let attached = world
-        .disks
-        .values()
-        .filter(|d| d.instance_id.as_deref() == Some(instance.id.as_str()))
-        .count() as u64;
+    let attached = data_disks_on(world, &instance.id);
     if attached + request.disk_ids.len() as u64 > MAX_DISKS_PER_INSTANCE {
         return Err(ApiFailure::new(
             "LimitExceeded.InstanceAttachedDisk",
@@ -581,13 +597,7 @@ pub(super) fn instances_disk_num(
         }
         let mut detail = AttachDetail::default();
         detail.instance_id = Some(id.clone());
-        detail.attached_disk_count = Some(
-            world
-                .disks
-                .values()
-                .filter(|d| d.instance_id.as_deref() == Some(id.as_str()))
-                .count() as u64,
-        );
+        detail.attached_disk_count = Some(data_disks_on(world, id));
         detail.max_attach_count = Some(MAX_DISKS_PER_INSTANCE);
         details.push(detail);
     }

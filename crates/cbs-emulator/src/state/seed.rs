@@ -30,10 +30,24 @@ const DEMO: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// The fleet: disks in `ap-guangzhou` with snapshots taken this many hours ago.
-const FLEET: &[(&str, &str, u64, &[u64])] = &[
-    ("disk-prod0001", "prod-db-1", 200, &[72, 48, 24, 2]),
-    ("disk-prod0002", "prod-db-2", 200, &[48, 24, 3]),
-    ("disk-prod0003", "prod-web-1", 50, &[30, 6]),
+/// The demo fleet: id, name, size, the ages of its snapshots (hours), the instance it
+/// is attached to (the databases share one).
+const FLEET: &[(&str, &str, u64, &[u64], &str)] = &[
+    (
+        "disk-prod0001",
+        "prod-db-1",
+        200,
+        &[72, 48, 24, 2],
+        "ins-guan0001",
+    ),
+    (
+        "disk-prod0002",
+        "prod-db-2",
+        200,
+        &[48, 24, 3],
+        "ins-guan0001",
+    ),
+    ("disk-prod0003", "prod-web-1", 50, &[30, 6], "ins-guan0002"),
 ];
 
 const HOUR_MS: u64 = 3_600_000;
@@ -53,15 +67,23 @@ impl World {
             snapshot.id = (*snapshot_id).to_owned();
             self.snapshots.insert(snapshot.id.clone(), snapshot);
         }
+        // Two instances in the demo source and each demo destination, each with its
+        // system disk (an instance's zone shows through its disks: the CBS API has no
+        // instance call).
         for region in ["ap-guangzhou", "ap-shanghai", "ap-beijing"] {
             for n in 1..=2 {
                 let zone = super::default_zone(region);
                 let id = format!("ins-{}{n:04}", &region[3..7]);
                 self.add_instance(region, &zone, &id);
+                let system =
+                    self.add_disk(region, &zone, &format!("{id}-system"), 50, "CLOUD_PREMIUM");
+                let disk = self.disks.get_mut(&system).expect("just added");
+                disk.usage = "SYSTEM_DISK".to_owned();
+                disk.instance_id = Some(id);
             }
         }
         let now = self.now_ms;
-        for (disk_id, name, size_gb, ages) in FLEET {
+        for (disk_id, name, size_gb, ages, instance) in FLEET {
             let generated = self.add_disk(
                 "ap-guangzhou",
                 "ap-guangzhou-1",
@@ -72,6 +94,7 @@ impl World {
             let mut disk = self.disks.remove(&generated).expect("just added");
             disk.id = (*disk_id).to_owned();
             disk.created_ms = now.saturating_sub(30 * 24 * HOUR_MS);
+            disk.instance_id = Some((*instance).to_owned());
             let disk = self.disks.entry(disk.id.clone()).or_insert(disk).clone();
             for age in *ages {
                 let at = now.saturating_sub(age * HOUR_MS);

@@ -24,10 +24,12 @@ use tencentcloud_cbs::model::{
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+mod attach;
+
 use crate::inventory::{Inventory, TAG_PREFIX};
 use crate::name::{ReplicaName, format_time};
 use crate::observe::{self, IDS_PER_CALL};
-use crate::policy::{Policy, Rule, glob_match};
+use crate::policy::{Policy, Rule, Wave, glob_match};
 use crate::report::ItemFailure;
 use crate::run::{ReplicationEvent, Run};
 
@@ -71,6 +73,8 @@ pub struct Restore {
     disk_type: Option<String>,
     zones: BTreeMap<String, String>,
     consistency_window: Duration,
+    standby: Option<BTreeMap<String, String>>,
+    order: Option<Vec<Wave>>,
 }
 
 impl Restore {
@@ -94,6 +98,8 @@ impl Restore {
             disk_type: None,
             zones: BTreeMap::new(),
             consistency_window: DEFAULT_CONSISTENCY_WINDOW,
+            standby: None,
+            order: None,
         })
     }
 
@@ -133,6 +139,22 @@ impl Restore {
     /// as consistent ([`DEFAULT_CONSISTENCY_WINDOW`] unless set).
     pub fn consistency_window(mut self, window: Duration) -> Self {
         self.consistency_window = window;
+        self
+    }
+
+    /// Attaches the disks of the source instance `source` to the instance `standby` of
+    /// the region; the first call replaces the policy's standby table for this restore.
+    pub fn standby(mut self, source: impl Into<String>, standby: impl Into<String>) -> Self {
+        self.standby
+            .get_or_insert_with(BTreeMap::new)
+            .insert(source.into(), standby.into());
+        self
+    }
+
+    /// Restores in these groups, one after another, instead of the policy's
+    /// `restore_order`.
+    pub fn order(mut self, waves: Vec<Wave>) -> Self {
+        self.order = Some(waves);
         self
     }
 
@@ -225,8 +247,23 @@ pub struct RestoreItem {
     /// What became of it.
     #[cfg_attr(feature = "serde", serde(rename = "action"))]
     pub outcome: RestoreOutcome,
+    /// The group of the restore order it belongs to.
+    pub wave: String,
     /// The restored disk.
     pub restored_disk_id: Option<String>,
+    /// The standby instance it goes to (a dry run) or went to.
+    pub standby: Option<String>,
+    /// Whether it is attached to its standby.
+    pub attached: bool,
+    /// From the run's start until `CreateDisks` answered for it (none when adopted).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "seconds_to_created",
+            serialize_with = "crate::json::fractional_seconds"
+        )
+    )]
+    pub time_to_created: Option<Duration>,
     /// From the run's start until the disk was usable.
     #[cfg_attr(
         feature = "serde",
@@ -236,6 +273,15 @@ pub struct RestoreItem {
         )
     )]
     pub time_to_usable: Option<Duration>,
+    /// From the run's start until it was attached to its standby.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "seconds_to_attached",
+            serialize_with = "crate::json::fractional_seconds"
+        )
+    )]
+    pub time_to_attached: Option<Duration>,
     /// What the run had to make do with (no inventory on the replica, the type given
     /// for it, a zone other than the source's) or, for a system disk, the command that
     /// makes an image of it.
@@ -264,6 +310,56 @@ pub struct InstanceGroup {
         serde(rename = "spread_secs", serialize_with = "crate::json::whole_seconds")
     )]
     pub spread: Option<Duration>,
+}
+
+/// What became of one group of the restore order.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaveOutcome {
+    /// A dry run: it would run in this place.
+    Planned,
+    /// Every disk of it restored (and attached where asked).
+    Done,
+    /// Some of its disks failed.
+    Failed,
+    /// Not started: a group before it failed and was not optional.
+    NotStarted,
+}
+
+/// One group of the restore order, as it ran.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaveReport {
+    /// Its name (`rest` for the disks of instances in no group; `all` without an
+    /// order).
+    pub name: String,
+    /// Whether the groups after it go on when it fails.
+    pub optional: bool,
+    /// Its disks.
+    pub disks: usize,
+    /// What became of it.
+    pub outcome: WaveOutcome,
+    /// From the run's start until it began.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "started_after_secs",
+            serialize_with = "crate::json::fractional_seconds"
+        )
+    )]
+    pub started: Option<Duration>,
+    /// From the run's start until its last disk was usable (and attached).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "finished_after_secs",
+            serialize_with = "crate::json::fractional_seconds"
+        )
+    )]
+    pub finished: Option<Duration>,
 }
 
 /// Whether a zone sells a disk type, as the region says.
@@ -296,6 +392,8 @@ pub struct RestoreReport {
     pub items: Vec<RestoreItem>,
     /// The instances whose disks were restored together.
     pub groups: Vec<InstanceGroup>,
+    /// The groups of the restore order, in order.
+    pub waves: Vec<WaveReport>,
     /// The zones and types the disks go to, and whether each is sold (empty when the
     /// region would not say).
     pub offers: Vec<ZoneOffer>,
@@ -398,6 +496,8 @@ struct Candidate {
 struct Made {
     disk_id: String,
     usable: bool,
+    /// The instance it is attached to.
+    instance: Option<String>,
 }
 
 /// What one selected disk becomes.
@@ -431,6 +531,7 @@ pub(crate) async fn restore(
         at: request.at,
         items: Vec::new(),
         groups: Vec::new(),
+        waves: Vec::new(),
         offers: Vec::new(),
         rto: None,
     };
@@ -461,18 +562,30 @@ pub(crate) async fn restore(
     let selected = select(&rules, &candidates, request);
     let (chosen, groups) = choose(&selected, request.at, request.consistency_window);
     report.groups = groups;
+    let standby_of = request.standby.as_ref().unwrap_or(policy.standby());
+    let order = request.order.as_deref().unwrap_or(policy.restore_order());
+    let standbys = standby_targets(&chosen, standby_of);
+    let standbys = attach::look_up(run, region, &standbys).await;
     let offers = offers(run, region, &chosen, request).await;
     let mut specs: Vec<Option<Spec>> = Vec::new();
     for (rule, disk_id, pick) in &chosen {
         let mut item = failed_item(rule, disk_id, ItemFailure::new("NoReplica", ""));
         let spec = match pick {
             Ok(pick) => {
-                let (spec, notes) = spec(pick, &selected, request, &offers);
+                let standby = pick
+                    .inventory
+                    .as_ref()
+                    .and_then(|i| i.instance.as_ref())
+                    .and_then(|i| standby_of.get(i))
+                    .map(|s| (s.as_str(), &standbys[s]));
+                let (spec, notes) = spec(pick, &selected, request, &offers, standby);
                 describe(&mut item, pick, now, notes);
+                item.standby = standby.map(|(s, _)| s.to_owned());
                 match spec {
                     Ok(spec) if pick.system_disk => {
                         item.outcome = RestoreOutcome::NeedsImage;
                         item.failure = None;
+                        item.standby = None;
                         item.notes.push(image_command(region, &spec));
                         None
                     }
@@ -500,28 +613,218 @@ pub(crate) async fn restore(
         {
             item.outcome = RestoreOutcome::WouldAdopt;
             item.restored_disk_id = Some(earlier.disk_id.clone());
+            item.attached = earlier.instance.is_some() && earlier.instance == item.standby;
         }
         report.items.push(item);
         specs.push(spec);
     }
+    check_room(&standbys, &mut report.items, &mut specs);
     report.offers = offers.map(|o| o.offers).unwrap_or_default();
+    let waves = place_in_waves(order, &mut report.items);
 
     if dry_run {
         price(run, region, &mut report.items).await;
+        report.waves = waves
+            .into_iter()
+            .map(|(wave, members)| WaveReport {
+                name: wave.name,
+                optional: wave.optional,
+                disks: members.len(),
+                outcome: WaveOutcome::Planned,
+                started: None,
+                finished: None,
+            })
+            .collect();
         return report;
     }
-    create_all(
-        run,
-        region,
-        &request.run,
-        &specs,
-        &mut made,
-        &mut report.items,
-    )
-    .await;
-    wait_usable(run, region, started, &made, &mut report.items).await;
+    let mut stopped: Option<String> = None;
+    for (wave, members) in waves {
+        let mut summary = WaveReport {
+            name: wave.name.clone(),
+            optional: wave.optional,
+            disks: members.len(),
+            outcome: WaveOutcome::NotStarted,
+            started: None,
+            finished: None,
+        };
+        if let Some(failed) = &stopped {
+            for index in &members {
+                let item = &mut report.items[*index];
+                if matches!(
+                    item.outcome,
+                    RestoreOutcome::WouldCreate | RestoreOutcome::WouldAdopt
+                ) {
+                    item.outcome = RestoreOutcome::Failed;
+                    item.failure = Some(ItemFailure::new(
+                        "NotStarted",
+                        format!(
+                            "the group {failed} before it failed (mark a group optional to go on past it)"
+                        ),
+                    ));
+                }
+            }
+            report.waves.push(summary);
+            continue;
+        }
+        summary.started = Some(started.elapsed());
+        let wave_specs: Vec<Option<Spec>> = specs
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| spec.clone().filter(|_| members.contains(&index)))
+            .collect();
+        create_all(
+            run,
+            region,
+            &request.run,
+            started,
+            &wave_specs,
+            &mut made,
+            &mut report.items,
+        )
+        .await;
+        wait_usable(run, region, started, &made, &members, &mut report.items).await;
+        let attachments = attachments(&members, &mut report.items);
+        attach::attach_all(run, region, started, attachments, &mut report.items).await;
+        summary.finished = Some(started.elapsed());
+        let failed = members
+            .iter()
+            .any(|i| report.items[*i].outcome == RestoreOutcome::Failed);
+        summary.outcome = if failed {
+            WaveOutcome::Failed
+        } else {
+            WaveOutcome::Done
+        };
+        if failed && !wave.optional {
+            stopped = Some(wave.name.clone());
+        }
+        report.waves.push(summary);
+    }
     report.rto = Some(started.elapsed());
     report
+}
+
+/// The standby instances the chosen disks go to.
+fn standby_targets(
+    chosen: &[Chosen<'_>],
+    standby_of: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
+    chosen
+        .iter()
+        .filter_map(|(_, _, pick)| pick.as_ref().ok())
+        .filter_map(|c| c.inventory.as_ref()?.instance.as_ref())
+        .filter_map(|i| standby_of.get(i).cloned())
+        .collect()
+}
+
+/// Fails, before anything is made, the disks of a standby that does not exist in the
+/// region or has no room for them all (an instance takes a limited number of disks):
+/// restoring them would leave disks nobody can attach.
+fn check_room(
+    standbys: &BTreeMap<String, attach::Standby>,
+    items: &mut [RestoreItem],
+    specs: &mut [Option<Spec>],
+) {
+    for (name, standby) in standbys {
+        let members: Vec<usize> = (0..items.len())
+            .filter(|i| specs[*i].is_some() && items[*i].standby.as_deref() == Some(name))
+            .collect();
+        let needed = members.iter().filter(|i| !items[**i].attached).count() as u64;
+        let failure = match (&standby.failure, standby.room) {
+            (Some(failure), _) => Some(failure.clone()),
+            (None, Some(room)) if needed > room => Some(ItemFailure::new(
+                "LimitExceeded.InstanceAttachedDisk",
+                format!("the standby {name} takes {room} more disks, not {needed}"),
+            )),
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            for index in members {
+                items[index].outcome = RestoreOutcome::Failed;
+                items[index].failure = Some(failure.clone());
+                specs[index] = None;
+            }
+        }
+    }
+}
+
+/// The groups of `order` with their items (indexes), in order, then the disks of
+/// instances in no group (`rest`; `all` without an order); empty groups are kept, so
+/// the report shows every group. Each item learns its group's name.
+fn place_in_waves(order: &[Wave], items: &mut [RestoreItem]) -> Vec<(Wave, Vec<usize>)> {
+    let mut waves: Vec<(Wave, Vec<usize>)> =
+        order.iter().map(|w| (w.clone(), Vec::new())).collect();
+    let rest_name = if order.is_empty() { "all" } else { "rest" };
+    let mut rest = Vec::new();
+    for (index, item) in items.iter_mut().enumerate() {
+        let place = item.instance.as_ref().and_then(|instance| {
+            order
+                .iter()
+                .position(|w| w.instances.iter().any(|i| i == instance))
+        });
+        match place {
+            Some(place) => {
+                item.wave = order[place].name.clone();
+                waves[place].1.push(index);
+            }
+            None => {
+                item.wave = rest_name.to_owned();
+                rest.push(index);
+            }
+        }
+    }
+    if !rest.is_empty() || order.is_empty() {
+        waves.push((Wave::new(rest_name, Vec::<String>::new()), rest));
+    }
+    waves
+}
+
+/// The usable disks of `members` with a standby not yet attached, by standby, in their
+/// source order. An instance some of whose disks were not restored gets none attached
+/// (the rest would take the missing disks' places in the order), and those items fail.
+fn attachments(members: &[usize], items: &mut [RestoreItem]) -> Vec<attach::Attachment> {
+    let mut by_standby: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for &index in members {
+        if let Some(standby) = &items[index].standby {
+            let order = items[index].order.unwrap_or(usize::MAX);
+            by_standby
+                .entry(standby.clone())
+                .or_default()
+                .push((order, index));
+        }
+    }
+    let mut attachments = Vec::new();
+    for (standby, mut disks) in by_standby {
+        disks.sort();
+        let missing: Vec<&str> = disks
+            .iter()
+            .map(|(_, i)| &items[*i])
+            .filter(|i| i.outcome == RestoreOutcome::Failed || i.time_to_usable.is_none())
+            .map(|i| i.disk_id.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let failure = ItemFailure::new(
+                "InstanceIncomplete",
+                format!(
+                    "not attached to {standby}: {} of its source instance not restored",
+                    missing.join(", ")
+                ),
+            );
+            for (_, index) in &disks {
+                let item = &mut items[*index];
+                if item.outcome != RestoreOutcome::Failed {
+                    item.outcome = RestoreOutcome::Failed;
+                    item.failure = Some(failure.clone());
+                }
+            }
+            continue;
+        }
+        let disks = disks
+            .into_iter()
+            .filter_map(|(_, index)| Some((index, items[index].restored_disk_id.clone()?)))
+            .collect();
+        attachments.push((standby, disks));
+    }
+    attachments
 }
 
 /// This tool's `NORMAL` replicas in `region` (those shared with the caller, for a
@@ -602,6 +905,7 @@ async fn run_disks(
             Made {
                 disk_id,
                 usable: usable(&disk),
+                instance: disk.instance_id.clone().filter(|i| !i.is_empty()),
             },
         );
     }
@@ -882,6 +1186,7 @@ fn spec(
     selected: &[Selected<'_>],
     request: &Restore,
     offers: &Option<Offers>,
+    standby: Option<(&str, &attach::Standby)>,
 ) -> (Result<Spec, ItemFailure>, Vec<String>) {
     let mut notes = Vec::new();
     // The chosen replica's inventory, else the newest of another replica of the disk.
@@ -929,8 +1234,32 @@ fn spec(
             .and_then(|o| o.sells(zone, &disk_type))
             .unwrap_or(true)
     };
+    let standby_zone = standby.and_then(|(_, s)| s.zone.as_deref());
+    if let Some((name, _)) = standby.filter(|_| standby_zone.is_none()) {
+        notes.push(format!(
+            "the zone of the standby {name} is unknown (the region shows no disk on it): attaching will tell"
+        ));
+    }
+    if let (Some(mapped), Some(zone), Some((name, _))) = (mapped, standby_zone, standby)
+        && mapped != zone
+    {
+        let failure = ItemFailure::new(
+            "ResourceUnavailable.ZoneNotMatch",
+            format!("the zone map sends it to {mapped}, its standby {name} is in {zone}"),
+        );
+        return (Err(failure), notes);
+    }
     let zone = if let Some(zone) = mapped {
         zone.clone()
+    } else if let Some(zone) = standby_zone {
+        if !sells(zone) {
+            let failure = ItemFailure::new(
+                "ResourceInsufficient",
+                format!("{zone}, the zone of its standby, does not sell {disk_type} now"),
+            );
+            return (Err(failure), notes);
+        }
+        zone.to_owned()
     } else if let Some(zone) = pick.zone.as_deref().filter(|z| sells(z)) {
         zone.to_owned()
     } else if let Some(zone) = offers.as_ref().and_then(|o| o.first_selling(&disk_type)) {
@@ -1041,8 +1370,13 @@ fn failed_item(rule: &Rule, disk_id: &str, failure: ItemFailure) -> RestoreItem 
         zone: None,
         hourly_price: None,
         outcome: RestoreOutcome::Failed,
+        wave: String::new(),
         restored_disk_id: None,
+        standby: None,
+        attached: false,
+        time_to_created: None,
         time_to_usable: None,
+        time_to_attached: None,
         notes: Vec::new(),
         failure: Some(failure),
     }
@@ -1071,6 +1405,7 @@ async fn create_all(
     run: &Run,
     region: &str,
     run_name: &str,
+    started: Instant,
     specs: &[Option<Spec>],
     made: &mut BTreeMap<String, Made>,
     items: &mut [RestoreItem],
@@ -1114,9 +1449,11 @@ async fn create_all(
                     Made {
                         disk_id,
                         usable: false,
+                        instance: None,
                     },
                 );
                 items[index].outcome = RestoreOutcome::Created;
+                items[index].time_to_created = Some(started.elapsed());
             }
             Err(error) => {
                 if error.may_have_executed() {
@@ -1127,8 +1464,8 @@ async fn create_all(
             }
         }
     }
-    for item in items.iter_mut() {
-        if item.outcome == RestoreOutcome::WouldAdopt {
+    for (item, spec) in items.iter_mut().zip(specs) {
+        if spec.is_some() && item.outcome == RestoreOutcome::WouldAdopt {
             item.outcome = RestoreOutcome::Adopted;
         }
     }
@@ -1180,11 +1517,13 @@ async fn wait_usable(
     region: &str,
     started: Instant,
     made: &BTreeMap<String, Made>,
+    members: &[usize],
     items: &mut [RestoreItem],
 ) {
-    // Item index → disk id, for the items restored or adopted.
+    // Disk id → item index, for the items restored or adopted.
     let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, item) in items.iter_mut().enumerate() {
+    for &index in members {
+        let item = &mut items[index];
         if !matches!(
             item.outcome,
             RestoreOutcome::Created | RestoreOutcome::Adopted
@@ -1195,6 +1534,7 @@ async fn wait_usable(
             continue;
         };
         item.restored_disk_id = Some(disk.disk_id.clone());
+        item.attached = disk.instance.is_some() && disk.instance == item.standby;
         if disk.usable {
             item.time_to_usable = Some(started.elapsed());
         } else {
