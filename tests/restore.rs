@@ -848,3 +848,55 @@ async fn cleanup_after_killed_runs_removes_every_disk_they_made_and_nothing_else
     );
     assert_eq!(placed(&emulator, "kept").len(), 11);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_drill_rehearses_the_recovery_day_with_the_source_dark_and_removes_it_all() {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    standby(&emulator, &owner, "ap-beijing-2", "ins-dbdr0001").await;
+    let before: Vec<String> = emulator.disks(DR).into_iter().map(|d| d.id).collect();
+    let rehearsal = Restore::new(DR, "ignored")
+        .unwrap()
+        .standby("ins-guan0001", "ins-dbdr0001")
+        .order(vec![
+            cbs_dr::Wave::new("databases", ["ins-guan0001"]),
+            cbs_dr::Wave::new("web", ["ins-guan0002"]),
+        ]);
+    let drill = replication(&owner, policy)
+        .drill_with(&rehearsal, false, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(drill.succeeded(), 3, "{drill:#?}");
+    assert!(drill.items.iter().all(|i| i.deleted), "{drill:#?}");
+    let restored = drill.restore.as_ref().expect("the restore finished");
+    // Restored as the day would: the databases on their standby, in its zone, first;
+    // the recovery time covers both groups.
+    let databases: Vec<_> = restored
+        .items
+        .iter()
+        .filter(|i| i.wave == "databases")
+        .collect();
+    assert_eq!(databases.len(), 2);
+    assert!(
+        databases
+            .iter()
+            .all(|i| i.attached && i.zone.as_deref() == Some("ap-beijing-2"))
+    );
+    assert!(restored.waves[1].started >= restored.waves[0].finished);
+    let rto = restored.rto.expect("measured");
+    // Disks load for 300 s in each group, one after the other.
+    assert!(rto >= Duration::from_secs(600), "{rto:?}");
+    assert!(drill.run.starts_with("drill-"));
+    // Nothing of the drill is left; the standby's own disk is untouched.
+    let after: Vec<String> = emulator.disks(DR).into_iter().map(|d| d.id).collect();
+    assert_eq!(after, before);
+}

@@ -312,6 +312,17 @@ pub struct DrillArgs {
     /// with it. With --local, the emulator's recovery account.
     #[arg(long, value_name = "NAME")]
     pub as_profile: Option<String>,
+    /// Attach the drill's disks to standby instances, as `restore --attach` does
+    /// (detached again before they are deleted).
+    #[arg(long, value_name = "FILE")]
+    pub attach: Option<PathBuf>,
+    /// Restore in groups, as `restore --order` does.
+    #[arg(long, value_name = "FILE")]
+    pub order: Option<PathBuf>,
+    /// Also write the drill's restore as a self-contained HTML page, as `restore
+    /// --report` does.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

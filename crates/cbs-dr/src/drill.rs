@@ -1,5 +1,6 @@
-//! The restore test: a disk made from the newest replica of each selected disk in one
-//! destination, waited for until usable, then deleted again (unless kept). Whatever
+//! The restore test: the recovery day rehearsed in one destination (every selected disk
+//! restored as `restore` does it: consistent sets per instance, the restore order,
+//! standbys if given, the recovery time measured), then deleted again (unless kept). Whatever
 //! happens on the way, every disk the drill made is removed before it returns; one it
 //! truly could not remove is named, with the command that removes it.
 //!
@@ -16,12 +17,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use tencentcloud_cbs::Error;
-use tencentcloud_cbs::model::{Disk, DiskState, ErrorCode, Filter, Placement, parse_service_time};
-use tokio::time::Instant;
+use tencentcloud_cbs::model::{Disk, DiskState, parse_service_time};
 
+use crate::disks::{hourly_price, terminate};
 use crate::observe;
-use crate::policy::{Policy, Rule};
+use crate::policy::Policy;
 use crate::report::{ItemFailure, LeftoverDisk, delete_command};
+use crate::restore::{self, CleanupReport, Restore, RestoreOutcome, RestoreReport};
 use crate::run::Run;
 
 /// One restored disk.
@@ -70,6 +72,14 @@ pub struct DrillReport {
     /// Disks earlier drills left (killed before they could clean up), found in the
     /// region before this drill began, and whether they were removed.
     pub swept: Vec<LeftoverDisk>,
+    /// The drill's run (`drill-<tag>`): its disks carry it in
+    /// [`RUN_TAG`](crate::RUN_TAG), so kept ones can be removed with
+    /// [`clean_up_restore`](crate::Replication::clean_up_restore).
+    pub run: String,
+    /// The restore the drill ran, as the recovery day would run it: the recovery time
+    /// ([`RestoreReport::rto`]), instances' consistency, groups, attachments. `None`
+    /// when the drill was stopped before it finished.
+    pub restore: Option<RestoreReport>,
 }
 
 impl DrillReport {
@@ -89,8 +99,6 @@ impl DrillReport {
     }
 }
 
-/// How long a restored disk may take to become usable.
-const MAX_RESTORE_WAIT: Duration = Duration::from_secs(30 * 60);
 /// How long removing the drill's disks may take, even past the run's deadline:
 /// leaving a disk behind costs money until someone notices.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(30 * 60);
@@ -107,26 +115,22 @@ const DRILL_PREFIX: &str = "tccbs-drill-";
 /// What the name of every disk a drill keeps starts with: never swept.
 const KEPT_PREFIX: &str = "tccbs-kept-";
 
-/// A rule, a disk of it, and the replica to restore it from (or why there is none).
-type DrillTarget<'p> = (&'p Rule, String, Result<observe::Replica, ItemFailure>);
-
-/// How a disk the drill made is created and found again.
-struct DrillDisk {
-    /// Unique to this drill, so its clean-up finds only its own.
-    name: String,
-    /// Sent with `CreateDisks` on every try, so a repeat creates nothing new.
-    client_token: String,
-}
-
 /// A drill disk's name: `tccbs-drill-<disk>-<drill>-<until>` (UTC, `yyyyMMddHHmmss`),
 /// or `tccbs-kept-<disk>-<drill>` for a drill that keeps its disks.
+#[cfg(test)]
 fn disk_name(disk_id: &str, tag: &str, until: Option<i64>) -> String {
+    let (prefix, suffix) = name_parts(tag, until);
+    format!("{prefix}{disk_id}{suffix}")
+}
+
+/// What goes before and after the source disk's id in a drill disk's name.
+fn name_parts(tag: &str, until: Option<i64>) -> (String, String) {
     match until {
-        Some(until) => format!(
-            "{DRILL_PREFIX}{disk_id}-{tag}-{}",
-            crate::name::stamp(until)
+        Some(until) => (
+            DRILL_PREFIX.to_owned(),
+            format!("-{tag}-{}", crate::name::stamp(until)),
         ),
-        None => format!("{KEPT_PREFIX}{disk_id}-{tag}"),
+        None => (KEPT_PREFIX.to_owned(), format!("-{tag}")),
     }
 }
 
@@ -144,87 +148,21 @@ fn drill_until(name: &str) -> Option<Option<i64>> {
     (front.starts_with("disk-") && is_tag(last)).then_some(None)
 }
 
-/// A drill of `region` with `run`'s client, stopped when `stop` completes. From the
-/// owning side (`receiver` false) it restores from every region's listing, in the
-/// source disks' types; from an account the rules share with, from the replicas shared
-/// with it, into disks of its own of the default type.
+/// A drill: the restore `request` asks for (its region, rules, disks, time, standbys,
+/// order), run as the recovery day would run it but into a run of its own
+/// (`drill-<tag>`, its disks named as drills name them), stopped when `stop`
+/// completes; then, unless `keep`, that run's disks are removed. From an account the
+/// rules share with (`receiver`), from the replicas shared with it.
 pub(crate) async fn drill(
     run: &Run,
     policy: &Policy,
-    region: &str,
+    request: &Restore,
     keep: bool,
     receiver: bool,
     stop: impl Future<Output = ()>,
 ) -> DrillReport {
-    let swept = sweep(run, region).await;
-    let (wanted, types) = if receiver {
-        let observation = observe::observe_shared(run, policy).await;
-        (drill_targets(policy, &observation, region), BTreeMap::new())
-    } else {
-        let observation = observe::observe(run, policy, observe::Look::default()).await;
-        let wanted = drill_targets(policy, &observation, region);
-        let types = disk_types(run, policy, &wanted).await;
-        (wanted, types)
-    };
-    let mut report = restore_all(run, region, wanted, &types, keep, stop).await;
-    report.swept = swept;
-    report
-}
-
-/// What a drill of `region` restores: per rule replicating there, per disk, the
-/// newest `NORMAL` replica, or why there is none.
-fn drill_targets<'p>(
-    policy: &'p Policy,
-    observation: &observe::Observation,
-    region: &str,
-) -> Vec<DrillTarget<'p>> {
-    let mut wanted = Vec::new();
-    for (rule, sources) in policy.rules().iter().zip(&observation.rules) {
-        if !rule.destinations.iter().any(|d| d == region) {
-            continue;
-        }
-        let unavailable = observation
-            .unavailable
-            .get(region)
-            .or_else(|| observation.unavailable.get(&rule.source_region));
-        if let Some(failure) = unavailable {
-            wanted.push((rule, "*".to_owned(), Err(failure.clone())));
-            continue;
-        }
-        for disk_id in &sources.missing {
-            let failure = ItemFailure::no_such_disk(disk_id, &rule.source_region);
-            wanted.push((rule, disk_id.clone(), Err(failure)));
-        }
-        if sources.disks.is_empty() && sources.missing.is_empty() {
-            let failure = ItemFailure::no_disks(&rule.name, &rule.source_region);
-            wanted.push((rule, "*".to_owned(), Err(failure)));
-        }
-        for disk_id in &sources.disks {
-            let newest = observation
-                .newest_normal(rule, disk_id, region)
-                .cloned()
-                .ok_or_else(|| {
-                    ItemFailure::new(
-                        "NoReplica",
-                        format!("no NORMAL replica of {disk_id} in {region}"),
-                    )
-                });
-            wanted.push((rule, disk_id.clone(), newest));
-        }
-    }
-    wanted
-}
-
-/// Restores every target with `run`'s client until `stop` completes, then (unless
-/// `keep`) removes every disk the drill made.
-async fn restore_all(
-    run: &Run,
-    region: &str,
-    wanted: Vec<DrillTarget<'_>>,
-    types: &BTreeMap<String, String>,
-    keep: bool,
-    stop: impl Future<Output = ()>,
-) -> DrillReport {
+    let region = request.region().to_owned();
+    let swept = sweep(run, &region).await;
     let tag = run_tag();
     // Until when this drill may run, clean-up included: a sweep of a later drill
     // removes its disks only after that.
@@ -232,241 +170,117 @@ async fn restore_all(
         run.now_unix()
             .saturating_add((run.left() + CLEANUP_BUDGET).as_secs() as i64)
     });
-    let mut report = DrillReport::default();
-    let mut jobs = Vec::new();
-    for (rule, disk_id, replica) in wanted {
-        let item = DrillItem {
-            rule: rule.name.clone(),
-            disk_id: disk_id.clone(),
-            region: region.to_owned(),
-            replica_id: replica.as_ref().ok().map(|r| r.id.clone()),
-            restored_disk_id: None,
-            time_to_usable: None,
-            deleted: false,
-            failure: replica.as_ref().err().cloned(),
-            left_behind: None,
-        };
-        if let Ok(replica) = replica {
-            let disk_type = types
-                .get(&disk_id)
-                .cloned()
-                .unwrap_or_else(|| "CLOUD_PREMIUM".to_owned());
-            let disk = DrillDisk {
-                name: disk_name(&disk_id, &tag, until),
-                client_token: format!("tccbs-drill-{tag}-{disk_id}"),
-            };
-            jobs.push((report.items.len(), replica, disk_type, disk));
-        }
-        report.items.push(item);
-    }
-    let restoring = async {
-        for (index, replica, disk_type, disk) in &jobs {
-            restore(run, &mut report.items[*index], replica, disk_type, disk).await;
-        }
+    let run_name = format!("drill-{tag}");
+    let request = request
+        .clone()
+        .for_drill(run_name.clone(), name_parts(&tag, until));
+    let mut report = DrillReport {
+        swept,
+        run: run_name.clone(),
+        ..DrillReport::default()
     };
     tokio::select! {
-        () = restoring => {}
+        restored = restore::restore(run, policy, &request, false, receiver) => {
+            report.restore = Some(restored);
+        }
         () = stop => report.interrupted = true,
     }
-    if !keep {
-        let cleanup = if report.interrupted {
-            run.within(INTERRUPTED_CLEANUP_BUDGET)
-        } else {
-            run.extended(CLEANUP_BUDGET)
-        };
-        let names: BTreeMap<usize, String> = jobs
-            .into_iter()
-            .map(|(index, _, _, disk)| (index, disk.name))
-            .collect();
-        clean_up(&cleanup, region, &names, &mut report).await;
-    }
+    let cleanup = if keep {
+        None
+    } else if report.interrupted {
+        Some(restore::clean_up(&run.within(INTERRUPTED_CLEANUP_BUDGET), &region, &run_name).await)
+    } else {
+        Some(restore::clean_up(&run.extended(CLEANUP_BUDGET), &region, &run_name).await)
+    };
+    report.items = items(&region, report.restore.as_ref(), cleanup.as_ref());
     report
 }
 
-/// The source disks' types, one listing per rule; a type that cannot be read
-/// falls back to `CLOUD_PREMIUM`.
-async fn disk_types(
-    run: &Run,
-    policy: &Policy,
-    wanted: &[DrillTarget<'_>],
-) -> BTreeMap<String, String> {
-    let mut types = BTreeMap::new();
-    for rule in policy.rules() {
-        let ids: Vec<String> = wanted
-            .iter()
-            .filter(|(r, _, replica)| r.name == rule.name && replica.is_ok())
-            .map(|(_, d, _)| d.clone())
-            .collect();
-        for chunk in ids.chunks(observe::IDS_PER_CALL) {
-            let page = run
-                .client
-                .describe_disks()
-                .region(rule.source_region.clone())
-                .disk_ids(chunk.iter().cloned())
-                .limit(observe::IDS_PER_CALL as u64)
-                .retry_config(run.patience())
-                .send()
-                .await;
-            for disk in page
-                .map(|p| p.disk_set.unwrap_or_default())
-                .unwrap_or_default()
-            {
-                if let (Some(id), Some(kind)) = (disk.disk_id, disk.disk_type) {
-                    types.insert(id, kind.as_str().to_owned());
-                }
-            }
-        }
-    }
-    types
-}
-
-async fn restore(
-    run: &Run,
-    item: &mut DrillItem,
-    replica: &observe::Replica,
-    disk_type: &str,
-    disk: &DrillDisk,
-) {
-    let zone = replica
-        .zone
-        .clone()
-        .unwrap_or_else(|| format!("{}-1", replica.region));
-    let started = Instant::now();
-    let created = run
-        .client
-        .create_disks()
-        .region(replica.region.clone())
-        .placement(Placement::new(zone.clone()))
-        .disk_charge_type("POSTPAID_BY_HOUR")
-        .disk_type(disk_type)
-        .disk_size(replica.size_gb.max(10))
-        .snapshot_id(replica.id.clone())
-        .disk_name(disk.name.clone())
-        .client_token(disk.client_token.clone())
-        .retry_config(run.patience())
-        .send()
-        .await;
-    let disk_id = match created.map(|r| r.disk_id_set.unwrap_or_default().into_iter().next()) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            item.failure = Some(ItemFailure::new(
-                "NoDiskId",
-                "CreateDisks answered without a disk id",
-            ));
-            return;
-        }
-        Err(error) => {
-            // If it may have run, the clean-up finds the disk by its name.
-            item.failure = Some(ItemFailure::of_error(&error));
-            return;
-        }
-    };
-    item.restored_disk_id = Some(disk_id.clone());
-    let (mut interval, poll_max) = run.poll;
-    loop {
-        let page = run
-            .client
-            .describe_disks()
-            .region(replica.region.clone())
-            .disk_ids([disk_id.clone()])
-            .retry_config(run.patience())
-            .send()
-            .await;
-        match page.map(|p| p.disk_set.unwrap_or_default().into_iter().next()) {
-            Ok(Some(disk))
-                if matches!(
-                    disk.disk_state,
-                    Some(DiskState::Unattached) | Some(DiskState::Attached)
-                ) && disk.rollbacking != Some(true) =>
-            {
-                item.time_to_usable = Some(started.elapsed());
-                break;
-            }
-            Ok(_) => {}
-            Err(error) => {
-                item.failure = Some(ItemFailure::of_error(&error));
-                break;
-            }
-        }
-        if started.elapsed() >= MAX_RESTORE_WAIT || run.is_over() {
-            item.failure = Some(ItemFailure::new(
-                "Timeout",
-                "the restored disk did not become usable in time",
-            ));
-            break;
-        }
-        tokio::time::sleep(interval.min(run.left())).await;
-        interval = (interval * 3 / 2).min(poll_max);
-    }
-}
-
-/// Deletes every disk this drill made: those it knows, and any carrying one of its
-/// names (`names`, by item: a creation whose answer was lost, or one cut short by a
-/// stop). Patient until `cleanup`'s deadline.
-async fn clean_up(
-    cleanup: &Run,
+/// The drill's items: one per disk the restore selected (or, when it was stopped, per
+/// disk it made), with what the clean-up did to it.
+fn items(
     region: &str,
-    names: &BTreeMap<usize, String>,
-    report: &mut DrillReport,
-) {
-    let wanted: Vec<String> = names.values().cloned().collect();
-    let mut found: BTreeMap<String, String> = BTreeMap::new();
-    for chunk in wanted.chunks(5) {
-        let listed = cleanup
-            .client
-            .describe_disks()
-            .region(region)
-            .filters([Filter::new("disk-name", chunk.iter().cloned())])
-            .limit(observe::IDS_PER_CALL as u64)
-            .retry_config(cleanup.patience())
-            .send()
-            .await;
-        match listed {
-            Ok(page) => {
-                for disk in page.disk_set.unwrap_or_default() {
-                    if let (Some(id), Some(name)) = (disk.disk_id, disk.disk_name) {
-                        found.insert(name, id);
-                    }
+    restored: Option<&RestoreReport>,
+    cleanup: Option<&CleanupReport>,
+) -> Vec<DrillItem> {
+    let removal = |disk: &Option<String>| {
+        cleanup.and_then(|c| c.items.iter().find(|i| Some(&i.disk_id) == disk.as_ref()))
+    };
+    let listing_failed = cleanup.and_then(|c| c.failure.clone());
+    let mut items: Vec<DrillItem> = match restored {
+        Some(restored) => restored
+            .items
+            .iter()
+            .map(|i| {
+                let failure = match i.outcome {
+                    RestoreOutcome::NeedsImage => Some(ItemFailure::new(
+                        "NeedsImage",
+                        i.notes.last().cloned().unwrap_or_default(),
+                    )),
+                    _ => i.failure.clone(),
+                };
+                DrillItem {
+                    rule: i.rule.clone(),
+                    disk_id: i.disk_id.clone(),
+                    region: region.to_owned(),
+                    replica_id: i.replica_id.clone(),
+                    restored_disk_id: i.restored_disk_id.clone(),
+                    time_to_usable: i.time_to_usable,
+                    deleted: false,
+                    failure,
+                    left_behind: None,
                 }
-            }
-            Err(error) => {
-                tracing::warn!(region, error = %error, "listing the drill's disks failed; deleting the known ones");
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(cleanup) = cleanup {
+        // Disks the run made that its report does not name (it was stopped, or an
+        // answer was lost): items of their own, so none goes unmentioned.
+        for found in &cleanup.items {
+            if !items
+                .iter()
+                .any(|i| i.restored_disk_id.as_deref() == Some(found.disk_id.as_str()))
+            {
+                items.push(DrillItem {
+                    rule: String::new(),
+                    disk_id: found.source_disk_id.clone().unwrap_or_default(),
+                    region: region.to_owned(),
+                    replica_id: found.replica_id.clone(),
+                    restored_disk_id: Some(found.disk_id.clone()),
+                    time_to_usable: None,
+                    deleted: false,
+                    failure: None,
+                    left_behind: None,
+                });
             }
         }
     }
-    for (index, item) in report.items.iter_mut().enumerate() {
-        if item.restored_disk_id.is_none() {
-            item.restored_disk_id = names.get(&index).and_then(|n| found.get(n)).cloned();
-        }
-        let Some(disk_id) = item.restored_disk_id.clone() else {
+    for item in &mut items {
+        let Some(disk) = item.restored_disk_id.clone() else {
             continue;
         };
-        match terminate(cleanup, region, &disk_id).await {
-            Ok(()) => item.deleted = true,
-            Err(failure) => {
-                item.failure.get_or_insert(failure);
-                item.left_behind = Some(delete_command(region, &disk_id));
+        match removal(&item.restored_disk_id) {
+            Some(removed) if removed.deleted => item.deleted = true,
+            Some(removed) => {
+                if let Some(failure) = &removed.failure {
+                    item.failure.get_or_insert(failure.clone());
+                }
+                item.left_behind = removed.left_behind.clone();
             }
+            None if cleanup.is_some() => {
+                // Not listed with the run's disks: gone already, or the listing failed.
+                if let Some(failure) = &listing_failed {
+                    item.failure.get_or_insert(failure.clone());
+                    item.left_behind = Some(delete_command(region, &disk));
+                } else {
+                    item.deleted = true;
+                }
+            }
+            None => {}
         }
     }
-}
-
-/// Deletes one disk; one that is gone already (an earlier try did it, its answer lost)
-/// counts as deleted.
-pub(crate) async fn terminate(run: &Run, region: &str, disk_id: &str) -> Result<(), ItemFailure> {
-    let deleted = run
-        .client
-        .terminate_disks()
-        .region(region)
-        .disk_ids([disk_id])
-        .retry_config(run.patience())
-        .send()
-        .await;
-    match deleted {
-        Ok(_) => Ok(()),
-        Err(error) if error.code() == Some(&ErrorCode::InvalidDiskIdNotFound) => Ok(()),
-        Err(error) => Err(ItemFailure::of_error(&error)),
-    }
+    items
 }
 
 /// The disks in `region` that drills made and no longer need: their drill's time is
@@ -523,28 +337,6 @@ fn leftover(disk: Disk, region: &str, now: i64) -> Option<LeftoverDisk> {
         removed: false,
         failure: None,
     })
-}
-
-/// What a pay-as-you-go disk of `disk_type` and `size_gb` costs by the hour.
-pub(crate) async fn hourly_price(
-    run: &Run,
-    region: &str,
-    disk_type: Option<&str>,
-    size_gb: u64,
-) -> Option<f64> {
-    let price = run
-        .client
-        .inquiry_price_create_disks()
-        .region(region)
-        .disk_charge_type("POSTPAID_BY_HOUR")
-        .disk_type(disk_type?)
-        .disk_size(size_gb.max(10))
-        .retry_config(run.patience())
-        .send()
-        .await
-        .ok()?
-        .disk_price?;
-    price.unit_price_discount.or(price.unit_price)
 }
 
 /// Removes what earlier drills left in `region` (unattached ones; an attached one is

@@ -89,6 +89,7 @@
 
 mod apply;
 mod check;
+mod disks;
 mod drill;
 mod inventory;
 #[cfg(feature = "serde")]
@@ -322,16 +323,61 @@ impl Replication {
         Ok(check::check(&run, &self.policy, max_age, true).await)
     }
 
-    /// Restores the newest `NORMAL` replica of each selected disk in `region` into a
-    /// new pay-as-you-go disk (the source disk's type, the replica's zone and size),
-    /// waits until it is usable, and deletes it again unless `keep`.
+    /// Rehearses the recovery day in `region`: every disk the policy replicates there
+    /// is restored as [`restore`](Self::restore) would restore it (from the region
+    /// alone, consistent per instance, in the policy's restore order, attached to the
+    /// policy's standbys if it names any), into a run of the drill's own, and deleted
+    /// again unless `keep`. The report carries that restore (its recovery time is the
+    /// one the real day would see) and one item per disk.
     ///
-    /// Calls wait throttling out; a creation whose answer was lost is repeated with the
-    /// same `ClientToken` (it creates nothing twice), and, unless `keep`, the drill
-    /// finally looks for any disk carrying its names and deletes it, so none is left
-    /// behind. A disk it could not delete is in [`DrillItem::left_behind`].
+    /// Calls wait throttling out; every disk is created with a `ClientToken` and found
+    /// again by its run's tag after a lost answer (it creates nothing twice), and,
+    /// unless `keep`, the drill finally removes every disk tagged with its run, so none
+    /// is left behind. A disk it could not delete is in [`DrillItem::left_behind`].
+    /// Replicas that do not say their type are restored as `CLOUD_PREMIUM`.
     pub async fn drill(&self, region: &str, keep: bool) -> Result<DrillReport, Error> {
         self.drill_until(region, keep, std::future::pending()).await
+    }
+
+    /// [`drill_until`](Self::drill_until) of what `request` selects, as it asks (its
+    /// rules, disks, point in time, zone map, standbys, order); its run name is
+    /// replaced by the drill's own.
+    ///
+    /// ```no_run
+    /// # async fn run(replication: cbs_dr::Replication) -> Result<(), Box<dyn std::error::Error>> {
+    /// let rehearsal = cbs_dr::Restore::new("ap-beijing", "unused")?
+    ///     .standby("ins-src00001", "ins-dr000001");
+    /// let report = replication.drill_with(&rehearsal, false, std::future::pending()).await?;
+    /// println!("recovery time {:?}", report.restore.and_then(|r| r.rto));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn drill_with(
+        &self,
+        request: &Restore,
+        keep: bool,
+        stop: impl Future<Output = ()>,
+    ) -> Result<DrillReport, Error> {
+        let run = self.start(&self.client).await?;
+        Ok(drill::drill(&run, &self.policy, request, keep, false, stop).await)
+    }
+
+    /// [`drill_as_receiver_until`](Self::drill_as_receiver_until) of what `request`
+    /// selects, as [`drill_with`](Self::drill_with) is.
+    pub async fn drill_as_receiver_with(
+        &self,
+        receiver: &Client,
+        request: &Restore,
+        keep: bool,
+        stop: impl Future<Output = ()>,
+    ) -> Result<DrillReport, Error> {
+        let run = self.start(receiver).await?;
+        Ok(drill::drill(&run, &self.policy, request, keep, true, stop).await)
+    }
+
+    /// The request a plain drill of `region` runs.
+    fn drill_request(region: &str) -> Restore {
+        Restore::new(region, "drill").expect("a valid run name")
     }
 
     /// [`drill`](Self::drill), stopped when `stop` completes (a signal, say): no more
@@ -357,8 +403,8 @@ impl Replication {
         keep: bool,
         stop: impl Future<Output = ()>,
     ) -> Result<DrillReport, Error> {
-        let run = self.start(&self.client).await?;
-        Ok(drill::drill(&run, &self.policy, region, keep, false, stop).await)
+        self.drill_with(&Self::drill_request(region), keep, stop)
+            .await
     }
 
     /// The drill from the receiving side: `receiver` is a client of an account the
@@ -368,10 +414,11 @@ impl Replication {
     /// deleted again unless `keep`, as [`drill`](Self::drill) does, proving that
     /// account can restore on its own.
     ///
-    /// The receiver sees the replicas, not the owner's disks: a rule's disks are its
-    /// `disk_ids` and, for a rule that names disks by pattern, every disk of its source
-    /// region with a replica shared in one of its destinations. The restored disk's
-    /// type is `CLOUD_PREMIUM` (the source disk's type is the owner's to read).
+    /// The receiver sees the replicas, not the owner's disks nor (the documentation
+    /// does not say it does) their tags: a rule's disks are its `disk_ids` and, for a
+    /// rule that names disks by pattern, every disk with a replica shared in the region
+    /// whose inventory the receiver can read. Restored disks whose replicas do not say
+    /// their type are `CLOUD_PREMIUM`.
     pub async fn drill_as_receiver(
         &self,
         receiver: &Client,
@@ -391,8 +438,8 @@ impl Replication {
         keep: bool,
         stop: impl Future<Output = ()>,
     ) -> Result<DrillReport, Error> {
-        let run = self.start(receiver).await?;
-        Ok(drill::drill(&run, &self.policy, region, keep, true, stop).await)
+        self.drill_as_receiver_with(receiver, &Self::drill_request(region), keep, stop)
+            .await
     }
 
     /// The recovery day: restores, in `request`'s region, every disk the policy

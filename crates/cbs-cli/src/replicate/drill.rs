@@ -65,6 +65,41 @@ pub fn print(output: Output, report: &DrillReport) {
     for (disk, command) in report.left_behind() {
         say!("left behind: {disk} could not be deleted; delete it with: {command}");
     }
+    if let Some(restored) = &report.restore {
+        for group in restored.groups.iter().filter(|g| !g.consistent) {
+            say!(
+                "instance {}: INCONSISTENT: no moment all {} disks have a replica of",
+                group.instance,
+                group.disks.len()
+            );
+        }
+        let attached = restored.items.iter().filter(|i| i.attached).count();
+        let attached = if attached > 0 {
+            format!(", {attached} attached to standbys")
+        } else {
+            String::new()
+        };
+        println!(
+            "\ndrill {}: {} of {} disks restored{attached}; recovery time {} (the restore as the recovery day would run it); {}",
+            report.run,
+            restored.succeeded(),
+            restored.items.len(),
+            restored
+                .rto
+                .map(|d| format!("{:.0}s", d.as_secs_f64()))
+                .unwrap_or_else(|| "-".into()),
+            if report.items.iter().all(|i| i.deleted) {
+                "every disk removed again".to_owned()
+            } else if report.items.iter().any(|i| i.left_behind.is_some()) {
+                "some disks are left (above)".to_owned()
+            } else {
+                format!(
+                    "disks kept: remove them with `replicate restore --cleanup {}`",
+                    report.run
+                )
+            }
+        );
+    }
     if report.interrupted {
         let left = report.left_behind().count();
         say!(

@@ -223,20 +223,34 @@ pub async fn drill(
         "the drill's disks are left; the next drill in this region removes them, and `replicate check` lists them",
     )
     .map_err(|e| Failure::Other(format!("cannot watch for signals: {e}")))?;
+    let request = with_standby_and_order(
+        cbs_dr::Restore::new(region.clone(), "drill").expect("a valid run name"),
+        args.attach.as_deref(),
+        args.order.as_deref(),
+    )?;
     let report = match &args.as_profile {
         Some(profile) => {
             let receiver = ctx.receiver(profile)?;
             replication
-                .drill_as_receiver_until(&receiver, &region, args.keep, stop)
+                .drill_as_receiver_with(&receiver, &request, args.keep, stop)
                 .await?
         }
-        None => replication.drill_until(&region, args.keep, stop).await?,
+        None => replication.drill_with(&request, args.keep, stop).await?,
     };
     drill::print(ctx.output, &report);
+    let mut status = exit_status(report.succeeded(), report.items.len());
+    if let (Some(path), Some(restored)) = (&args.report, &report.restore)
+        && let Err(e) = html::write(path, restored)
+    {
+        say!("cannot write the report {}: {e}", path.display());
+        if status == 0 {
+            status = 1;
+        }
+    }
     if let Some(status) = caught.exit_status() {
         return Ok(ExitCode::from(status));
     }
-    Ok(exit_for(report.succeeded(), report.items.len()))
+    Ok(ExitCode::from(status))
 }
 
 pub async fn restore(
@@ -311,20 +325,7 @@ pub async fn restore(
     for (from, to) in &args.zones {
         request = request.zone(from.clone(), to.clone());
     }
-    if let Some(path) = &args.attach {
-        let text = read_small(path, "a standby table")?;
-        let table = cbs_dr::standby_from_toml(&text)
-            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
-        for (source, standby) in table {
-            request = request.standby(source, standby);
-        }
-    }
-    if let Some(path) = &args.order {
-        let text = read_small(path, "a restore order")?;
-        let waves = cbs_dr::restore_order_from_toml(&text)
-            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
-        request = request.order(waves);
-    }
+    request = with_standby_and_order(request, args.attach.as_deref(), args.order.as_deref())?;
     if args.run.is_none() && !args.dry_run {
         say!(
             "run {}: run the same command again to finish it; --run NAME makes another set",
@@ -361,6 +362,30 @@ pub async fn restore(
         status,
         || metrics::render_restore(&report, status),
     )))
+}
+
+/// `request` with the standby table of `attach` and the groups of `order`, where given
+/// (the policy's otherwise).
+fn with_standby_and_order(
+    mut request: cbs_dr::Restore,
+    attach: Option<&std::path::Path>,
+    order: Option<&std::path::Path>,
+) -> Result<cbs_dr::Restore, Failure> {
+    if let Some(path) = attach {
+        let text = read_small(path, "a standby table")?;
+        let table = cbs_dr::standby_from_toml(&text)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        for (source, standby) in table {
+            request = request.standby(source, standby);
+        }
+    }
+    if let Some(path) = order {
+        let text = read_small(path, "a restore order")?;
+        let waves = cbs_dr::restore_order_from_toml(&text)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        request = request.order(waves);
+    }
+    Ok(request)
 }
 
 /// `restore-<UTC date>`: the same all day, so running the command again finishes the

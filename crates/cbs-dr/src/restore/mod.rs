@@ -75,6 +75,9 @@ pub struct Restore {
     consistency_window: Duration,
     standby: Option<BTreeMap<String, String>>,
     order: Option<Vec<Wave>>,
+    /// For a drill: what goes before and after the source disk's id in each disk's
+    /// name (instead of the source disk's name).
+    disk_names: Option<(String, String)>,
 }
 
 impl Restore {
@@ -100,6 +103,7 @@ impl Restore {
             consistency_window: DEFAULT_CONSISTENCY_WINDOW,
             standby: None,
             order: None,
+            disk_names: None,
         })
     }
 
@@ -155,6 +159,17 @@ impl Restore {
     /// `restore_order`.
     pub fn order(mut self, waves: Vec<Wave>) -> Self {
         self.order = Some(waves);
+        self
+    }
+
+    /// The same restore as a drill runs it: into the run `run`, each disk named
+    /// `<prefix><source disk id><suffix>`, and in `CLOUD_PREMIUM` where a replica does
+    /// not say its type and none was given (a rehearsal goes on rather than stop).
+    pub(crate) fn for_drill(mut self, run: String, names: (String, String)) -> Self {
+        self.run = run;
+        self.disk_names = Some(names);
+        self.disk_type
+            .get_or_insert_with(|| "CLOUD_PREMIUM".to_owned());
         self
     }
 
@@ -450,6 +465,10 @@ pub struct CleanupItem {
     pub disk_id: String,
     /// Its name.
     pub name: Option<String>,
+    /// The source disk it was restored from, as its lineage tag says.
+    pub source_disk_id: Option<String>,
+    /// The replica it was made from.
+    pub replica_id: Option<String>,
     /// Whether it had to be detached first.
     pub detached: bool,
     /// Whether it is gone.
@@ -947,11 +966,19 @@ fn select<'a>(
                 continue;
             }
             let inventory = candidate.inventory.as_ref();
-            let by_pattern = rule
-                .disk_name_pattern
-                .as_deref()
-                .zip(inventory.and_then(|i| i.name.as_deref()))
-                .is_some_and(|(pattern, name)| glob_match(pattern, name));
+            // A replica without inventory (made before replicas were tagged, or seen
+            // from a recovery account) cannot show its name: a rule selecting by name
+            // takes it by its source region, as its spec's note says.
+            let by_pattern =
+                rule.disk_name_pattern
+                    .as_deref()
+                    .is_some_and(|pattern| match inventory {
+                        Some(i) => i
+                            .name
+                            .as_deref()
+                            .is_some_and(|name| glob_match(pattern, name)),
+                        None => true,
+                    });
             let by_rule = inventory.and_then(|i| i.rule.as_deref()) == Some(rule.name.as_str());
             if by_pattern || by_rule || disks.contains_key(candidate.disk_id.as_str()) {
                 disks
@@ -1284,9 +1311,12 @@ fn spec(
         );
         return (Err(failure), notes);
     }
-    let name = inventory
-        .and_then(|i| i.name.clone())
-        .unwrap_or_else(|| format!("restored-{}", pick.disk_id));
+    let name = match &request.disk_names {
+        Some((prefix, suffix)) => format!("{prefix}{}{suffix}", pick.disk_id),
+        None => inventory
+            .and_then(|i| i.name.clone())
+            .unwrap_or_else(|| format!("restored-{}", pick.disk_id)),
+    };
     let mut tags = vec![
         (RUN_TAG.to_owned(), request.run.clone()),
         (RESTORED_FROM_TAG.to_owned(), pick.id.clone()),
@@ -1391,7 +1421,7 @@ async fn price(run: &Run, region: &str, items: &mut [RestoreItem]) {
         };
         let key = (disk_type.clone(), item.size_gb);
         if !prices.contains_key(&key) {
-            let price = crate::drill::hourly_price(run, region, Some(&key.0), key.1).await;
+            let price = crate::disks::hourly_price(run, region, Some(&key.0), key.1).await;
             prices.insert(key.clone(), price);
         }
         item.hourly_price = prices[&key];
@@ -1648,9 +1678,19 @@ pub(crate) async fn clean_up(run: &Run, region: &str, name: &str) -> CleanupRepo
         let Some(disk_id) = disk.disk_id.clone() else {
             continue;
         };
+        let tag = |key: &str| {
+            disk.tags
+                .iter()
+                .flatten()
+                .find(|t| t.key.as_deref() == Some(key))
+                .and_then(|t| t.value.clone())
+        };
         let mut item = CleanupItem {
             disk_id: disk_id.clone(),
             name: disk.disk_name.clone(),
+            source_disk_id: tag("tccbs:source")
+                .and_then(|s| s.split('/').nth(1).map(str::to_owned)),
+            replica_id: tag(RESTORED_FROM_TAG),
             detached: false,
             deleted: false,
             failure: None,
@@ -1717,5 +1757,5 @@ async fn remove(
             interval = (interval * 3 / 2).min(poll_max);
         }
     }
-    crate::drill::terminate(run, region, &item.disk_id).await
+    crate::disks::terminate(run, region, &item.disk_id).await
 }

@@ -1,0 +1,47 @@
+//! Small calls on disks that the drill, the restore and `check` share: a disk's price
+//! by the hour, and deleting one.
+
+use tencentcloud_cbs::model::ErrorCode;
+
+use crate::report::ItemFailure;
+use crate::run::Run;
+
+/// What a pay-as-you-go disk of `disk_type` and `size_gb` costs by the hour.
+pub(crate) async fn hourly_price(
+    run: &Run,
+    region: &str,
+    disk_type: Option<&str>,
+    size_gb: u64,
+) -> Option<f64> {
+    let price = run
+        .client
+        .inquiry_price_create_disks()
+        .region(region)
+        .disk_charge_type("POSTPAID_BY_HOUR")
+        .disk_type(disk_type?)
+        .disk_size(size_gb.max(10))
+        .retry_config(run.patience())
+        .send()
+        .await
+        .ok()?
+        .disk_price?;
+    price.unit_price_discount.or(price.unit_price)
+}
+
+/// Deletes one disk; one that is gone already (an earlier try did it, its answer lost)
+/// counts as deleted.
+pub(crate) async fn terminate(run: &Run, region: &str, disk_id: &str) -> Result<(), ItemFailure> {
+    let deleted = run
+        .client
+        .terminate_disks()
+        .region(region)
+        .disk_ids([disk_id])
+        .retry_config(run.patience())
+        .send()
+        .await;
+    match deleted {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some(&ErrorCode::InvalidDiskIdNotFound) => Ok(()),
+        Err(error) => Err(ItemFailure::of_error(&error)),
+    }
+}
