@@ -1,7 +1,8 @@
 //! Disaster recovery for fleets of Tencent Cloud CBS disks, on the
 //! [`tencentcloud-cbs`](tencentcloud_cbs) client: a [`Policy`] says which disks'
 //! snapshots to keep in which other regions and for how long; [`Replication`] plans,
-//! applies, checks the recovery point and rehearses a restore.
+//! applies, checks the recovery point, and on the recovery day rebuilds the fleet in
+//! another region ([`Replication::restore`]), a rehearsal of which is a drill.
 //!
 //! - **No ledger.** A replica is named after its source snapshot, source region and the
 //!   source's time ([`ReplicaName`]); every run starts from what the regions list, so a
@@ -30,9 +31,16 @@
 //!   exactly once; ended before a replica is pruned). That account then checks and
 //!   rehearses restores with its own keys only: [`Replication::check_as_receiver`] and
 //!   [`Replication::drill_as_receiver`] take a second [`Client`].
+//! - **The recovery day.** [`Replication::restore`] reads only the region restored into:
+//!   each disk from its newest replica (or the newest before a time), an instance's
+//!   disks from one moment, created once per run (`ClientToken` and a look-up by the
+//!   run's tag), attached to standby instances in their order, group by group
+//!   ([`Wave`]); the report gives each disk's recovery point and the run's recovery
+//!   time. A drill ([`Replication::drill_with`]) runs the same restore and removes it.
 //!
 //! How the code reads: [`Replication`] (this file) holds the settings; each workflow is
-//! a module (`apply`, `check`, `drill`, `plan`) that a newcomer reads top to bottom.
+//! a module (`apply`, `check`, `drill`, `plan`, `restore`) that a newcomer reads top to
+//! bottom.
 //! `apply` orchestrates phases (`start`, `wait`, `tagging`, `share`, `prune`), each a function over
 //! the run's state (`state`) and the run itself (`run`: client, deadline, events).
 //! Everything starts from what the regions report (`observe`).

@@ -132,8 +132,25 @@ pub fn print(output: Output, report: &RestoreReport) {
             );
         }
     }
-    for offer in report.offers.iter().filter(|o| !o.available) {
-        say!("zone {}: {} not sold now", offer.zone, offer.disk_type);
+    for offer in &report.offers {
+        let used = report.items.iter().filter(|i| {
+            i.zone.as_deref() == Some(offer.zone.as_str())
+                && i.disk_type.as_deref() == Some(offer.disk_type.as_str())
+        });
+        let (disks, gb) = used.fold((0, 0), |(n, gb), i| (n + 1, gb + i.size_gb));
+        let sizes = match (offer.min_size_gb, offer.max_size_gb) {
+            (Some(min), Some(max)) => format!(" ({min} to {max} GB a disk)"),
+            _ => String::new(),
+        };
+        if !offer.available {
+            say!("zone {}: {} not sold now", offer.zone, offer.disk_type);
+        } else if report.dry_run && disks > 0 {
+            say!(
+                "zone {}: {} sold{sizes}: {disks} disks, {gb} GB to make here",
+                offer.zone,
+                offer.disk_type
+            );
+        }
     }
     for item in &report.items {
         for note in &item.notes {

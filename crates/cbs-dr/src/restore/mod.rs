@@ -388,6 +388,11 @@ pub struct ZoneOffer {
     pub disk_type: String,
     /// Whether it is sold there now.
     pub available: bool,
+    /// The smallest disk of the type the zone makes (GB), when the region says.
+    pub min_size_gb: Option<u64>,
+    /// The largest (GB), when the region says: a bigger source disk cannot be restored
+    /// there.
+    pub max_size_gb: Option<u64>,
 }
 
 /// The result of [`Replication::restore`](crate::Replication::restore).
@@ -1196,6 +1201,8 @@ async fn offers(
                         zone: c.zone?,
                         disk_type: c.disk_type?.as_str().to_owned(),
                         available: c.available.unwrap_or(false),
+                        min_size_gb: c.min_disk_size,
+                        max_size_gb: c.max_disk_size,
                     })
                 })
                 .collect(),
@@ -1300,6 +1307,27 @@ fn spec(
             format!("no zone of {} sells {disk_type} now", request.region),
         );
         return (Err(failure), notes);
+    };
+    let offer = offers.as_ref().and_then(|o| {
+        o.offers
+            .iter()
+            .find(|x| x.zone == zone && x.disk_type == disk_type)
+    });
+    if let Some(max) = offer.and_then(|o| o.max_size_gb)
+        && size_gb > max
+    {
+        let failure = ItemFailure::new(
+            "InvalidParameter.DiskSizeNotMatch",
+            format!("{size_gb} GB is more than {zone} makes of {disk_type} ({max} GB at most)"),
+        );
+        return (Err(failure), notes);
+    }
+    let size_gb = match offer.and_then(|o| o.min_size_gb) {
+        Some(min) if size_gb < min => {
+            notes.push(format!("{min} GB, the smallest {disk_type} {zone} makes"));
+            min
+        }
+        _ => size_gb,
     };
     if mapped.is_some() && !sells(&zone) {
         let failure = ItemFailure::new(
