@@ -545,6 +545,23 @@ async fn replicas_without_inventory_need_a_type_and_system_disks_an_image() {
     );
 }
 
+/// The demo fleet replicated into the DR region (newest snapshots), then the source
+/// region dark: the emulator, the owner's client, the policy.
+async fn replicated_then_dark() -> (EmulatorHandle, Client, Policy) {
+    let emulator = emulator();
+    let owner = client(&emulator);
+    let policy = policy(Selection::Latest);
+    assert!(
+        replication(&owner, policy.clone())
+            .apply()
+            .await
+            .unwrap()
+            .converged
+    );
+    source_goes_dark(&emulator);
+    (emulator, owner, policy)
+}
+
 /// A transport that keeps the `DiskIds` of every `AttachDisks` call, in order.
 #[derive(Clone, Debug)]
 struct Attaches<T> {
@@ -725,17 +742,7 @@ async fn an_instance_of_twelve_disks_is_rebuilt_on_its_standby_in_order_through_
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_group_stops_the_next_ones_unless_it_is_optional() {
-    let emulator = emulator();
-    let owner = client(&emulator);
-    let policy = policy(Selection::Latest);
-    assert!(
-        replication(&owner, policy.clone())
-            .apply()
-            .await
-            .unwrap()
-            .converged
-    );
-    source_goes_dark(&emulator);
+    let (emulator, owner, policy) = replicated_then_dark().await;
     standby(&emulator, &owner, "ap-beijing-1", "ins-web-dr01").await;
     // The databases' standby does not exist in the region.
     let waves = |optional: bool| {
@@ -851,17 +858,7 @@ async fn cleanup_after_killed_runs_removes_every_disk_they_made_and_nothing_else
 
 #[tokio::test(start_paused = true)]
 async fn a_drill_rehearses_the_recovery_day_with_the_source_dark_and_removes_it_all() {
-    let emulator = emulator();
-    let owner = client(&emulator);
-    let policy = policy(Selection::Latest);
-    assert!(
-        replication(&owner, policy.clone())
-            .apply()
-            .await
-            .unwrap()
-            .converged
-    );
-    source_goes_dark(&emulator);
+    let (emulator, owner, policy) = replicated_then_dark().await;
     standby(&emulator, &owner, "ap-beijing-2", "ins-dbdr0001").await;
     let before: Vec<String> = emulator.disks(DR).into_iter().map(|d| d.id).collect();
     let rehearsal = Restore::new(DR, "ignored")

@@ -239,7 +239,7 @@ pub fn render_restore(report: &RestoreReport, exit_status: u8) -> String {
     let mut duration = Family::new(
         "tccbs_restore_duration_seconds",
         "gauge",
-        "From the restore's start until its last disk was usable (the recovery time).",
+        "From the restore's start until its last disk was usable and attached (the recovery time).",
     );
     if let Some(rto) = report.rto {
         duration.add(run(), rto.as_secs_f64());
@@ -271,6 +271,33 @@ pub fn render_restore(report: &RestoreReport, exit_status: u8) -> String {
             age.add(labels, data_age.as_secs() as f64);
         }
     }
+    let mut attached = Family::new(
+        "tccbs_restore_attached_disks",
+        "gauge",
+        "Restored disks attached to their standby instance, of those given one.",
+    );
+    let to_attach = report.items.iter().filter(|i| i.standby.is_some()).count();
+    if to_attach > 0 {
+        let mut labels = run();
+        labels.push(("state", "attached".to_owned()));
+        let done = report.items.iter().filter(|i| i.attached).count();
+        attached.add(labels, done as f64);
+        let mut labels = run();
+        labels.push(("state", "not_attached".to_owned()));
+        attached.add(labels, (to_attach - done) as f64);
+    }
+    let mut waves = Family::new(
+        "tccbs_restore_group_finished_seconds",
+        "gauge",
+        "From the restore's start until each group of its order was done.",
+    );
+    for wave in &report.waves {
+        if let Some(finished) = wave.finished {
+            let mut labels = run();
+            labels.push(("group", wave.name.clone()));
+            waves.add(labels, finished.as_secs_f64());
+        }
+    }
     let mut status = Family::new(
         "tccbs_restore_exit_status",
         "gauge",
@@ -278,7 +305,7 @@ pub fn render_restore(report: &RestoreReport, exit_status: u8) -> String {
     );
     status.add(run(), f64::from(exit_status));
     let mut out = String::new();
-    for family in [duration, disks, age, status] {
+    for family in [duration, disks, age, attached, waves, status] {
         family.render(&mut out);
     }
     out

@@ -1279,7 +1279,13 @@ fn restore_attaches_to_standbys_group_by_group_and_writes_a_page_chromium_render
             .all(|w| w["outcome"] == "planned")
     );
 
-    let done = restore(&["--report", page.to_str().unwrap()]);
+    let metrics = dir.join("day2.prom");
+    let done = restore(&[
+        "--report",
+        page.to_str().unwrap(),
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ]);
     assert_eq!(status(&done), 0, "{}", stderr(&done));
     let done = json(&done);
     for item in done["items"].as_array().unwrap() {
@@ -1299,6 +1305,13 @@ fn restore_attaches_to_standbys_group_by_group_and_writes_a_page_chromium_render
     assert!(waves.iter().all(|w| w["outcome"] == "done"));
     // The web group starts once the databases are usable and attached.
     assert!(waves[1]["started_after_secs"].as_f64() >= waves[0]["finished_after_secs"].as_f64());
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    for line in [
+        "tccbs_restore_attached_disks{region=\"ap-beijing\",run=\"day2\",state=\"attached\"} 3",
+        "tccbs_restore_group_finished_seconds{region=\"ap-beijing\",run=\"day2\",group=\"web\"}",
+    ] {
+        assert!(prom.contains(line), "{line} not in {prom}");
+    }
     let rto = done["rto_secs"].as_f64().unwrap();
     assert!(rto >= waves[1]["finished_after_secs"].as_f64().unwrap());
 

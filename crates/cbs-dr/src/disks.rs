@@ -1,7 +1,10 @@
-//! Small calls on disks that the drill, the restore and `check` share: a disk's price
-//! by the hour, and deleting one.
+//! Small calls on disks that the workflows share: disks by id, a disk's price by the
+//! hour, and deleting one.
 
-use tencentcloud_cbs::model::ErrorCode;
+use tencentcloud_cbs::Error;
+use tencentcloud_cbs::model::{Disk, ErrorCode};
+
+use crate::observe::IDS_PER_CALL;
 
 use crate::report::ItemFailure;
 use crate::run::Run;
@@ -44,4 +47,23 @@ pub(crate) async fn terminate(run: &Run, region: &str, disk_id: &str) -> Result<
         Err(error) if error.code() == Some(&ErrorCode::InvalidDiskIdNotFound) => Ok(()),
         Err(error) => Err(ItemFailure::of_error(&error)),
     }
+}
+
+/// The disks of `region` named in `ids` that exist, a hundred ids a `DescribeDisks`
+/// call.
+pub(crate) async fn by_ids(run: &Run, region: &str, ids: &[String]) -> Result<Vec<Disk>, Error> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IDS_PER_CALL) {
+        let page = run
+            .client
+            .describe_disks()
+            .region(region)
+            .disk_ids(chunk.iter().cloned())
+            .limit(IDS_PER_CALL as u64)
+            .retry_config(run.patience())
+            .send()
+            .await?;
+        found.extend(page.disk_set.unwrap_or_default());
+    }
+    Ok(found)
 }

@@ -667,23 +667,12 @@ async fn list_disks(
         }
         Some(ids) => {
             let ids: Vec<String> = ids.into_iter().collect();
-            for chunk in ids.chunks(IDS_PER_CALL) {
-                let page = run
-                    .client
-                    .describe_disks()
-                    .region(region)
-                    .disk_ids(chunk.iter().cloned())
-                    .limit(IDS_PER_CALL as u64)
-                    .retry_config(run.patience())
-                    .send()
-                    .await?;
-                found.extend(
-                    page.disk_set
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|d| SourceDisk::from_disk(d, region)),
-                );
-            }
+            found.extend(
+                crate::disks::by_ids(run, region, &ids)
+                    .await?
+                    .into_iter()
+                    .filter_map(|d| SourceDisk::from_disk(d, region)),
+            );
         }
     }
     number_by_instance(&mut found);

@@ -267,25 +267,15 @@ async fn look(
     region: &str,
     disks: &[String],
 ) -> Result<BTreeMap<String, (Option<DiskState>, Option<String>)>, ItemFailure> {
-    let mut found = BTreeMap::new();
-    for chunk in disks.chunks(IDS_PER_CALL) {
-        let page = run
-            .client
-            .describe_disks()
-            .region(region)
-            .disk_ids(chunk.iter().cloned())
-            .limit(IDS_PER_CALL as u64)
-            .retry_config(run.patience())
-            .send()
-            .await
-            .map_err(|e| ItemFailure::of_error(&e))?;
-        for disk in page.disk_set.into_iter().flatten() {
-            if let Some(id) = disk.disk_id {
-                // An unattached disk's InstanceId is empty, not absent.
-                let on = disk.instance_id.filter(|i| !i.is_empty());
-                found.insert(id, (disk.disk_state, on));
-            }
-        }
-    }
-    Ok(found)
+    let listed = crate::disks::by_ids(run, region, disks)
+        .await
+        .map_err(|e| ItemFailure::of_error(&e))?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|disk| {
+            // An unattached disk's InstanceId is empty, not absent.
+            let on = disk.instance_id.filter(|i| !i.is_empty());
+            Some((disk.disk_id?, (disk.disk_state, on)))
+        })
+        .collect())
 }

@@ -1626,22 +1626,11 @@ async fn wait_usable(
         interval = (interval * 3 / 2).min(poll_max);
         let ids: Vec<String> = waiting.keys().cloned().collect();
         for chunk in ids.chunks(IDS_PER_CALL) {
-            let page = run
-                .client
-                .describe_disks()
-                .region(region)
-                .disk_ids(chunk.iter().cloned())
-                .limit(IDS_PER_CALL as u64)
-                .retry_config(run.patience())
-                .send()
-                .await;
-            let Ok(page) = page else {
+            let Ok(page) = crate::disks::by_ids(run, region, chunk).await else {
                 // The next round asks again.
                 continue;
             };
             let listed: BTreeMap<String, bool> = page
-                .disk_set
-                .unwrap_or_default()
                 .iter()
                 .filter_map(|d| Some((d.disk_id.clone()?, usable(d))))
                 .collect();
@@ -1755,18 +1744,9 @@ async fn remove(
         item.detached = true;
         let (mut interval, poll_max) = run.poll;
         loop {
-            let page = run
-                .client
-                .describe_disks()
-                .region(region)
-                .disk_ids([item.disk_id.clone()])
-                .retry_config(run.patience())
-                .send()
+            let state = crate::disks::by_ids(run, region, std::slice::from_ref(&item.disk_id))
                 .await
-                .map_err(|e| ItemFailure::of_error(&e))?;
-            let state = page
-                .disk_set
-                .unwrap_or_default()
+                .map_err(|e| ItemFailure::of_error(&e))?
                 .into_iter()
                 .next()
                 .and_then(|d| d.disk_state);
