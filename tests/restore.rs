@@ -384,10 +384,18 @@ async fn lost_answers_throttling_and_kills_make_one_disk_per_source() {
             .converged
     );
     source_goes_dark(&emulator);
-    // Half the creations run but their answers are lost; bursts of throttling.
+    // The databases' instance has a standby.
+    standby(&emulator, &owner, "ap-beijing-1", "ins-dbdr0001").await;
+    // Half the creations and attachments run but their answers are lost; bursts of
+    // throttling.
     emulator.inject(
         Fault::new(FaultKind::DropAfterRead)
             .action("CreateDisks")
+            .probability(0.5),
+    );
+    emulator.inject(
+        Fault::new(FaultKind::DropAfterRead)
+            .action("AttachDisks")
             .probability(0.5),
     );
     emulator.inject(
@@ -398,7 +406,9 @@ async fn lost_answers_throttling_and_kills_make_one_disk_per_source() {
         .probability(0.2),
     );
     let dr = replication(&owner, policy);
-    let request = Restore::new(DR, "killed").unwrap();
+    let request = Restore::new(DR, "killed")
+        .unwrap()
+        .standby("ins-guan0001", "ins-dbdr0001");
     let killed = runs_killed_at_random(30, Duration::from_secs(120), 0x007e_570e, || {
         dr.restore(&request)
     })
@@ -409,6 +419,17 @@ async fn lost_answers_throttling_and_kills_make_one_disk_per_source() {
     let made = restored(&emulator, DR, "killed");
     assert_eq!(made.len(), 15, "{made:?}");
     assert!(made.values().all(|n| *n == 1), "{made:?}");
+    // The databases on their standby, once each; nothing else on it but its own disk.
+    let on_standby: Vec<String> = emulator
+        .disks(DR)
+        .into_iter()
+        .filter(|d| d.instance_id.as_deref() == Some("ins-dbdr0001"))
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(on_standby.len(), 3, "{on_standby:?}");
+    for name in ["prod-db-1", "prod-db-2", "ins-dbdr0001-own"] {
+        assert!(on_standby.iter().any(|n| n == name), "{on_standby:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
