@@ -1,13 +1,15 @@
-//! Small calls on disks that the workflows share: disks by id, a disk's price by the
-//! hour, and deleting one.
+//! Small calls on disks that the workflows share (disks by id, a disk's price by the
+//! hour, deleting one) and the listing limit every listing keeps to.
 
 use tencentcloud_cbs::Error;
 use tencentcloud_cbs::model::{Disk, ErrorCode};
 
-use crate::observe::IDS_PER_CALL;
-
 use crate::report::ItemFailure;
 use crate::run::Run;
+
+/// The most ids one `DescribeDisks` or `DescribeSnapshots` call may name, and the
+/// most items a page of either holds.
+pub(crate) const IDS_PER_CALL: usize = 100;
 
 /// What a pay-as-you-go disk of `disk_type` and `size_gb` costs by the hour.
 pub(crate) async fn hourly_price(

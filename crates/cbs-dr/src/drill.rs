@@ -20,7 +20,6 @@ use tencentcloud_cbs::Error;
 use tencentcloud_cbs::model::{Disk, DiskState, parse_service_time};
 
 use crate::disks::{hourly_price, terminate};
-use crate::observe;
 use crate::policy::Policy;
 use crate::report::{ItemFailure, LeftoverDisk, delete_command};
 use crate::restore::{self, CleanupReport, Restore, RestoreOutcome, RestoreReport};
@@ -294,7 +293,7 @@ pub(crate) async fn leftovers(run: &Run, region: &str) -> Result<Vec<LeftoverDis
         .client
         .describe_disks()
         .region(region)
-        .limit(observe::IDS_PER_CALL as u64)
+        .limit(crate::disks::IDS_PER_CALL as u64)
         .retry_config(run.patience())
         .into_paginator()
         .items();

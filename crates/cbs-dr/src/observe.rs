@@ -8,13 +8,12 @@ use tencentcloud_cbs::Error;
 use tencentcloud_cbs::model::{DiskUsage, Filter, Snapshot, SnapshotState, parse_service_time};
 use tokio::task::JoinSet;
 
+use crate::disks::IDS_PER_CALL;
 use crate::name::ReplicaName;
 use crate::policy::{Policy, Rule};
 use crate::report::ItemFailure;
 use crate::run::Run;
 
-/// The most ids one `DescribeSnapshots` call may name.
-pub(crate) const IDS_PER_CALL: usize = 100;
 /// Names per `snapshot-name` filter when looking replicas up by name (the service
 /// takes at most 5 values per filter).
 const NAMES_PER_FILTER: usize = 5;

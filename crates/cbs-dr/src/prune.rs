@@ -70,7 +70,7 @@ pub(crate) async fn carry_out(
         deletions.entry(region).or_default().push(item);
     }
     for (region, items) in deletions {
-        for chunk in items.chunks(observe::IDS_PER_CALL) {
+        for chunk in items.chunks(crate::disks::IDS_PER_CALL) {
             let ids: Vec<String> = chunk.iter().filter_map(|i| replica_id(i)).collect();
             let answer = run
                 .client

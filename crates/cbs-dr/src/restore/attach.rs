@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{RestoreItem, RestoreOutcome};
-use crate::observe::IDS_PER_CALL;
+use crate::disks::IDS_PER_CALL;
 use crate::report::ItemFailure;
 use crate::run::Run;
 
