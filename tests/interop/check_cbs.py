@@ -80,8 +80,10 @@ class Runbook:
                   "DiskSize": 100, "DiskCount": 2, "DiskName": "db", "ClientToken": "interop-disks"}
         d1, d2 = c("CreateDisks", create)["DiskIdSet"]
         assert c("CreateDisks", create)["DiskIdSet"] == [d1, d2], "a repeated ClientToken created again"
+        attached = lambda: c("DescribeInstancesDiskNum", {"InstanceIds": [instance]})["AttachDetail"][0]["AttachedDiskCount"]
+        before = attached()
         c("AttachDisks", {"InstanceId": instance, "DiskIds": [d1, d2]})
-        assert c("DescribeInstancesDiskNum", {"InstanceIds": [instance]})["AttachDetail"][0]["AttachedDiskCount"] == 2
+        assert attached() == before + 2
         c("ModifyDiskAttributes", {"DiskIds": [d1], "DiskName": "db-primary"})
         c("InquiryPriceResizeDisk", {"DiskId": d1, "DiskSize": 200})
         c("ResizeDisk", {"DiskId": d1, "DiskSize": 200})

@@ -181,6 +181,17 @@ fn emulator() {
             .await
             .unwrap();
         handle.add_fleet(SOURCE, "fleet", disks(), 100);
+        if scenario == Scenario::Restore {
+            // A standby for every source instance (four disks each), in the zone the
+            // replicas are in.
+            for n in 0..disks().div_ceil(4) {
+                handle.add_instance(
+                    DESTINATIONS[0],
+                    &format!("{}-1", DESTINATIONS[0]),
+                    &standby(n),
+                );
+            }
+        }
         if matches!(scenario, Scenario::Backfill | Scenario::Restore) {
             let taken = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -329,6 +340,48 @@ async fn restore_run(client: &Client, counting: Counting, policy: Policy, disks:
         max_rss_mib()
     );
     assert_eq!(report.succeeded(), disks, "every disk is restored");
+
+    // Again into a second run, each instance's disks attached to its standby.
+    counting.counts.lock().unwrap().clear();
+    let mut request = cbs_dr::Restore::new(DESTINATIONS[0], "bench-attach").unwrap();
+    for n in 0..disks.div_ceil(4) {
+        request = request.standby(format!("ins-{n:08}"), standby(n));
+    }
+    let started = Instant::now();
+    let report = replication
+        .restore(&request)
+        .await
+        .expect("the restore runs");
+    let wall = started.elapsed().as_secs_f64();
+    let instances = disks.div_ceil(4);
+    let attach_floor = instances as f64 / 20.0;
+    let counts = counting.counts.lock().unwrap().clone();
+    println!(
+        "\n[restore, attached] the same {disks} disks into a second run, attached to {instances} standbys (4 each)"
+    );
+    println!("  wall time            {wall:.1} s");
+    println!(
+        "  floor                {floor:.1} s as above; attaching adds {attach_floor:.1} s of AttachDisks at 20/s if none overlaps the creations"
+    );
+    println!("  wall / floor         {:.3}", wall / floor);
+    println!(
+        "  attached             {} of {disks}",
+        report.items.iter().filter(|i| i.attached).count()
+    );
+    let total: usize = counts.values().sum();
+    println!("  calls per disk by action ({total} calls):");
+    for (action, n) in &counts {
+        println!(
+            "    {action:<28} {n:>6}  {:.4}",
+            *n as f64 / disks.max(1) as f64
+        );
+    }
+    assert_eq!(report.succeeded(), disks, "every disk is restored");
+}
+
+/// The standby of the bench's source instance `n`.
+fn standby(n: usize) -> String {
+    format!("ins-sb{n:06}")
 }
 
 /// Counts requests per action.

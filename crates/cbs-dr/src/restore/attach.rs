@@ -1,20 +1,15 @@
 //! Attaching restored disks to standby instances: what the region says of each standby
-//! before anything is made ([`look_up`]: its zone, its room for disks), then, once a
-//! group's disks are usable, each instance's disks attached in their source order, ten
-//! a call at most ([`attach_all`]).
-//!
-//! Safe to repeat: each instance's disks are looked at first, so a disk already on its
-//! standby (a lost answer, a re-run) is not attached again, and a refused or unanswered
-//! call is settled by looking again. A failure fails that instance's items only.
+//! before anything is made ([`look_up`]: its zone, its room for disks), and the calls
+//! that attach one instance's disks in their source order, ten a call at most
+//! ([`send`]). When to send them, and whether they ran, is the group's loop's
+//! (`group.rs`): it sends once all of an instance's disks are usable, skips disks its
+//! polls show on the standby already (a lost answer, a re-run), and settles a refused
+//! or unanswered call by its next poll. A failure fails that instance's items only.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use tencentcloud_cbs::model::{DiskState, Filter};
-use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tencentcloud_cbs::model::Filter;
 
-use super::{RestoreItem, RestoreOutcome};
 use crate::disks::IDS_PER_CALL;
 use crate::report::ItemFailure;
 use crate::run::Run;
@@ -23,7 +18,7 @@ use crate::run::Run;
 /// 10).
 pub(super) const DISKS_PER_ATTACH: usize = 10;
 /// Looks after which a disk still unattached counts as refused.
-const UNATTACHED_LOOKS: usize = 3;
+pub(super) const UNATTACHED_LOOKS: usize = 3;
 /// Instances per `DescribeDisks` filter when looking for the standbys' zones.
 const INSTANCES_PER_FILTER: usize = 10;
 
@@ -130,73 +125,17 @@ async fn room(
         .collect())
 }
 
-/// One standby's disks to attach: item indexes and restored disk ids, in the source
-/// instance's order.
-pub(super) type Attachment = (String, Vec<(usize, String)>);
-
-/// Attaches every standby's disks (instances at once, the client's rate limit pacing
-/// the calls) and records on each item where it went and when, or why not.
-pub(super) async fn attach_all(
-    run: &Run,
-    region: &str,
-    started: Instant,
-    attachments: Vec<Attachment>,
-    items: &mut [RestoreItem],
-) {
-    let mut running = JoinSet::new();
-    for (standby, disks) in attachments {
-        let run = run.clone();
-        let region = region.to_owned();
-        running.spawn(async move {
-            let ids: Vec<String> = disks.iter().map(|(_, d)| d.clone()).collect();
-            let result = attach_one(&run, &region, &standby, &ids, started).await;
-            (standby, disks, result)
-        });
-    }
-    while let Some(done) = running.join_next().await {
-        let (_, disks, result) = done.expect("attach tasks do not panic");
-        for (index, _) in disks {
-            let item = &mut items[index];
-            match &result {
-                Ok(when) => {
-                    item.attached = true;
-                    item.time_to_attached = Some(*when);
-                }
-                Err(failure) => {
-                    item.outcome = RestoreOutcome::Failed;
-                    item.failure = Some(failure.clone());
-                }
-            }
-        }
-    }
-}
-
-/// Attaches `disks` to `standby` in their order, ten a call, skipping those already on
-/// it, and waits until the region shows them attached; the time since `started`.
-async fn attach_one(
+/// Attaches `disks` to `standby` in their order, ten a call. A call whose answer was
+/// lost is settled by looking at its disks before the next call goes (the order
+/// matters); whether a call that failed outright ran after all is for the caller's
+/// next look to say.
+pub(super) async fn send(
     run: &Run,
     region: &str,
     standby: &str,
     disks: &[String],
-    started: Instant,
-) -> Result<Duration, ItemFailure> {
-    let now = look(run, region, disks).await?;
-    for disk in disks {
-        if let Some((_, Some(other))) = now.get(disk)
-            && other != standby
-        {
-            return Err(ItemFailure::new(
-                "ResourceUnavailable.Attached",
-                format!("{disk} is attached to {other}, not to the standby {standby}"),
-            ));
-        }
-    }
-    let todo: Vec<String> = disks
-        .iter()
-        .filter(|d| now.get(*d).and_then(|(_, on)| on.as_deref()) != Some(standby))
-        .cloned()
-        .collect();
-    for chunk in todo.chunks(DISKS_PER_ATTACH) {
+) -> Result<(), ItemFailure> {
+    for chunk in disks.chunks(DISKS_PER_ATTACH) {
         let sent = run
             .client
             .attach_disks()
@@ -206,76 +145,25 @@ async fn attach_one(
             .retry_config(run.patience())
             .send()
             .await;
-        if let Err(error) = sent {
-            // A lost answer, or a retry of a call that did run: the region says.
-            let again = look(run, region, chunk).await?;
-            let done = chunk
-                .iter()
-                .all(|d| again.get(d).and_then(|(_, on)| on.as_deref()) == Some(standby));
-            if !done {
-                let mut failure = ItemFailure::of_error(&error);
-                failure.message = format!("attaching to {standby}: {}", failure.message);
-                return Err(failure);
+        let Err(error) = sent else {
+            continue;
+        };
+        if error.may_have_executed() {
+            let on = crate::disks::by_ids(run, region, chunk).await;
+            let ran = on.is_ok_and(|listed| {
+                chunk.iter().all(|d| {
+                    listed.iter().any(|l| {
+                        l.disk_id.as_ref() == Some(d) && l.instance_id.as_deref() == Some(standby)
+                    })
+                })
+            });
+            if ran {
+                continue;
             }
         }
+        let mut failure = ItemFailure::of_error(&error);
+        failure.message = format!("attaching to {standby}: {}", failure.message);
+        return Err(failure);
     }
-    // The service attaches in the background (ATTACHING, then ATTACHED); a disk still
-    // unattached a few looks after the call was taken was refused.
-    let (mut interval, poll_max) = run.poll;
-    let mut looks = 0;
-    loop {
-        looks += 1;
-        let now = look(run, region, disks).await?;
-        let attached = |d: &String| {
-            now.get(d).is_some_and(|(state, on)| {
-                *state == Some(DiskState::Attached) && on.as_deref() == Some(standby)
-            })
-        };
-        if disks.iter().all(attached) {
-            return Ok(started.elapsed());
-        }
-        if let Some(gone) = disks.iter().find(|d| !now.contains_key(*d)) {
-            return Err(ItemFailure::new(
-                "InvalidDiskId.NotFound",
-                format!("{gone} is gone (deleted by someone else?)"),
-            ));
-        }
-        let unattached = disks.iter().find(|d| {
-            now.get(*d)
-                .is_some_and(|(state, _)| *state == Some(DiskState::Unattached))
-        });
-        if let Some(fell_back) = unattached.filter(|_| looks > UNATTACHED_LOOKS) {
-            return Err(ItemFailure::new(
-                "AttachFailed",
-                format!("{fell_back} is not attached to {standby} although the call was taken"),
-            ));
-        }
-        if run.is_over() {
-            return Err(ItemFailure::new(
-                "Timeout",
-                format!("the disks were not attached to {standby} by the run's deadline"),
-            ));
-        }
-        tokio::time::sleep(interval.min(run.left())).await;
-        interval = (interval * 3 / 2).min(poll_max);
-    }
-}
-
-/// Each disk's state and the instance it is on.
-async fn look(
-    run: &Run,
-    region: &str,
-    disks: &[String],
-) -> Result<BTreeMap<String, (Option<DiskState>, Option<String>)>, ItemFailure> {
-    let listed = crate::disks::by_ids(run, region, disks)
-        .await
-        .map_err(|e| ItemFailure::of_error(&e))?;
-    Ok(listed
-        .into_iter()
-        .filter_map(|disk| {
-            // An unattached disk's InstanceId is empty, not absent.
-            let on = disk.instance_id.filter(|i| !i.is_empty());
-            Some((disk.disk_id?, (disk.disk_state, on)))
-        })
-        .collect())
+    Ok(())
 }

@@ -6,9 +6,11 @@
 //! and the disks this run made already; pick each selected disk's recovery point, the
 //! disks of one instance from one source time where their replicas allow, and work
 //! out what each disk becomes (`choose.rs`); look at the standbys (`attach.rs`); then
-//! either price it all (a dry run) or, group by group of the restore order, create
-//! each disk once and wait until it is usable (`create.rs`) and attach it
-//! (`attach.rs`). `results.rs` holds what the report says; `cleanup.rs` removes a run.
+//! either price it all (a dry run) or, group by group of the restore order, run one
+//! loop (`group.rs`) that creates each disk once (`create.rs`), polls the disks until
+//! usable, and attaches an instance's disks as soon as all are usable (`attach.rs`),
+//! while the rest are still being made. `results.rs` holds what the report says;
+//! `cleanup.rs` removes a run.
 //!
 //! Exactly once: every disk is created with a `ClientToken` made of the run's name and
 //! the replica's id, and the run's disks (tagged `tccbs:run`) are looked up before
@@ -29,13 +31,15 @@ mod attach;
 mod choose;
 mod cleanup;
 mod create;
+mod group;
 mod results;
 
 use choose::{
     Candidate, Chosen, Spec, choose, image_command, list_candidates, offers, select, spec,
 };
 pub(crate) use cleanup::clean_up;
-use create::{create_all, run_disks, wait_usable};
+use create::run_disks;
+use group::Group;
 pub use results::{
     CleanupItem, CleanupReport, InstanceGroup, RestoreItem, RestoreOutcome, RestoreReport,
     WaveOutcome, WaveReport, ZoneOffer,
@@ -353,19 +357,9 @@ pub(crate) async fn restore(
             .enumerate()
             .map(|(index, spec)| spec.clone().filter(|_| members.contains(&index)))
             .collect();
-        create_all(
-            run,
-            region,
-            &request.run,
-            started,
-            &wave_specs,
-            &mut made,
-            &mut report.items,
-        )
-        .await;
-        wait_usable(run, region, started, &made, &members, &mut report.items).await;
-        let attachments = attachments(&members, &mut report.items);
-        attach::attach_all(run, region, started, attachments, &mut report.items).await;
+        Group::new(run, region, &request.run, started, &wave_specs)
+            .restore(&members, &mut made, &mut report.items)
+            .await;
         summary.finished = Some(started.elapsed());
         let failed = members
             .iter()
@@ -457,55 +451,6 @@ fn place_in_waves(order: &[Wave], items: &mut [RestoreItem]) -> Vec<(Wave, Vec<u
         waves.push((Wave::new(rest_name, Vec::<String>::new()), rest));
     }
     waves
-}
-
-/// The usable disks of `members` with a standby not yet attached, by standby, in their
-/// source order. An instance some of whose disks were not restored gets none attached
-/// (the rest would take the missing disks' places in the order), and those items fail.
-fn attachments(members: &[usize], items: &mut [RestoreItem]) -> Vec<attach::Attachment> {
-    let mut by_standby: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
-    for &index in members {
-        if let Some(standby) = &items[index].standby {
-            let order = items[index].order.unwrap_or(usize::MAX);
-            by_standby
-                .entry(standby.clone())
-                .or_default()
-                .push((order, index));
-        }
-    }
-    let mut attachments = Vec::new();
-    for (standby, mut disks) in by_standby {
-        disks.sort();
-        let missing: Vec<&str> = disks
-            .iter()
-            .map(|(_, i)| &items[*i])
-            .filter(|i| i.outcome == RestoreOutcome::Failed || i.time_to_usable.is_none())
-            .map(|i| i.disk_id.as_str())
-            .collect();
-        if !missing.is_empty() {
-            let failure = ItemFailure::new(
-                "InstanceIncomplete",
-                format!(
-                    "not attached to {standby}: {} of its source instance not restored",
-                    missing.join(", ")
-                ),
-            );
-            for (_, index) in &disks {
-                let item = &mut items[*index];
-                if item.outcome != RestoreOutcome::Failed {
-                    item.outcome = RestoreOutcome::Failed;
-                    item.failure = Some(failure.clone());
-                }
-            }
-            continue;
-        }
-        let disks = disks
-            .into_iter()
-            .filter_map(|(_, index)| Some((index, items[index].restored_disk_id.clone()?)))
-            .collect();
-        attachments.push((standby, disks));
-    }
-    attachments
 }
 
 /// Fills in what the pick says of the item.
