@@ -1316,18 +1316,7 @@ fn restore_attaches_to_standbys_group_by_group_and_writes_a_page_chromium_render
     assert!(rto >= waves[1]["finished_after_secs"].as_f64().unwrap());
 
     // The standbys hold the disks, as the region says.
-    let listed = tccbs(
-        &state,
-        &[
-            "--region",
-            "ap-beijing",
-            "--output",
-            "json",
-            "cbs",
-            "DescribeDisks",
-        ],
-    );
-    let listed = json(&listed);
+    let listed = json(&listed_disks(&state));
     let on: BTreeMap<String, String> = listed["DiskSet"]
         .as_array()
         .unwrap()
@@ -1412,7 +1401,80 @@ fn restore_attaches_to_standbys_group_by_group_and_writes_a_page_chromium_render
             .all(|i| i["detached"] == true && i["deleted"] == true),
         "{items:?}"
     );
+
+    // The drill rehearses the same restore, with its recovery time, and removes it.
+    let before = json(&listed_disks(&state));
+    let rehearsal = dir.join("drill.html");
+    let drill = tccbs(
+        &state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "replicate",
+            "drill",
+            "--policy",
+            POLICY,
+            "--attach",
+            STANDBY,
+            "--order",
+            ORDER,
+            "--report",
+            rehearsal.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(status(&drill), 0, "{}", stderr(&drill));
+    let drill = json(&drill);
+    assert!(
+        drill["run"].as_str().unwrap().starts_with("drill-"),
+        "{drill}"
+    );
+    let restored = &drill["restore"];
+    assert!(restored["rto_secs"].as_f64().unwrap() > 0.0, "{drill}");
+    assert!(
+        restored["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["attached"] == true),
+        "{drill}"
+    );
+    assert!(
+        drill["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["deleted"] == true),
+        "{drill}"
+    );
+    assert!(
+        std::fs::read_to_string(&rehearsal)
+            .unwrap()
+            .contains("<svg")
+    );
+    assert_eq!(
+        json(&listed_disks(&state))["TotalCount"],
+        before["TotalCount"]
+    );
     if std::env::var_os("TCCBS_KEEP_SCRATCH").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// `DescribeDisks` in ap-beijing, as JSON.
+fn listed_disks(state: &Path) -> Output {
+    tccbs(
+        state,
+        &[
+            "--region",
+            "ap-beijing",
+            "--output",
+            "json",
+            "cbs",
+            "DescribeDisks",
+            "--Limit",
+            "100",
+        ],
+    )
 }
