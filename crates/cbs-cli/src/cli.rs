@@ -312,15 +312,25 @@ pub struct DrillArgs {
     /// with it. With --local, the emulator's recovery account.
     #[arg(long, value_name = "NAME")]
     pub as_profile: Option<String>,
-    /// Attach the drill's disks to standby instances, as `restore --attach` does
-    /// (detached again before they are deleted).
+    #[command(flatten)]
+    pub shape: RestoreShapeArgs,
+}
+
+/// How a restore (or a drill, which rehearses one) is shaped and reported.
+#[derive(Debug, Args)]
+pub struct RestoreShapeArgs {
+    /// Attach the restored disks of each source instance to a standby instance of
+    /// --region, in their source order: a TOML file of lines `"ins-source" =
+    /// "ins-standby"` (instead of the policy's [standby] table). A drill detaches them
+    /// again before it deletes them.
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
-    /// Restore in groups, as `restore --order` does.
+    /// Restore in groups, one after another: a TOML file of [[restore_order]] groups
+    /// (name, instances, optional), instead of the policy's.
     #[arg(long, value_name = "FILE")]
     pub order: Option<PathBuf>,
-    /// Also write the drill's restore as a self-contained HTML page, as `restore
-    /// --report` does.
+    /// Also write the restore as a self-contained HTML page (recovery point and time
+    /// to usable per disk, the timeline as a chart).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 }
@@ -359,19 +369,8 @@ pub struct RestoreArgs {
     /// as one consistent set.
     #[arg(long, value_parser = parse_duration, default_value = "10m")]
     pub consistency_window: Duration,
-    /// Attach the restored disks of each source instance to a standby instance of
-    /// --region, in their source order: a TOML file of lines `"ins-source" =
-    /// "ins-standby"` (instead of the policy's [standby] table).
-    #[arg(long, value_name = "FILE")]
-    pub attach: Option<PathBuf>,
-    /// Restore in groups, one after another: a TOML file of [[restore_order]] groups
-    /// (name, instances, optional), instead of the policy's.
-    #[arg(long, value_name = "FILE")]
-    pub order: Option<PathBuf>,
-    /// Also write the run as a self-contained HTML page (recovery point and time to
-    /// usable per disk, the timeline as a chart).
-    #[arg(long, value_name = "FILE.html")]
-    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub shape: RestoreShapeArgs,
     /// Remove every disk the run NAME made in --region (detached first) and nothing else.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["dry_run", "at", "run", "attach", "order", "report"])]
     pub cleanup: Option<String>,

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use cbs_dr::{ItemFailure, Plan, Policy, Replication};
 
-use crate::cli::{ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs, RestoreArgs};
+use crate::cli::{
+    ApplyArgs, CheckArgs, DrillArgs, Output, PlanArgs, PolicyArgs, RestoreArgs, RestoreShapeArgs,
+};
 use crate::commands::{exit_for, exit_status};
 use crate::context::Context;
 use crate::failure::Failure;
@@ -223,10 +225,9 @@ pub async fn drill(
         "the drill's disks are left; the next drill in this region removes them, and `replicate check` lists them",
     )
     .map_err(|e| Failure::Other(format!("cannot watch for signals: {e}")))?;
-    let request = with_standby_and_order(
+    let request = shaped(
         cbs_dr::Restore::new(region.clone(), "drill").expect("a valid run name"),
-        args.attach.as_deref(),
-        args.order.as_deref(),
+        &args.shape,
     )?;
     let report = match &args.as_profile {
         Some(profile) => {
@@ -239,7 +240,7 @@ pub async fn drill(
     };
     drill::print(ctx.output, &report);
     let mut status = exit_status(report.succeeded(), report.items.len());
-    if let (Some(path), Some(restored)) = (&args.report, &report.restore)
+    if let (Some(path), Some(restored)) = (&args.shape.report, &report.restore)
         && let Err(e) = html::write(path, restored)
     {
         say!("cannot write the report {}: {e}", path.display());
@@ -325,7 +326,7 @@ pub async fn restore(
     for (from, to) in &args.zones {
         request = request.zone(from.clone(), to.clone());
     }
-    request = with_standby_and_order(request, args.attach.as_deref(), args.order.as_deref())?;
+    request = shaped(request, &args.shape)?;
     if args.run.is_none() && !args.dry_run {
         say!(
             "run {}: run the same command again to finish it; --run NAME makes another set",
@@ -347,7 +348,7 @@ pub async fn restore(
         restore::print(ctx.output, &report);
     }
     let mut status = exit_status(report.succeeded(), report.items.len());
-    if let Some(path) = &args.report
+    if let Some(path) = &args.shape.report
         && let Err(e) = html::write(path, &report)
     {
         say!("cannot write the report {}: {e}", path.display());
@@ -364,14 +365,13 @@ pub async fn restore(
     )))
 }
 
-/// `request` with the standby table of `attach` and the groups of `order`, where given
-/// (the policy's otherwise).
-fn with_standby_and_order(
+/// `request` with the standby table of `--attach` and the groups of `--order`, where
+/// given (the policy's otherwise).
+fn shaped(
     mut request: cbs_dr::Restore,
-    attach: Option<&std::path::Path>,
-    order: Option<&std::path::Path>,
+    shape: &RestoreShapeArgs,
 ) -> Result<cbs_dr::Restore, Failure> {
-    if let Some(path) = attach {
+    if let Some(path) = &shape.attach {
         let text = read_small(path, "a standby table")?;
         let table = cbs_dr::standby_from_toml(&text)
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
@@ -379,7 +379,7 @@ fn with_standby_and_order(
             request = request.standby(source, standby);
         }
     }
-    if let Some(path) = order {
+    if let Some(path) = &shape.order {
         let text = read_small(path, "a restore order")?;
         let waves = cbs_dr::restore_order_from_toml(&text)
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;

@@ -1,9 +1,9 @@
 //! Removing a run: every disk tagged with it, detached first if attached, and no other.
 
-use tencentcloud_cbs::model::{DiskState, Filter};
+use tencentcloud_cbs::model::DiskState;
 
-use super::{CleanupItem, CleanupReport, RESTORED_FROM_TAG, RUN_TAG};
-use crate::disks::IDS_PER_CALL;
+use super::create::{tag, tagged_with_run};
+use super::{CleanupItem, CleanupReport, RESTORED_FROM_TAG};
 use crate::report::ItemFailure;
 use crate::run::Run;
 
@@ -15,50 +15,23 @@ pub(crate) async fn clean_up(run: &Run, region: &str, name: &str) -> CleanupRepo
         run: name.to_owned(),
         ..CleanupReport::default()
     };
-    let mut listed = run
-        .client
-        .describe_disks()
-        .region(region)
-        .filters([Filter::new(format!("tag:{RUN_TAG}"), [name])])
-        .limit(IDS_PER_CALL as u64)
-        .retry_config(run.patience())
-        .into_paginator()
-        .items();
-    let mut disks = Vec::new();
-    while let Some(disk) = listed.next_item().await {
-        match disk {
-            Ok(disk) => {
-                let ours =
-                    disk.tags.iter().flatten().any(|t| {
-                        t.key.as_deref() == Some(RUN_TAG) && t.value.as_deref() == Some(name)
-                    });
-                if ours {
-                    disks.push(disk);
-                }
-            }
-            Err(error) => {
-                report.failure = Some(ItemFailure::of_error(&error));
-                return report;
-            }
+    let disks = match tagged_with_run(run, region, name).await {
+        Ok(disks) => disks,
+        Err(error) => {
+            report.failure = Some(ItemFailure::of_error(&error));
+            return report;
         }
-    }
+    };
     for disk in disks {
         let Some(disk_id) = disk.disk_id.clone() else {
             continue;
         };
-        let tag = |key: &str| {
-            disk.tags
-                .iter()
-                .flatten()
-                .find(|t| t.key.as_deref() == Some(key))
-                .and_then(|t| t.value.clone())
-        };
         let mut item = CleanupItem {
             disk_id: disk_id.clone(),
             name: disk.disk_name.clone(),
-            source_disk_id: tag("tccbs:source")
+            source_disk_id: tag(&disk, "tccbs:source")
                 .and_then(|s| s.split('/').nth(1).map(str::to_owned)),
-            replica_id: tag(RESTORED_FROM_TAG),
+            replica_id: tag(&disk, RESTORED_FROM_TAG),
             detached: false,
             deleted: false,
             failure: None,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tencentcloud_cbs::model::{DiskState, Filter, Placement, Tag as DiskTag};
+use tencentcloud_cbs::model::{Disk, DiskState, Filter, Placement, Tag as DiskTag};
 
 use super::choose::Spec;
 use super::{RESTORED_FROM_TAG, RUN_TAG};
@@ -19,12 +19,14 @@ pub(super) struct Made {
     pub(super) instance: Option<String>,
 }
 
-/// The disks of `region` tagged with the run, by the replica each was made from.
-pub(super) async fn run_disks(
+/// Every disk of `region` tagged with the run `name` (the service filters by the tag;
+/// the tag is checked again here, so a disk is never taken for the run's on a looser
+/// match).
+pub(super) async fn tagged_with_run(
     run: &Run,
     region: &str,
     name: &str,
-) -> Result<BTreeMap<String, Made>, tencentcloud_cbs::Error> {
+) -> Result<Vec<Disk>, tencentcloud_cbs::Error> {
     let mut items = run
         .client
         .describe_disks()
@@ -34,19 +36,35 @@ pub(super) async fn run_disks(
         .retry_config(run.patience())
         .into_paginator()
         .items();
-    let mut made = BTreeMap::new();
+    let mut found = Vec::new();
     while let Some(disk) = items.next_item().await {
         let disk = disk?;
-        let tags = disk.tags.clone().unwrap_or_default();
-        let tag = |key: &str| {
-            tags.iter()
-                .find(|t| t.key.as_deref() == Some(key))
-                .and_then(|t| t.value.clone())
-        };
-        if tag(RUN_TAG).as_deref() != Some(name) {
-            continue;
+        if tag(&disk, RUN_TAG).as_deref() == Some(name) {
+            found.push(disk);
         }
-        let (Some(replica), Some(disk_id)) = (tag(RESTORED_FROM_TAG), disk.disk_id.clone()) else {
+    }
+    Ok(found)
+}
+
+/// The value of a disk's tag `key`.
+pub(super) fn tag(disk: &Disk, key: &str) -> Option<String> {
+    disk.tags
+        .iter()
+        .flatten()
+        .find(|t| t.key.as_deref() == Some(key))
+        .and_then(|t| t.value.clone())
+}
+
+/// The disks of `region` tagged with the run, by the replica each was made from.
+pub(super) async fn run_disks(
+    run: &Run,
+    region: &str,
+    name: &str,
+) -> Result<BTreeMap<String, Made>, tencentcloud_cbs::Error> {
+    let mut made = BTreeMap::new();
+    for disk in tagged_with_run(run, region, name).await? {
+        let (Some(replica), Some(disk_id)) = (tag(&disk, RESTORED_FROM_TAG), disk.disk_id.clone())
+        else {
             continue;
         };
         made.insert(
