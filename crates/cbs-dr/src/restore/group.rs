@@ -462,3 +462,154 @@ fn fail(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::Rule;
+    use crate::testing::{self, Call};
+
+    /// What one disk of the scripted region is: attached to which instance.
+    type Region = Arc<Mutex<BTreeMap<String, Option<String>>>>;
+
+    /// A region that makes disks (`disk-<replica>`, usable at once, except the
+    /// replicas in `refused`), lists them, and attaches them.
+    fn region(refused: &'static [&'static str]) -> (tencentcloud_cbs::Client, testing::Calls) {
+        let disks: Region = Arc::default();
+        testing::client(move |call: &Call| {
+            let mut disks = disks.lock().unwrap();
+            match call.action.as_str() {
+                "CreateDisks" => {
+                    let replica = call.body["SnapshotId"].as_str().unwrap();
+                    if refused.contains(&replica) {
+                        return testing::error("ResourceInsufficient");
+                    }
+                    let id = format!("disk-{replica}");
+                    disks.entry(id.clone()).or_insert(None);
+                    Ok(json!({ "DiskIdSet": [id] }))
+                }
+                "DescribeDisks" => {
+                    let set: Vec<_> = call.body["DiskIds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|id| {
+                            let id = id.as_str().unwrap();
+                            let on = disks.get(id)?;
+                            Some(json!({
+                                "DiskId": id,
+                                "DiskState": if on.is_some() { "ATTACHED" } else { "UNATTACHED" },
+                                "InstanceId": on.clone().unwrap_or_default(),
+                                "Rollbacking": false,
+                            }))
+                        })
+                        .collect();
+                    Ok(json!({ "TotalCount": set.len(), "DiskSet": set }))
+                }
+                "AttachDisks" => {
+                    let instance = call.body["InstanceId"].as_str().unwrap();
+                    for id in call.body["DiskIds"].as_array().unwrap() {
+                        disks.insert(id.as_str().unwrap().to_owned(), Some(instance.into()));
+                    }
+                    Ok(json!({}))
+                }
+                other => panic!("unexpected {other}"),
+            }
+        })
+    }
+
+    /// Items for `disks` (replica, standby, order), with their specs.
+    fn plan(disks: &[(&str, Option<&str>, usize)]) -> (Vec<RestoreItem>, Vec<Option<Spec>>) {
+        let rule = Rule::new("prod", "ap-guangzhou", ["ap-beijing"]);
+        disks
+            .iter()
+            .map(|(replica, standby, order)| {
+                let mut item = super::super::failed_item(
+                    &rule,
+                    &format!("src-{replica}"),
+                    ItemFailure::new("", ""),
+                );
+                item.failure = None;
+                item.outcome = RestoreOutcome::WouldCreate;
+                item.replica_id = Some((*replica).to_owned());
+                item.standby = standby.map(str::to_owned);
+                item.order = Some(*order);
+                let spec = Spec {
+                    replica_id: (*replica).to_owned(),
+                    name: format!("src-{replica}"),
+                    disk_type: "CLOUD_SSD".into(),
+                    size_gb: 50,
+                    zone: "ap-beijing-1".into(),
+                    tags: Vec::new(),
+                };
+                (item, Some(spec))
+            })
+            .unzip()
+    }
+
+    async fn restore(
+        client: &tencentcloud_cbs::Client,
+        items: &mut [RestoreItem],
+        specs: &[Option<Spec>],
+    ) {
+        let run = testing::run(client);
+        let members: Vec<usize> = (0..items.len()).collect();
+        Group::new(&run, "ap-beijing", "t", Instant::now(), specs)
+            .restore(&members, &mut BTreeMap::new(), items)
+            .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_instance_is_attached_in_its_order_and_confirmed_by_the_polls() {
+        let (client, calls) = region(&[]);
+        let (mut items, specs) = plan(&[
+            ("snap-b", Some("ins-a"), 1),
+            ("snap-a", Some("ins-a"), 0),
+            ("snap-c", None, 0),
+        ]);
+        restore(&client, &mut items, &specs).await;
+        assert!(
+            items.iter().all(|i| i.outcome == RestoreOutcome::Created),
+            "{items:#?}"
+        );
+        assert!(items[0].attached && items[1].attached && !items[2].attached);
+        assert!(items.iter().all(|i| i.time_to_usable.is_some()));
+        let calls = calls.lock().unwrap();
+        let attaches: Vec<&Call> = calls.iter().filter(|c| c.action == "AttachDisks").collect();
+        assert_eq!(attaches.len(), 1);
+        assert_eq!(
+            attaches[0].body["DiskIds"],
+            json!(["disk-snap-a", "disk-snap-b"]),
+            "the source order"
+        );
+        // No look of its own before or after attaching: the polls tell.
+        let polls = calls.iter().filter(|c| c.action == "DescribeDisks").count();
+        assert!(polls <= 3, "{polls} polls");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_instance_missing_a_disk_gets_none_attached() {
+        let (client, calls) = region(&["snap-a"]);
+        let (mut items, specs) =
+            plan(&[("snap-a", Some("ins-a"), 0), ("snap-b", Some("ins-a"), 1)]);
+        restore(&client, &mut items, &specs).await;
+        let codes: Vec<&str> = items
+            .iter()
+            .map(|i| i.failure.as_ref().map_or("", |f| f.code.as_str()))
+            .collect();
+        assert_eq!(codes, ["ResourceInsufficient", "InstanceIncomplete"]);
+        // The disk made is still the run's (its clean-up removes it), not attached.
+        assert_eq!(items[1].restored_disk_id.as_deref(), Some("disk-snap-b"));
+        assert!(
+            !calls
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|c| c.action == "AttachDisks")
+        );
+    }
+}
