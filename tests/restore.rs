@@ -376,14 +376,7 @@ async fn lost_answers_throttling_and_kills_make_one_disk_per_source() {
     let fleet = emulator.add_fleet(SOURCE, "prod-batch", 12, 50);
     assert_eq!(fleet.len(), 12);
     let policy = policy(Selection::Latest);
-    assert!(
-        replication(&owner, policy.clone())
-            .apply()
-            .await
-            .unwrap()
-            .converged
-    );
-    source_goes_dark(&emulator);
+    replicate_then_go_dark(&emulator, &owner, &policy).await;
     // The databases' instance has a standby.
     standby(&emulator, &owner, "ap-beijing-1", "ins-dbdr0001").await;
     // Half the creations and attachments run but their answers are lost; bursts of
@@ -572,15 +565,20 @@ async fn replicated_then_dark() -> (EmulatorHandle, Client, Policy) {
     let emulator = emulator();
     let owner = client(&emulator);
     let policy = policy(Selection::Latest);
+    replicate_then_go_dark(&emulator, &owner, &policy).await;
+    (emulator, owner, policy)
+}
+
+/// `policy` applied to convergence by `owner`, then the source region dark.
+async fn replicate_then_go_dark(emulator: &EmulatorHandle, owner: &Client, policy: &Policy) {
     assert!(
-        replication(&owner, policy.clone())
+        replication(owner, policy.clone())
             .apply()
             .await
             .unwrap()
             .converged
     );
-    source_goes_dark(&emulator);
-    (emulator, owner, policy)
+    source_goes_dark(emulator);
 }
 
 /// A transport that keeps the `DiskIds` of every `AttachDisks` call, in order.
@@ -667,14 +665,7 @@ async fn an_instance_of_twelve_disks_is_rebuilt_on_its_standby_in_order_through_
         Rule::new("app", SOURCE, [DR]).disk_name_pattern("app-*"),
     ])
     .unwrap();
-    assert!(
-        replication(&owner, policy.clone())
-            .apply()
-            .await
-            .unwrap()
-            .converged
-    );
-    source_goes_dark(&emulator);
+    replicate_then_go_dark(&emulator, &owner, &policy).await;
     // The standby sits in another zone than the replicas (ap-beijing-1).
     standby(&emulator, &owner, "ap-beijing-3", "ins-stby0001").await;
     // Every attach runs but its answer is lost, the first time.
@@ -824,14 +815,7 @@ async fn cleanup_after_killed_runs_removes_every_disk_they_made_and_nothing_else
     let owner = client(&emulator);
     emulator.add_fleet(SOURCE, "prod-batch", 8, 50);
     let policy = policy(Selection::Latest);
-    assert!(
-        replication(&owner, policy.clone())
-            .apply()
-            .await
-            .unwrap()
-            .converged
-    );
-    source_goes_dark(&emulator);
+    replicate_then_go_dark(&emulator, &owner, &policy).await;
     standby(&emulator, &owner, "ap-beijing-1", "ins-dbdr0001").await;
     let dr = replication(&owner, policy);
     // A finished run of another name, which the clean-up must leave alone.
