@@ -26,9 +26,8 @@ use crate::run::{ReplicationEvent, Run};
 enum Standby {
     /// Not all its disks are usable yet.
     Waiting,
-    /// `AttachDisks` sent; `looks` polls since, how many of them still saw one of its
-    /// disks unattached, and the call's error if it failed (the polls settle whether
-    /// it ran).
+    /// `AttachDisks` sent: how many polls since saw one of its disks still unattached,
+    /// and the call's error if it failed (the polls settle whether it ran).
     Sent {
         unattached_looks: usize,
         error: Option<ItemFailure>,
